@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make demo` runs the main job on a small default,
+# `make test` runs the test suite. Both create .venv (Python 3.10) when missing.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN_DIR ?= runs/demo
+
+.PHONY: demo test bench-throughput bench-learning clean-venv
+
+$(STAMP): setup.py
+	@set -e; PYTHON310=$$(scripts/find_python.sh); \
+	  test -x $(PY) || $$PYTHON310 -m venv $(VENV); \
+	  $(PY) -m pip install --quiet --upgrade 'pip<25' wheel 'setuptools<70'; \
+	  $(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=$(RUN_DIR) --overwrite
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench-throughput: $(STAMP)
+	$(PY) -m benchmarks.throughput
+
+bench-learning: $(STAMP)
+	$(PY) -m benchmarks.r2d2_learning
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Behavior Transfer (BT) on the DeepMind stack: Acme, Reverb and Launchpad."""

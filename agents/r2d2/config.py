@@ -1,0 +1,87 @@
+"""R2D2 configuration with the R2D2 / Agent57 papers' defaults."""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class R2D2Config:
+  """Hyperparameters of distributed R2D2.
+
+  Replay memory is `max_replay_size` sequences of
+  `burn_in_length + trace_length + 1` steps each: with the defaults on Atari
+  (84x84 uint8 frames) that is 121 x 7 KB x 100k, about 85 GB. Size it to the
+  machine's memory; `small_domain_config()` is sized for a laptop.
+  """
+  # Sequences.
+  trace_length: int = 80  # Steps trained on per sequence (m in R2D2).
+  burn_in_length: int = 40  # Steps only used to warm the LSTM state up.
+  replay_period: int = 40  # A new sequence starts every this many steps.
+  store_lstm_state: bool = True
+
+  # Returns and loss.
+  discount: float = 0.997
+  n_step: int = 5
+  max_priority_weight: float = 0.9  # priority = 0.9 max|d| + 0.1 mean|d|.
+  priority_exponent: float = 0.9
+  importance_sampling_exponent: float = 0.6
+
+  # Optimisation.
+  learning_rate: float = 1e-4
+  adam_epsilon: float = 1e-3
+  batch_size: int = 64
+  target_update_period: int = 2500
+  clip_grad_norm: float = 40.0
+
+  # Replay.
+  min_replay_size: int = 6250  # Sequences before learning starts.
+  max_replay_size: int = 100_000  # Sequences; see the class docstring.
+  samples_per_insert: float = 0.0  # 0 lets the learner run freely.
+  samples_per_insert_tolerance: float = 0.1
+  prefetch_size: int = 4
+
+  # Acting.
+  num_actors: int = 8
+  epsilon_base: float = 0.4  # Actor i of N: 0.4 ** (1 + alpha * i / (N - 1)).
+  epsilon_alpha: float = 7.0
+  evaluation_epsilon: float = 0.0  # Evaluators act greedily.
+  evaluation_pause_seconds: float = 0.0  # Pause between evaluation episodes.
+  variable_update_period: int = 400  # Actor steps between weight fetches.
+
+  # Bookkeeping.
+  checkpoint_minutes: float = 5.0
+
+  @property
+  def sequence_length(self) -> int:
+    """Steps stored per replay item: burn-in, trace and one bootstrap step."""
+    return self.burn_in_length + self.trace_length + 1
+
+
+def small_domain_config(**overrides) -> R2D2Config:
+  """A preset for MiniGrid-sized problems on a 2-core machine."""
+  values = dict(
+      trace_length=20,
+      burn_in_length=5,
+      replay_period=10,
+      discount=0.99,
+      n_step=3,
+      learning_rate=1e-3,
+      batch_size=32,
+      target_update_period=100,
+      min_replay_size=50,
+      max_replay_size=10_000,
+      samples_per_insert=16.0,
+      num_actors=2,
+      variable_update_period=50,
+      evaluation_pause_seconds=5.0,
+      checkpoint_minutes=1.0,
+  )
+  values.update(overrides)
+  return R2D2Config(**values)
+
+
+def epsilon_ladder(num_actors: int, base: float = 0.4,
+                   alpha: float = 7.0) -> list:
+  """Per-actor exploration rates eps_i = base ** (1 + alpha * i / (N - 1))."""
+  if num_actors == 1:
+    return [base]
+  return [base**(1 + alpha * i / (num_actors - 1)) for i in range(num_actors)]

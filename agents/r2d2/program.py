@@ -1,0 +1,217 @@
+"""Distributed R2D2 as a Launchpad program.
+
+Nodes (SPEC section 10): replay (Reverb, prioritised table with a FIFO remover
+and a rate limiter), counter, learner (also the variable source), cacher,
+N epsilon-greedy actors, an evaluator and a step-budget coordinator. Learner and
+counter checkpoint into the run directory and restore from it, so launching the
+same run directory again resumes an interrupted run.
+"""
+
+import copy
+import os
+from typing import Any, Callable, Optional
+
+import acme
+from acme import specs
+from acme.adders import reverb as adders
+from acme.datasets import reverb as datasets
+from acme.tf import savers as tf2_savers
+from acme.tf import utils as tf2_utils
+from acme.utils import counting
+import dm_env
+import launchpad as lp
+import reverb
+import tensorflow as tf
+
+from behavior_transfer.agents.r2d2 import actors
+from behavior_transfer.agents.r2d2 import config as r2d2_config
+from behavior_transfer.agents.r2d2 import learning
+from behavior_transfer.networks import q_network
+from behavior_transfer.utils import logs
+from behavior_transfer.utils import loops
+from behavior_transfer.utils import lp_utils
+
+EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
+NetworkFactory = Callable[[specs.EnvironmentSpec], q_network.RecurrentQNetwork]
+
+
+def make_replay_table(config: r2d2_config.R2D2Config,
+                      environment_spec: specs.EnvironmentSpec,
+                      extras_spec: Any) -> reverb.Table:
+  """The prioritised sequence table, rate-limited by samples per insert."""
+  if config.samples_per_insert:
+    error_buffer = max(
+        config.min_replay_size * config.samples_per_insert *
+        config.samples_per_insert_tolerance, 2. * config.batch_size)
+    limiter = reverb.rate_limiters.SampleToInsertRatio(
+        samples_per_insert=config.samples_per_insert,
+        min_size_to_sample=config.min_replay_size,
+        error_buffer=error_buffer)
+  else:
+    limiter = reverb.rate_limiters.MinSize(config.min_replay_size)
+  return reverb.Table(
+      name=adders.DEFAULT_PRIORITY_TABLE,
+      sampler=reverb.selectors.Prioritized(config.priority_exponent),
+      remover=reverb.selectors.Fifo(),
+      max_size=config.max_replay_size,
+      rate_limiter=limiter,
+      signature=adders.SequenceAdder.signature(
+          environment_spec, extras_spec,
+          sequence_length=config.sequence_length))
+
+
+class DistributedR2D2:
+  """Builds the node constructors and the program of distributed R2D2."""
+
+  def __init__(self,
+               environment_factory: EnvironmentFactory,
+               network_factory: NetworkFactory,
+               config: r2d2_config.R2D2Config,
+               run_dir: str,
+               max_actor_steps: int,
+               seed: int = 0,
+               stop_program: Optional[Callable[[], Any]] = None,
+               log_every_seconds: float = 10.):
+    self._environment_factory = environment_factory
+    self._network_factory = network_factory
+    self._config = config
+    self._run_dir = run_dir
+    self._max_actor_steps = max_actor_steps
+    self._seed = seed
+    self._stop_program = stop_program
+    self._log_every_seconds = log_every_seconds
+    environment = environment_factory(seed)
+    self._environment_spec = specs.make_environment_spec(environment)
+    environment.close()
+
+  @property
+  def environment_spec(self) -> specs.EnvironmentSpec:
+    return self._environment_spec
+
+  def _make_network(self) -> q_network.RecurrentQNetwork:
+    network = self._network_factory(self._environment_spec)
+    tf2_utils.create_variables(network, [self._environment_spec.observations])
+    return network
+
+  def _extras_spec(self):
+    network = self._network_factory(self._environment_spec)
+    return {'core_state': tf2_utils.squeeze_batch_dim(network.initial_state(1))}
+
+  def _restore(self, make, name: str):
+    """Restores `name` from the run directory, naming the files on failure."""
+    try:
+      return make()
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+      path = os.path.join(self._run_dir, 'checkpoints', name)
+      raise RuntimeError(
+          f'Could not restore the {name} checkpoint in {path}: {e}. Move or '
+          'delete that directory to start this run afresh.') from e
+
+  # Node constructors.
+
+  def replay(self):
+    return [make_replay_table(self._config, self._environment_spec,
+                              self._extras_spec())]
+
+  def counter(self):
+    return self._restore(
+        lambda: tf2_savers.CheckpointingRunner(
+            counting.Counter(), key='counter', directory=self._run_dir,
+            subdirectory='counter', time_delta_minutes=1, add_uid=False),
+        'counter')
+
+  def coordinator(self, counter: counting.Counter):
+    return lp_utils.StepBudget(counter, self._max_actor_steps,
+                               self._stop_program or lp.stop)
+
+  def learner(self, replay: reverb.Client, counter: counting.Counter):
+    network = self._make_network()
+    target_network = copy.deepcopy(network)
+    tf2_utils.create_variables(target_network,
+                               [self._environment_spec.observations])
+    dataset = datasets.make_reverb_dataset(
+        server_address=replay.server_address,
+        batch_size=self._config.batch_size,
+        prefetch_size=self._config.prefetch_size)
+    learner = self.make_learner(
+        network, target_network, iter(dataset),
+        reverb.TFClient(replay.server_address), counter,
+        logs.make_logger(self._run_dir, 'learner', self._log_every_seconds))
+    checkpointer = self._restore(
+        lambda: tf2_savers.Checkpointer(
+            {'learner': learner.state}, directory=self._run_dir,
+            subdirectory='learner', add_uid=False,
+            time_delta_minutes=self._config.checkpoint_minutes), 'learner')
+    return lp_utils.CheckpointedLearner(learner, checkpointer)
+
+  def make_learner(self, network, target_network, iterator, replay_client,
+                   counter, logger) -> learning.R2D2Learner:
+    return learning.R2D2Learner(network, target_network, self._config,
+                                iterator, replay_client, counter, logger)
+
+  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
+            counter: counting.Counter, actor_id: int) -> acme.EnvironmentLoop:
+    seed = self._seed * 1000 + actor_id
+    tf.random.set_seed(seed)
+    epsilon = r2d2_config.epsilon_ladder(
+        self._config.num_actors, self._config.epsilon_base,
+        self._config.epsilon_alpha)[actor_id]
+    adder = adders.SequenceAdder(
+        client=replay, period=self._config.replay_period,
+        sequence_length=self._config.sequence_length)
+    actor = actors.make_actor(self._make_network(), epsilon, adder,
+                              variable_source,
+                              self._config.variable_update_period)
+    label = f'actor_{actor_id}'
+    return acme.EnvironmentLoop(
+        self._environment_factory(seed), actor,
+        counting.Counter(counter, 'actor'),
+        logs.make_logger(self._run_dir, label, self._log_every_seconds),
+        label=label)
+
+  def evaluator(self, variable_source: acme.VariableSource,
+                counter: counting.Counter) -> loops.PausingEvaluationLoop:
+    seed = self._seed * 1000 + 999
+    tf.random.set_seed(seed)
+    actor = actors.make_actor(self._make_network(),
+                              self._config.evaluation_epsilon, None,
+                              variable_source,
+                              self._config.variable_update_period)
+    logger = logs.make_logger(self._run_dir, 'evaluator',
+                              self._log_every_seconds)
+    loop = acme.EnvironmentLoop(
+        self._environment_factory(seed), actor,
+        counting.Counter(counter, 'evaluator'), logger, label='evaluator')
+    return loops.PausingEvaluationLoop(
+        loop, logger, self._config.evaluation_pause_seconds)
+
+  # The program.
+
+  def _node(self, constructor, name: str, *args) -> lp.CourierNode:
+    managed = lp_utils.ManagedNode(constructor, name, self._run_dir,
+                                   self._stop_program)
+    return lp.CourierNode(managed, *args)
+
+  def build(self, name: str = 'r2d2') -> lp.Program:
+    program = lp.Program(name=name)
+    with program.group('replay'):
+      replay = program.add_node(lp.ReverbNode(self.replay))
+    with program.group('counter'):
+      counter = program.add_node(self._node(self.counter, 'counter'))
+    with program.group('coordinator'):
+      program.add_node(self._node(self.coordinator, 'coordinator', counter))
+    with program.group('learner'):
+      learner = program.add_node(
+          self._node(self.learner, 'learner', replay, counter))
+    with program.group('cacher'):
+      cacher = program.add_node(
+          lp.CourierNode(lp_utils.VariableCache, learner))
+    with program.group('evaluator'):
+      program.add_node(
+          self._node(self.evaluator, 'evaluator', cacher, counter))
+    with program.group('actor'):
+      for actor_id in range(self._config.num_actors):
+        program.add_node(
+            self._node(self.actor, f'actor_{actor_id}', replay, cacher,
+                       counter, actor_id))
+    return program

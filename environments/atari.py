@@ -1,0 +1,129 @@
+"""Atari as a dm_env over ale-py, with the R2D2/Agent57 conventions.
+
+- the full 18-action set, so a pre-trained policy and every task share actions;
+- action repeat 4 with max-pooling over the last two frames; grayscale 84x84;
+- up to 30 random no-op frames at reset; life loss is not terminal;
+- a 108,000-frame episode cap, reported as a truncation (discount 1);
+- no reward clipping (the learner uses value rescaling instead).
+"""
+
+import difflib
+from typing import Optional
+
+import ale_py
+from ale_py import roms
+import dm_env
+from dm_env import specs
+import numpy as np
+from PIL import Image
+
+from behavior_transfer.environments import tasks as tasks_lib
+
+OBSERVATION_SHAPE = (84, 84, 1)
+MAX_EPISODE_FRAMES = 108_000
+
+
+def game_names():
+  """ALE ids of all games whose ROMs ship inside ale-py."""
+  return sorted(roms.get_all_rom_ids())
+
+
+def check_game(game: str) -> str:
+  """Returns `game` if ale-py knows it; otherwise raises listing close names."""
+  names = game_names()
+  if game not in names:
+    close = difflib.get_close_matches(game, names, n=5, cutoff=0.5)
+    hint = (f' Close valid names: {", ".join(close)}.' if close else
+            f' Valid names: {", ".join(names)}.')
+    raise ValueError(f'Unknown Atari game {game!r}.{hint}')
+  return game
+
+
+class AtariEnvironment(dm_env.Environment):
+  """One ALE game with R2D2 preprocessing and a pluggable task reward."""
+
+  def __init__(self,
+               game: str,
+               task: tasks_lib.TaskFn = tasks_lib.game_reward_task,
+               seed: int = 0,
+               action_repeat: int = 4,
+               max_noops: int = 30,
+               max_episode_frames: int = MAX_EPISODE_FRAMES,
+               sticky_action_probability: float = 0.0):
+    self._game = check_game(game)
+    self._task = task
+    self._action_repeat = action_repeat
+    self._max_noops = max_noops
+    self._rng = np.random.RandomState(seed)
+
+    self._ale = ale_py.ALEInterface()
+    self._ale.setLoggerMode(ale_py.LoggerMode.Error)
+    self._ale.setInt('random_seed', int(seed) % (2**31 - 1))
+    self._ale.setInt('max_num_frames_per_episode', int(max_episode_frames))
+    self._ale.setFloat('repeat_action_probability', sticky_action_probability)
+    self._ale.loadROM(roms.get_rom_path(self._game))
+    self._actions = self._ale.getLegalActionSet()  # Full 18-action set.
+
+    height, width = self._ale.getScreenDims()
+    self._frames = np.zeros((2, height, width), dtype=np.uint8)
+    self._reset_next_step = True
+
+  @property
+  def simulator(self) -> ale_py.ALEInterface:
+    """The raw ALE, for tasks and metrics that read RAM."""
+    return self._ale
+
+  def reset(self) -> dm_env.TimeStep:
+    self._ale.reset_game()
+    for _ in range(self._rng.randint(self._max_noops + 1)):
+      self._ale.act(self._actions[0])
+      if self._ale.game_over():
+        self._ale.reset_game()
+    self._ale.getScreenGrayscale(self._frames[0])
+    self._frames[1] = self._frames[0]
+    self._reset_next_step = False
+    return dm_env.restart(self._observation())
+
+  def step(self, action) -> dm_env.TimeStep:
+    if self._reset_next_step:
+      return self.reset()
+    ale_action = self._actions[int(action)]
+    game_reward = 0.0
+    for i in range(self._action_repeat):
+      game_reward += self._ale.act(ale_action)
+      if self._ale.game_over():  # Pool the final frame with itself.
+        self._ale.getScreenGrayscale(self._frames[0])
+        self._frames[1] = self._frames[0]
+        break
+      if i >= self._action_repeat - 2:
+        self._ale.getScreenGrayscale(self._frames[i - self._action_repeat + 2])
+    reward = np.float32(self._task(game_reward, self._ale))
+    observation = self._observation()
+    if self._ale.game_over():
+      self._reset_next_step = True
+      if self._ale.game_truncated():
+        return dm_env.truncation(reward, observation)
+      return dm_env.termination(reward, observation)
+    return dm_env.transition(reward, observation)
+
+  def _observation(self) -> np.ndarray:
+    pooled = np.maximum(self._frames[0], self._frames[1])
+    image = Image.fromarray(pooled).resize(OBSERVATION_SHAPE[1::-1],
+                                           Image.BILINEAR)
+    return np.asarray(image, dtype=np.uint8)[..., None]
+
+  def observation_spec(self) -> specs.Array:
+    return specs.BoundedArray(OBSERVATION_SHAPE, np.uint8, 0, 255,
+                              name='observation')
+
+  def action_spec(self) -> specs.DiscreteArray:
+    return specs.DiscreteArray(len(self._actions), name='action')
+
+  def reward_spec(self) -> specs.Array:
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self) -> specs.BoundedArray:
+    return specs.BoundedArray((), np.float32, 0., 1., name='discount')
+
+  def episode_frame_number(self) -> int:
+    return self._ale.getEpisodeFrameNumber()

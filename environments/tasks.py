@@ -1,0 +1,65 @@
+"""Reward functions ("tasks") over shared dynamics.
+
+The paper transfers one pre-trained policy to many tasks that share dynamics and
+differ only in reward. Here an environment is built from (dynamics, task): the
+dynamics simulate, and the task turns what happened on a step into the reward the
+agent sees. A task is one small function
+
+    reward = task(game_reward, simulator)
+
+where `game_reward` is the reward the underlying game produced and `simulator` is
+the environment's raw simulator (an `ale_py.ALEInterface` for Atari, the
+unwrapped `minigrid` environment for MiniGrid), for tasks that read state.
+Register a new task with `@register_task(domain, name)`.
+"""
+
+import difflib
+from typing import Any, Callable, Dict, Sequence
+
+TaskFn = Callable[[float, Any], float]
+
+ALL_DOMAINS = '*'
+_TASKS: Dict[str, Dict[str, TaskFn]] = {}
+
+
+def register_task(domain: str, name: str) -> Callable[[TaskFn], TaskFn]:
+  """Registers `name` as a task of `domain` ('atari', 'minigrid' or '*')."""
+
+  def decorator(fn: TaskFn) -> TaskFn:
+    domain_tasks = _TASKS.setdefault(domain, {})
+    if name in domain_tasks:
+      raise ValueError(f'Task {name!r} is already registered for {domain!r}.')
+    domain_tasks[name] = fn
+    return fn
+
+  return decorator
+
+
+def task_names(domain: str) -> Sequence[str]:
+  """All task names valid for `domain`, sorted."""
+  return sorted({**_TASKS.get(ALL_DOMAINS, {}), **_TASKS.get(domain, {})})
+
+
+def get_task(domain: str, name: str) -> TaskFn:
+  """Looks a task up; an unknown name raises an error listing the valid ones."""
+  tasks = {**_TASKS.get(ALL_DOMAINS, {}), **_TASKS.get(domain, {})}
+  if name not in tasks:
+    close = difflib.get_close_matches(name, tasks, n=3)
+    hint = f' Did you mean {", ".join(close)}?' if close else ''
+    raise ValueError(f'Unknown task {name!r} for {domain}.{hint} '
+                     f'Valid tasks: {", ".join(sorted(tasks))}.')
+  return tasks[name]
+
+
+@register_task(ALL_DOMAINS, 'game')
+def game_reward_task(game_reward: float, simulator: Any) -> float:
+  """The environment's own reward."""
+  del simulator
+  return game_reward
+
+
+@register_task(ALL_DOMAINS, 'none')
+def reward_free_task(game_reward: float, simulator: Any) -> float:
+  """No reward at all: the setting of reward-free pre-training."""
+  del game_reward, simulator
+  return 0.0

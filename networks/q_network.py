@@ -1,0 +1,115 @@
+"""Recurrent dueling Q-networks (R2D2 / Agent57 style).
+
+Observation, one-hot previous action and previous reward are embedded together
+(Acme's OAREmbedding), fed through an LSTM and a dueling head. The number of
+outputs is a parameter: |A| for R2D2, |A|+1 when Behavior Transfer adds the
+extra action a+. The previous action is always a primitive action in A, so the
+one-hot input has |A| entries whichever the number of outputs.
+"""
+
+from typing import Optional, Sequence, Tuple
+
+from acme.tf.networks import atari as acme_atari
+from acme.tf.networks import duelling
+from acme.tf.networks import embedding
+from acme.wrappers import observation_action_reward
+import sonnet as snt
+import tensorflow as tf
+
+# MiniGrid's image channels hold an object index (<= 10), a colour (<= 5) and
+# a door state (<= 2); dividing by these keeps inputs in [0, 1].
+_MINIGRID_CHANNEL_SCALE = (10., 5., 2.)
+
+
+class AtariTorso(snt.Module):
+  """Agent57 torso: conv 32 8x8/4, 64 4x4/2, 64 3x3/1, then linear 512."""
+
+  def __init__(self, hidden_size: int = 512, name: str = 'atari_torso'):
+    super().__init__(name=name)
+    self._convs = acme_atari.AtariTorso()
+    self._linear = snt.Linear(hidden_size)
+
+  def __call__(self, images: tf.Tensor) -> tf.Tensor:
+    inputs = tf.cast(images, tf.float32) / 255.
+    return tf.nn.relu(self._linear(self._convs(inputs)))
+
+
+class MiniGridTorso(snt.Module):
+  """A small conv torso for MiniGrid's 7x7x3 egocentric view."""
+
+  def __init__(self,
+               channels: Sequence[int] = (16, 32),
+               hidden_size: int = 64,
+               name: str = 'minigrid_torso'):
+    super().__init__(name=name)
+    layers = []
+    for c in channels:
+      layers += [snt.Conv2D(c, [2, 2], padding='VALID'), tf.nn.relu]
+    self._network = snt.Sequential(
+        layers + [snt.Flatten(), snt.Linear(hidden_size), tf.nn.relu])
+
+  def __call__(self, images: tf.Tensor) -> tf.Tensor:
+    inputs = tf.cast(images, tf.float32) / tf.constant(_MINIGRID_CHANNEL_SCALE)
+    return self._network(inputs)
+
+
+class RecurrentQNetwork(snt.RNNCore):
+  """Torso -> LSTM -> dueling head, over OAR inputs.
+
+  Called on one time step with batched inputs, or unrolled over a [T, B, ...]
+  sequence with `unroll`, which applies torso and head to all steps at once.
+  """
+
+  def __init__(self,
+               torso: snt.Module,
+               num_actions: int,
+               num_outputs: Optional[int] = None,
+               lstm_size: int = 512,
+               head_hidden_size: int = 512,
+               name: str = 'recurrent_q_network'):
+    super().__init__(name=name)
+    self.num_actions = num_actions
+    self.num_outputs = num_outputs or num_actions
+    self._embed = embedding.OAREmbedding(torso=torso, num_actions=num_actions)
+    self._core = snt.LSTM(lstm_size)
+    self._head = duelling.DuellingMLP(
+        self.num_outputs, hidden_sizes=[head_hidden_size])
+
+  def __call__(self, inputs: observation_action_reward.OAR,
+               state: snt.LSTMState) -> Tuple[tf.Tensor, snt.LSTMState]:
+    embeddings = self._embed(inputs)
+    outputs, new_state = self._core(embeddings, state)
+    return self._head(outputs), new_state
+
+  def initial_state(self, batch_size: int, **unused_kwargs) -> snt.LSTMState:
+    return self._core.initial_state(batch_size)
+
+  def unroll(self, inputs: observation_action_reward.OAR, state: snt.LSTMState,
+             sequence_length: int) -> Tuple[tf.Tensor, snt.LSTMState]:
+    """Unrolls over [T, B, ...] inputs; returns [T, B, outputs] values."""
+    del sequence_length  # Read from the inputs.
+    embeddings = snt.BatchApply(self._embed)(inputs)
+    outputs, new_state = snt.dynamic_unroll(self._core, embeddings, state)
+    return snt.BatchApply(self._head)(outputs), new_state
+
+  @property
+  def torso_and_core_variables(self) -> Tuple[tf.Variable, ...]:
+    """Variables of everything but the head (for partial weight transfer)."""
+    return tuple(self._embed.variables) + tuple(self._core.variables)
+
+
+def make_atari_network(num_actions: int,
+                       num_outputs: Optional[int] = None) -> RecurrentQNetwork:
+  """The Agent57 Q-network for Atari (84x84x1 observations)."""
+  return RecurrentQNetwork(
+      AtariTorso(), num_actions, num_outputs, lstm_size=512,
+      head_hidden_size=512)
+
+
+def make_small_network(num_actions: int,
+                       num_outputs: Optional[int] = None,
+                       lstm_size: int = 64) -> RecurrentQNetwork:
+  """A small Q-network for MiniGrid's 7x7 views."""
+  return RecurrentQNetwork(
+      MiniGridTorso(), num_actions, num_outputs, lstm_size=lstm_size,
+      head_hidden_size=64)

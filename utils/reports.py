@@ -1,0 +1,91 @@
+"""End-of-run summaries and learning-curve plots from the per-node CSV logs."""
+
+import glob
+import os
+from typing import Dict, Optional
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import pandas as pd
+
+
+def read_logs(run_dir: str) -> Dict[str, pd.DataFrame]:
+  """Every node's CSV log in the run directory, keyed by node label."""
+  frames = {}
+  for path in sorted(glob.glob(os.path.join(run_dir, 'logs', '*', 'logs.csv'))):
+    label = os.path.basename(os.path.dirname(path))
+    try:
+      frames[label] = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+      continue
+  return frames
+
+
+def actor_episodes(frames: Dict[str, pd.DataFrame]) -> pd.DataFrame:
+  """All actors' episodes in order of the global actor step count."""
+  actors = [f for label, f in frames.items() if label.startswith('actor_')]
+  if not actors:
+    return pd.DataFrame(columns=['actor_steps', 'episode_return'])
+  return pd.concat(actors).sort_values('actor_steps').reset_index(drop=True)
+
+
+def summarize(run_dir: str, recent: int = 50) -> Dict[str, float]:
+  """Steps, episodes and recent mean returns of a finished run."""
+  frames = read_logs(run_dir)
+  episodes = actor_episodes(frames)
+  summary = {
+      'actor_steps': float(episodes['actor_steps'].max()) if len(episodes) else 0.,
+      'actor_episodes': float(len(episodes)),
+      'recent_actor_return': float(
+          episodes['episode_return'].tail(recent).mean()) if len(episodes)
+                             else float('nan'),
+  }
+  evaluator = frames.get('evaluator')
+  if evaluator is not None and len(evaluator):
+    summary['evaluator_episodes'] = float(len(evaluator))
+    summary['recent_evaluator_return'] = float(
+        evaluator['episode_return'].tail(max(recent // 5, 1)).mean())
+  learner = frames.get('learner')
+  if learner is not None and len(learner):
+    summary['learner_steps'] = float(learner['learner_steps'].max())
+  return summary
+
+
+def format_summary(summary: Dict[str, float]) -> str:
+  return '\n'.join(f'  {k:>26}: {v:,.3f}' if v != int(v) else
+                   f'  {k:>26}: {int(v):,}' for k, v in summary.items()
+                   if v == v)  # Skips NaN.
+
+
+def plot_learning_curves(run_dir: str, title: Optional[str] = None,
+                         window: int = 20) -> str:
+  """Writes <run_dir>/learning_curve.png: returns vs actor steps, and loss."""
+  frames = read_logs(run_dir)
+  episodes = actor_episodes(frames)
+  fig, (ax_return, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+  if len(episodes):
+    ax_return.plot(episodes['actor_steps'],
+                   episodes['episode_return'].rolling(window, 1).mean(),
+                   label=f'actors (mean of {window} episodes)')
+  evaluator = frames.get('evaluator')
+  if evaluator is not None and 'actor_steps' in evaluator:
+    ax_return.plot(evaluator['actor_steps'],
+                   evaluator['episode_return'].rolling(5, 1).mean(),
+                   label='evaluator (greedy, mean of 5)')
+  ax_return.set_xlabel('actor steps')
+  ax_return.set_ylabel('episode return')
+  ax_return.legend()
+  learner = frames.get('learner')
+  if learner is not None and len(learner):
+    ax_loss.plot(learner['learner_steps'], learner['loss'].rolling(50, 1).mean())
+    ax_loss.set_yscale('log')
+  ax_loss.set_xlabel('learner steps')
+  ax_loss.set_ylabel('loss (mean of 50 updates)')
+  fig.suptitle(title or os.path.basename(os.path.normpath(run_dir)))
+  fig.tight_layout()
+  path = os.path.join(run_dir, 'learning_curve.png')
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
