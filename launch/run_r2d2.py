@@ -22,7 +22,7 @@ flags.DEFINE_string(
     'environment\'s own reward), "none" (reward-free), or a registered task.')
 flags.DEFINE_integer('num_actors', 2, 'Number of epsilon-greedy actors.')
 flags.DEFINE_integer(
-    'max_actor_steps', 20_000,
+    'max_actor_steps', 40_000,
     'Budget in environment steps summed over actors; every node stops there.')
 flags.DEFINE_integer('seed', 0, 'Seeds environments and TF in every node.')
 flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),

@@ -64,7 +64,8 @@ def launch_and_wait(program: lp.Program, launch_type: str, run_dir: str):
   """Launches `program`, waits until it ends, and raises if a node failed."""
   if launch_type == 'local_mp':
     # One single-threaded TF runtime per process keeps a 2-core machine usable.
-    env = {'TF_CPP_MIN_LOG_LEVEL': '2', 'OMP_NUM_THREADS': '1'}
+    env = {'TF_CPP_MIN_LOG_LEVEL': '2', 'OMP_NUM_THREADS': '1',
+           'PYTHONUNBUFFERED': '1'}
     resources = {
         label: local_multi_processing.PythonProcess(env=env)
         for label in program.groups

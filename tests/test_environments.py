@@ -1,0 +1,160 @@
+"""Environment behaviour: specs, episodes, caps, no-op starts, seeds, tasks."""
+
+import dm_env
+import numpy as np
+import pytest
+
+from behavior_transfer import environments
+from behavior_transfer.environments import atari
+from behavior_transfer.environments import minigrid
+from behavior_transfer.environments import tasks
+
+
+def _rollout(env, actions):
+  timesteps = [env.reset()]
+  for a in actions:
+    timesteps.append(env.step(a))
+    if timesteps[-1].last():
+      break
+  return timesteps
+
+
+class TestAtari:
+
+  def test_specs_follow_r2d2_conventions(self):
+    env = environments.make_environment('atari:pong', oar_wrapper=False)
+    assert env.observation_spec().shape == (84, 84, 1)
+    assert env.observation_spec().dtype == np.uint8
+    assert env.action_spec().num_values == 18  # Full action set.
+    assert env.reward_spec().dtype == np.float32
+    assert env.discount_spec().dtype == np.float32
+    timestep = env.reset()
+    assert timestep.first()
+    assert timestep.observation.shape == (84, 84, 1)
+    assert timestep.observation.dtype == np.uint8
+
+  def test_default_episode_cap_is_108k_frames(self):
+    env = atari.AtariEnvironment('pong')
+    assert env.simulator.getInt('max_num_frames_per_episode') == 108_000
+
+  def test_frame_cap_truncates_episode(self):
+    env = atari.AtariEnvironment('pong', max_episode_frames=400, max_noops=0)
+    timesteps = _rollout(env, [0] * 1000)
+    last = timesteps[-1]
+    assert last.last() and last.discount == 1.0  # Truncation, not termination.
+    assert env.episode_frame_number() == 400
+    assert len(timesteps) - 1 == 100  # 400 frames at action repeat 4.
+    assert env.step(0).first()  # The next step starts a new episode.
+
+  def test_noop_starts_are_seeded_and_bounded(self):
+    frames = []
+    for seed in range(8):
+      env = atari.AtariEnvironment('pong', seed=seed)
+      env.reset()
+      frames.append(env.episode_frame_number())
+    assert all(0 <= f <= 30 for f in frames)
+    assert len(set(frames)) > 1  # Different seeds start differently.
+    env = atari.AtariEnvironment('pong', seed=0, max_noops=0)
+    env.reset()
+    assert env.episode_frame_number() == 0
+
+  def test_same_seed_same_episode(self):
+    actions = np.random.RandomState(0).randint(18, size=60)
+    runs = [_rollout(atari.AtariEnvironment('breakout', seed=3), actions)
+            for _ in range(2)]
+    for a, b in zip(*runs):
+      np.testing.assert_array_equal(a.observation, b.observation)
+      assert a.reward == b.reward
+
+  def test_life_loss_is_not_terminal(self):
+    env = atari.AtariEnvironment('breakout', seed=0)
+    env.reset()
+    lives = env.simulator.lives()
+    rng = np.random.RandomState(0)
+    for _ in range(3000):
+      timestep = env.step(rng.randint(18))
+      if env.simulator.lives() < lives:
+        break
+    assert env.simulator.lives() < lives, 'no life was lost'
+    assert timestep.mid()
+    assert env.step(0).mid()
+
+  def test_reward_free_task_keeps_dynamics(self):
+    actions = np.random.RandomState(1).randint(18, size=400)
+    game = _rollout(atari.AtariEnvironment('pong', tasks.get_task('atari', 'game'), seed=1), actions)
+    free = _rollout(atari.AtariEnvironment('pong', tasks.get_task('atari', 'none'), seed=1), actions)
+    assert len(game) == len(free)
+    assert any(t.reward != 0 for t in game[1:]), 'pong gave no reward'
+    assert all(t.reward == 0 for t in free[1:])
+    for a, b in zip(game, free):
+      np.testing.assert_array_equal(a.observation, b.observation)
+
+  def test_unknown_game_lists_close_names(self):
+    with pytest.raises(ValueError, match='montezuma_revenge'):
+      environments.make_environment('atari:montezuma')
+
+
+class TestMiniGrid:
+
+  def test_specs_and_wrapped_observation(self):
+    env = environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0')
+    spec = env.observation_spec()
+    assert spec.observation.shape == (7, 7, 3)
+    assert env.action_spec().num_values == 7
+    timestep = env.reset()
+    assert timestep.observation.observation.shape == (7, 7, 3)
+    assert int(timestep.observation.action) == 0  # OAR: previous action.
+
+  def test_reaching_goal_terminates_with_reward(self):
+    env = minigrid.MiniGridEnvironment('MiniGrid-Empty-5x5-v0', seed=0)
+    left, right, forward = 0, 1, 2
+    timesteps = _rollout(env, [forward, forward, right, forward, forward])
+    assert timesteps[-1].last() and timesteps[-1].discount == 0.0
+    assert timesteps[-1].reward > 0.9
+
+  def test_time_limit_truncates(self):
+    env = minigrid.MiniGridEnvironment('MiniGrid-Empty-5x5-v0', seed=0)
+    timesteps = _rollout(env, [0] * 500)  # Turning left forever.
+    assert len(timesteps) - 1 == env.simulator.max_steps
+    assert timesteps[-1].last() and timesteps[-1].discount == 1.0
+
+  def test_same_seed_same_layouts(self):
+    def first_observations(seed):
+      env = minigrid.MiniGridEnvironment('MiniGrid-Empty-Random-6x6-v0', seed=seed)
+      return [env.reset().observation for _ in range(4)]
+    a, b, c = first_observations(1), first_observations(1), first_observations(2)
+    for x, y in zip(a, b):
+      np.testing.assert_array_equal(x, y)
+    assert any((x != y).any() for x, y in zip(a, c))
+
+  def test_reward_free_task(self):
+    env = minigrid.MiniGridEnvironment('MiniGrid-Empty-5x5-v0', tasks.get_task('minigrid', 'none'))
+    timesteps = _rollout(env, [2, 2, 1, 2, 2])
+    assert timesteps[-1].last() and timesteps[-1].reward == 0.0
+
+  def test_unknown_level_lists_close_names(self):
+    with pytest.raises(ValueError, match='MiniGrid-DoorKey-5x5-v0'):
+      environments.make_environment('minigrid:MiniGrid-DoorKey-5x5')
+
+
+def test_unknown_task_lists_valid_ones():
+  with pytest.raises(ValueError, match='Valid tasks: game, none'):
+    environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0', task='gold')
+
+
+def test_malformed_environment_name():
+  with pytest.raises(ValueError, match='<domain>:<name>'):
+    environments.make_environment('pong')
+
+
+def test_new_task_is_one_function():
+  @tasks.register_task('minigrid', 'double_goal_reward')
+  def double(game_reward, simulator):
+    del simulator
+    return 2 * game_reward
+
+  env = environments.make_environment(
+      'minigrid:MiniGrid-Empty-5x5-v0', task='double_goal_reward',
+      oar_wrapper=False)
+  timesteps = _rollout(env, [2, 2, 1, 2, 2])
+  assert timesteps[-1].reward > 1.8
