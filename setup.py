@@ -50,5 +50,5 @@ setuptools.setup(
     packages=['behavior_transfer'] +
     ['behavior_transfer.' + name for name in _SUBPACKAGES],
     install_requires=INSTALL_REQUIRES,
-    extras_require={'test': ['pytest']},
+    extras_require={'test': ['pytest', 'pytest-timeout']},
 )

@@ -60,12 +60,19 @@ def run(environment: str,
                   max_actor_steps=max_actor_steps, agent='r2d2',
                   **dataclasses.asdict(config))
   resumed = runs.prepare_run_dir(run_dir, settings, overwrite)
-  if resumed:
-    print(f'Resuming the run in {run_dir} from its checkpoints.', flush=True)
-  builder = make_program_builder(environment, task, config, run_dir,
-                                 max_actor_steps, seed,
-                                 runs.make_stop_program(launch_type))
-  runs.launch_and_wait(builder.build(), launch_type, run_dir)
+  done = reports.summarize(run_dir)['actor_steps'] if resumed else 0
+  if done >= max_actor_steps:
+    print(f'The run in {run_dir} already used its budget ({int(done)} of '
+          f'{max_actor_steps} actor steps); raise --max_actor_steps to go on.',
+          flush=True)
+  else:
+    if resumed:
+      print(f'Resuming the run in {run_dir} from its checkpoints at {int(done)} '
+            'actor steps.', flush=True)
+    builder = make_program_builder(environment, task, config, run_dir,
+                                   max_actor_steps, seed,
+                                   runs.make_stop_program(launch_type))
+    runs.launch_and_wait(builder.build(), launch_type, run_dir)
   reports.plot_learning_curves(
       run_dir, plot_title or f'R2D2 on {environment} ({task})')
   return reports.summarize(run_dir)

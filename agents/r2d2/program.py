@@ -136,7 +136,8 @@ class DistributedR2D2:
     learner = self.make_learner(
         network, target_network, iter(dataset),
         reverb.TFClient(replay.server_address), counter,
-        logs.make_logger(self._run_dir, 'learner', self._log_every_seconds))
+        logs.make_logger(self._run_dir, 'learner', logs.LEARNER_COLUMNS,
+                         self._log_every_seconds))
     checkpointer = self._restore(
         lambda: tf2_savers.Checkpointer(
             {'learner': learner.state}, directory=self._run_dir,
@@ -166,7 +167,8 @@ class DistributedR2D2:
     return acme.EnvironmentLoop(
         self._environment_factory(seed), actor,
         counting.Counter(counter, 'actor'),
-        logs.make_logger(self._run_dir, label, self._log_every_seconds),
+        logs.make_logger(self._run_dir, label, logs.ACTOR_COLUMNS,
+                         self._log_every_seconds),
         label=label)
 
   def evaluator(self, variable_source: acme.VariableSource,
@@ -178,7 +180,7 @@ class DistributedR2D2:
                               variable_source,
                               self._config.variable_update_period)
     logger = logs.make_logger(self._run_dir, 'evaluator',
-                              self._log_every_seconds)
+                              logs.EVALUATOR_COLUMNS, self._log_every_seconds)
     loop = acme.EnvironmentLoop(
         self._environment_factory(seed), actor,
         counting.Counter(counter, 'evaluator'), logger, label='evaluator')

@@ -1,0 +1,102 @@
+"""The whole distributed R2D2 program, in-process under Launchpad's test_mt."""
+
+import os
+import threading
+
+from absl.testing import absltest
+from acme import wrappers
+import launchpad as lp
+import pandas as pd
+
+from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer.utils import lp_utils
+from behavior_transfer.utils import reports
+
+ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
+TIMEOUT_SECONDS = 240
+
+
+def tiny_config(**overrides):
+  values = dict(trace_length=6, burn_in_length=2, replay_period=4,
+                batch_size=8, min_replay_size=8, samples_per_insert=8.0,
+                num_actors=2, variable_update_period=10,
+                evaluation_pause_seconds=0.5)
+  values.update(overrides)
+  return experiment.default_config(ENVIRONMENT, **values)
+
+
+class BreaksAfter(wrappers.EnvironmentWrapper):
+  """An environment that raises after a number of steps, like a crashing emulator."""
+
+  def __init__(self, environment, steps):
+    super().__init__(environment)
+    self._steps_left = steps
+
+  def step(self, action):
+    self._steps_left -= 1
+    if self._steps_left < 0:
+      raise ValueError('the emulator is on fire')
+    return self._environment.step(action)
+
+
+class ProgramTest(absltest.TestCase):
+
+  def _run(self, run_dir, max_actor_steps, config=None, environment_factory=None):
+    """Builds and runs the program until its budget node (or a failure) stops it."""
+    stopped = threading.Event()
+    builder = experiment.make_program_builder(
+        ENVIRONMENT, 'game', config or tiny_config(), run_dir,
+        max_actor_steps, seed=0, stop_program=stopped.set)
+    if environment_factory is not None:
+      builder._environment_factory = environment_factory  # pylint: disable=protected-access
+    manager = lp.launch(builder.build(), launch_type='test_mt', test_case=self,
+                        serialize_py_nodes=False)
+    self.assertTrue(stopped.wait(TIMEOUT_SECONDS), 'the program did not stop')
+    manager.cleanup_after_test(self)
+    return reports.read_logs(run_dir)
+
+  def test_actors_insert_and_learner_steps_then_resume(self):
+    run_dir = self.create_tempdir().full_path
+    logs = self._run(run_dir, max_actor_steps=600)
+    self.assertIn('actor_0', logs)
+    self.assertIn('actor_1', logs)
+    learner = logs['learner']
+    first_run_learner_steps = learner['learner_steps'].max()
+    # The rate limiter lets actors reach the budget only if the learner sampled
+    # what they inserted.
+    self.assertGreater(first_run_learner_steps, 5)
+    self.assertTrue((learner['loss'] > 0).all())
+    actor_steps = reports.actor_episodes(logs)['actor_steps'].max()
+    self.assertGreaterEqual(actor_steps, 600)
+    for name in ('learner', 'counter'):
+      self.assertNotEmpty(os.listdir(os.path.join(run_dir, 'checkpoints', name)))
+
+    # Launching the same run directory resumes: counts continue, not restart.
+    budget = actor_steps + 300
+    logs = self._run(run_dir, max_actor_steps=budget)
+    learner = logs['learner']
+    self.assertGreater(learner['learner_steps'].iloc[-1], first_run_learner_steps)
+    episodes = reports.actor_episodes(logs)
+    self.assertGreaterEqual(episodes['actor_steps'].max(), budget)
+    second_run = episodes[episodes['actor_steps'] > actor_steps]
+    self.assertLess(second_run['episode_length'].sum(), budget - 100)
+
+  def test_failing_node_is_named_and_stops_the_program(self):
+    run_dir = self.create_tempdir().full_path
+
+    def broken_environment(seed):
+      environment = experiment._make_environment(ENVIRONMENT, 'game', seed)  # pylint: disable=protected-access
+      if seed % 1000 == 1:  # Only actor 1's environment breaks, mid-run.
+        return BreaksAfter(environment, steps=150)
+      return environment
+
+    self._run(run_dir, max_actor_steps=10**9,
+              environment_factory=broken_environment)
+    with open(os.path.join(run_dir, lp_utils.FAILURE_FILE)) as f:
+      failure = f.read()
+    self.assertIn("Node 'actor_1' failed", failure)
+    self.assertIn('the emulator is on fire', failure)
+
+
+if __name__ == '__main__':
+  absltest.main()
