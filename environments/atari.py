@@ -7,8 +7,6 @@
 - no reward clipping (the learner uses value rescaling instead).
 """
 
-import difflib
-from typing import Optional
 
 import ale_py
 from ale_py import roms
@@ -17,6 +15,7 @@ from dm_env import specs
 import numpy as np
 from PIL import Image
 
+from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
 
 OBSERVATION_SHAPE = (84, 84, 1)
@@ -30,13 +29,7 @@ def game_names():
 
 def check_game(game: str) -> str:
   """Returns `game` if ale-py knows it; otherwise raises listing close names."""
-  names = game_names()
-  if game not in names:
-    close = difflib.get_close_matches(game, names, n=5, cutoff=0.5)
-    hint = (f' Close valid names: {", ".join(close)}.' if close else
-            f' Valid names: {", ".join(names)}.')
-    raise ValueError(f'Unknown Atari game {game!r}.{hint}')
-  return game
+  return names.check_name('Atari game', game, game_names())
 
 
 class AtariEnvironment(dm_env.Environment):

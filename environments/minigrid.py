@@ -4,7 +4,6 @@ Exposes the egocentric 7x7x3 image view (object, colour, state channels) and
 MiniGrid's discrete actions. Any registered MiniGrid id is accepted.
 """
 
-import difflib
 from typing import Any, List
 
 import dm_env
@@ -13,6 +12,7 @@ import gymnasium
 import minigrid  # Registers the MiniGrid-* ids with gymnasium.
 import numpy as np
 
+from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
 
 del minigrid  # Imported for its registrations only.
@@ -25,13 +25,7 @@ def level_names() -> List[str]:
 
 def check_level(level: str) -> str:
   """Returns `level` if registered; otherwise raises listing close names."""
-  names = level_names()
-  if level not in names:
-    close = difflib.get_close_matches(level, names, n=5, cutoff=0.5)
-    hint = (f' Close valid names: {", ".join(close)}.' if close else
-            f' Valid names: {", ".join(names)}.')
-    raise ValueError(f'Unknown MiniGrid environment {level!r}.{hint}')
-  return level
+  return names.check_name('MiniGrid environment', level, level_names())
 
 
 class MiniGridEnvironment(dm_env.Environment):

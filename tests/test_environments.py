@@ -1,6 +1,5 @@
 """Environment behaviour: specs, episodes, caps, no-op starts, seeds, tasks."""
 
-import dm_env
 import numpy as np
 import pytest
 
@@ -107,7 +106,7 @@ class TestMiniGrid:
 
   def test_reaching_goal_terminates_with_reward(self):
     env = minigrid.MiniGridEnvironment('MiniGrid-Empty-5x5-v0', seed=0)
-    left, right, forward = 0, 1, 2
+    right, forward = 1, 2
     timesteps = _rollout(env, [forward, forward, right, forward, forward])
     assert timesteps[-1].last() and timesteps[-1].discount == 0.0
     assert timesteps[-1].reward > 0.9

@@ -6,7 +6,6 @@ import threading
 from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
-import pandas as pd
 
 from behavior_transfer.agents.r2d2 import experiment
 from behavior_transfer.utils import lp_utils

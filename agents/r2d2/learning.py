@@ -27,7 +27,6 @@ import reverb
 import sonnet as snt
 import tensorflow as tf
 import tree
-import trfl
 
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.networks import q_network
