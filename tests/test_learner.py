@@ -34,10 +34,10 @@ def make_config(**kw):
   return r2d2_config.R2D2Config(**values)
 
 
-def make_networks(seed=0):
+def make_networks(seed=0, num_outputs=None):
   tf.random.set_seed(seed)
-  online = networks.make_small_network(NUM_ACTIONS, lstm_size=LSTM)
-  target = networks.make_small_network(NUM_ACTIONS, lstm_size=LSTM)
+  online = networks.make_small_network(NUM_ACTIONS, num_outputs, lstm_size=LSTM)
+  target = networks.make_small_network(NUM_ACTIONS, num_outputs, lstm_size=LSTM)
   for net in (online, target):
     net(_oar_step(np.zeros((1, 7, 7, 3), np.uint8)), net.initial_state(1))
   for v in target.variables:  # A target network that differs from the online one.
@@ -52,8 +52,12 @@ def _oar_step(obs):
       reward=tf.zeros([batch], tf.float32))
 
 
-def make_sample(config, seed=0):
-  """A batch-major replay sample; sequence 1 terminates half-way."""
+def make_sample(config, seed=0, num_choices=NUM_ACTIONS, extras=None):
+  """A batch-major replay sample; sequence 1 terminates half-way.
+
+  Stored actions are drawn from `num_choices`; `extras(rng, shape)` may add
+  extras next to the core state.
+  """
   rng = np.random.RandomState(seed)
   length = config.sequence_length
   shape = (BATCH, length)
@@ -64,13 +68,14 @@ def make_sample(config, seed=0):
           observation=rng.randint(0, 4, size=shape + (7, 7, 3)).astype(np.uint8),
           action=rng.randint(NUM_ACTIONS, size=shape).astype(np.int32),
           reward=rng.randn(*shape).astype(np.float32)),
-      action=rng.randint(NUM_ACTIONS, size=shape).astype(np.int32),
+      action=rng.randint(num_choices, size=shape).astype(np.int32),
       reward=(3 * rng.randn(*shape)).astype(np.float32),
       discount=discount,
       start_of_episode=np.zeros(shape, bool),
       extras={'core_state': snt.LSTMState(
           hidden=(0.1 * rng.randn(*shape, LSTM)).astype(np.float32),
-          cell=(0.1 * rng.randn(*shape, LSTM)).astype(np.float32))})
+          cell=(0.1 * rng.randn(*shape, LSTM)).astype(np.float32)),
+              **(extras(rng, shape) if extras else {})})
   info = reverb.SampleInfo(
       key=np.arange(BATCH, dtype=np.uint64),
       probability=np.array([0.1, 0.3, 0.6]),

@@ -15,13 +15,16 @@ ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240
 
 
-def tiny_config(**overrides):
-  values = dict(trace_length=6, burn_in_length=2, replay_period=4,
-                batch_size=8, min_replay_size=8, samples_per_insert=8.0,
-                num_actors=2, variable_update_period=10,
-                evaluation_pause_seconds=0.5)
-  values.update(overrides)
-  return experiment.default_config(ENVIRONMENT, **values)
+def tiny_config_values():
+  """R2D2 settings for a program that learns a few steps within seconds."""
+  return dict(trace_length=6, burn_in_length=2, replay_period=4,
+              batch_size=8, min_replay_size=8, samples_per_insert=8.0,
+              num_actors=2, variable_update_period=10,
+              evaluation_pause_seconds=0.5)
+
+
+def tiny_config():
+  return experiment.default_config(ENVIRONMENT, **tiny_config_values())
 
 
 class BreaksAfter(wrappers.EnvironmentWrapper):
@@ -84,7 +87,7 @@ class ProgramTest(absltest.TestCase):
     run_dir = self.create_tempdir().full_path
 
     def broken_environment(seed):
-      environment = experiment._make_environment(ENVIRONMENT, 'game', seed)  # pylint: disable=protected-access
+      environment = experiment.environment_factory(ENVIRONMENT, 'game')(seed)
       if seed % 1000 == 1:  # Only actor 1's environment breaks, mid-run.
         return BreaksAfter(environment, steps=150)
       return environment

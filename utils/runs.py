@@ -8,13 +8,14 @@ learning-curve plot. Launching into an existing run directory resumes it.
 import json
 import os
 import shutil
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Dict, Mapping
 
 from absl import logging
 import launchpad as lp
 from launchpad.nodes.python import local_multi_processing
 
 from behavior_transfer.utils import lp_utils
+from behavior_transfer.utils import reports
 
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
 
@@ -83,3 +84,40 @@ def launch_and_wait(program: lp.Program, launch_type: str, run_dir: str):
   if os.path.exists(failure):
     with open(failure) as f:
       raise NodeFailure(f.read())
+
+
+def run_to_budget(build_program: Callable[[Callable[[], Any]], lp.Program],
+                  settings: Mapping[str, Any], run_dir: str,
+                  max_actor_steps: int, launch_type: str, overwrite: bool,
+                  plot_title: str) -> Dict[str, float]:
+  """Runs a program in `run_dir` until its budget, resuming if it can.
+
+  Args:
+    build_program: makes the program given the callable that stops it.
+    settings: the run's configuration, saved as config.json; a resumed run
+      must have the same settings (budget and launch type aside).
+    run_dir: the run directory.
+    max_actor_steps: the budget; a resumed run that already used it only
+      reports.
+    launch_type: a Launchpad launch type.
+    overwrite: start afresh even if `run_dir` holds a run.
+    plot_title: title of learning_curve.png.
+
+  Returns:
+    The run's summary (steps, episodes, recent returns).
+  """
+  # Building first checks names and pi_p before the run directory is touched.
+  program = build_program(make_stop_program(launch_type))
+  resumed = prepare_run_dir(run_dir, settings, overwrite)
+  done = reports.summarize(run_dir)['actor_steps'] if resumed else 0
+  if done >= max_actor_steps:
+    print(f'The run in {run_dir} already used its budget ({int(done)} of '
+          f'{max_actor_steps} actor steps); raise --max_actor_steps to go on.',
+          flush=True)
+  else:
+    if resumed:
+      print(f'Resuming the run in {run_dir} from its checkpoints at {int(done)} '
+            'actor steps.', flush=True)
+    launch_and_wait(program, launch_type, run_dir)
+  reports.plot_learning_curves(run_dir, plot_title)
+  return reports.summarize(run_dir)

@@ -19,18 +19,26 @@ def epsilon_greedy_policy(network: q_network.RecurrentQNetwork,
       [network, lambda q: trfl.epsilon_greedy(q, epsilon=epsilon).sample()])
 
 
+def make_variable_client(
+    network: snt.Module, variable_source: Optional[acme.VariableSource],
+    update_period: int) -> Optional[variable_utils.VariableClient]:
+  """Keeps `network` in sync with the learner's; fetches once before acting."""
+  if variable_source is None:
+    return None
+  client = variable_utils.VariableClient(
+      variable_source, {'policy': network.variables},
+      update_period=update_period)
+  client.update_and_wait()
+  return client
+
+
 def make_actor(network: q_network.RecurrentQNetwork,
                epsilon: float,
                adder: Optional[adders.Adder] = None,
                variable_source: Optional[acme.VariableSource] = None,
                variable_update_period: int = 400) -> actors.RecurrentActor:
   """An Acme recurrent actor that stores its LSTM state for the learner."""
-  variable_client = None
-  if variable_source is not None:
-    variable_client = variable_utils.VariableClient(
-        variable_source, {'policy': network.variables},
-        update_period=variable_update_period)
-    variable_client.update_and_wait()
   return actors.RecurrentActor(
-      epsilon_greedy_policy(network, epsilon), adder, variable_client,
+      epsilon_greedy_policy(network, epsilon), adder,
+      make_variable_client(network, variable_source, variable_update_period),
       store_recurrent_state=True)

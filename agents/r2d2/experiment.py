@@ -11,7 +11,6 @@ from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import program as r2d2_program
-from behavior_transfer.utils import reports
 from behavior_transfer.utils import runs
 
 
@@ -31,8 +30,7 @@ def make_program_builder(environment: str, task: str,
   environments.validate(environment, task)
   domain, _ = environments.parse_environment_name(environment)
   return r2d2_program.DistributedR2D2(
-      environment_factory=functools.partial(
-          _make_environment, environment, task),
+      environment_factory=environment_factory(environment, task),
       network_factory=functools.partial(networks.make_q_network, domain),
       config=config,
       run_dir=run_dir,
@@ -41,8 +39,10 @@ def make_program_builder(environment: str, task: str,
       stop_program=stop_program)
 
 
-def _make_environment(name: str, task: str, seed: int):
-  return environments.make_environment(name, task, seed=seed)
+def environment_factory(environment: str, task: str
+                        ) -> r2d2_program.EnvironmentFactory:
+  """A picklable `seed -> environment` for the program's nodes."""
+  return functools.partial(environments.make_environment, environment, task)
 
 
 def run(environment: str,
@@ -59,20 +59,11 @@ def run(environment: str,
   settings = dict(environment=environment, task=task, seed=seed,
                   max_actor_steps=max_actor_steps, agent='r2d2',
                   **dataclasses.asdict(config))
-  resumed = runs.prepare_run_dir(run_dir, settings, overwrite)
-  done = reports.summarize(run_dir)['actor_steps'] if resumed else 0
-  if done >= max_actor_steps:
-    print(f'The run in {run_dir} already used its budget ({int(done)} of '
-          f'{max_actor_steps} actor steps); raise --max_actor_steps to go on.',
-          flush=True)
-  else:
-    if resumed:
-      print(f'Resuming the run in {run_dir} from its checkpoints at {int(done)} '
-            'actor steps.', flush=True)
-    builder = make_program_builder(environment, task, config, run_dir,
-                                   max_actor_steps, seed,
-                                   runs.make_stop_program(launch_type))
-    runs.launch_and_wait(builder.build(), launch_type, run_dir)
-  reports.plot_learning_curves(
-      run_dir, plot_title or f'R2D2 on {environment} ({task})')
-  return reports.summarize(run_dir)
+
+  def build_program(stop_program):
+    return make_program_builder(environment, task, config, run_dir,
+                                max_actor_steps, seed, stop_program).build()
+
+  return runs.run_to_budget(
+      build_program, settings, run_dir, max_actor_steps, launch_type,
+      overwrite, plot_title or f'R2D2 on {environment} ({task})')

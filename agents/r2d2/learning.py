@@ -33,10 +33,31 @@ from behavior_transfer.networks import q_network
 
 
 class TDErrors(NamedTuple):
-  """What an update fits: [T, B] errors in rescaled space, and the targets."""
-  errors: tf.Tensor  # Summed into the loss as 0.5 * sum_t error^2.
-  priority_errors: tf.Tensor  # Turned into the replay priority.
-  targets: tf.Tensor  # Untransformed n-step returns.
+  """What an update fits, in rescaled space.
+
+  `errors` is [T, B], or [T, B, K] when a step fits K values; the loss is
+  0.5 * sum over time (and K) of error^2, and the priority comes from each
+  step's error norm, so that priorities follow the loss.
+  """
+  errors: tf.Tensor
+  targets: tf.Tensor  # [T, B] untransformed n-step returns.
+
+  def squared_step_errors(self) -> tf.Tensor:
+    """[T, B] squared error of each step, summed over its fitted values."""
+    if self.errors.shape.rank == 2:
+      return tf.square(self.errors)
+    return tf.reduce_sum(tf.square(self.errors), axis=-1)
+
+  def step_errors(self) -> tf.Tensor:
+    """[T, B] error size of each step (the L2 norm), for priorities only."""
+    if self.errors.shape.rank == 2:
+      return tf.abs(self.errors)
+    return tf.stop_gradient(tf.sqrt(self.squared_step_errors()))
+
+
+def value_rescaling(x: tf.Tensor, eps: float = 1e-3) -> tf.Tensor:
+  """h(x) = sign(x)(sqrt(|x| + 1) - 1) + eps x."""
+  return tf.sign(x) * (tf.sqrt(tf.abs(x) + 1.) - 1.) + eps * x
 
 
 def compute_priority(errors: tf.Tensor, max_weight: float) -> tf.Tensor:
@@ -96,9 +117,7 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
         target_policy_probs=tf.one_hot(
             greedy, q_values.shape[-1], dtype=q_values.dtype),
         bootstrap_n=self._config.n_step)
-    return TDErrors(errors=loss.extra.errors,
-                    priority_errors=loss.extra.errors,
-                    targets=loss.extra.targets)
+    return TDErrors(errors=loss.extra.errors, targets=loss.extra.targets)
 
   def loss_and_priorities(self, sample: reverb.ReplaySample):
     """The weighted loss, the new priorities and metrics of one batch."""
@@ -127,13 +146,13 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     td = self.td_errors(q_values, target_q_values, data)
     weights = importance_weights(sample.info.probability,
                                  self._config.importance_sampling_exponent)
-    per_sequence_loss = 0.5 * tf.reduce_sum(tf.square(td.errors), axis=0)
+    per_sequence_loss = 0.5 * tf.reduce_sum(td.squared_step_errors(), axis=0)
     loss = tf.reduce_mean(per_sequence_loss * weights)
-    priorities = compute_priority(td.priority_errors,
-                                  self._config.max_priority_weight)
+    step_errors = td.step_errors()
+    priorities = compute_priority(step_errors, self._config.max_priority_weight)
     metrics = {
         'loss': loss,
-        'mean_abs_td_error': tf.reduce_mean(tf.abs(td.errors)),
+        'mean_abs_td_error': tf.reduce_mean(step_errors),
         'mean_q': tf.reduce_mean(q_values),
     }
     return loss, priorities, metrics

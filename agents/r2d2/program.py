@@ -36,8 +36,7 @@ NetworkFactory = Callable[[specs.EnvironmentSpec], q_network.RecurrentQNetwork]
 
 
 def make_replay_table(config: r2d2_config.R2D2Config,
-                      environment_spec: specs.EnvironmentSpec,
-                      extras_spec: Any) -> reverb.Table:
+                      signature: Any) -> reverb.Table:
   """The prioritised sequence table, rate-limited by samples per insert."""
   if config.samples_per_insert:
     error_buffer = max(
@@ -55,9 +54,7 @@ def make_replay_table(config: r2d2_config.R2D2Config,
       remover=reverb.selectors.Fifo(),
       max_size=config.max_replay_size,
       rate_limiter=limiter,
-      signature=adders.SequenceAdder.signature(
-          environment_spec, extras_spec,
-          sequence_length=config.sequence_length))
+      signature=signature)
 
 
 class DistributedR2D2:
@@ -93,9 +90,15 @@ class DistributedR2D2:
     tf2_utils.create_variables(network, [self._environment_spec.observations])
     return network
 
-  def _extras_spec(self):
+  def _core_state_spec(self):
     network = self._network_factory(self._environment_spec)
-    return {'core_state': tf2_utils.squeeze_batch_dim(network.initial_state(1))}
+    return tf2_utils.squeeze_batch_dim(network.initial_state(1))
+
+  def replay_signature(self):
+    """What each replay item holds: sequences of steps with the LSTM state."""
+    return adders.SequenceAdder.signature(
+        self._environment_spec, {'core_state': self._core_state_spec()},
+        sequence_length=self._config.sequence_length)
 
   def _restore(self, make, name: str):
     """Restores `name` from the run directory, naming the files on failure."""
@@ -110,8 +113,7 @@ class DistributedR2D2:
   # Node constructors.
 
   def replay(self):
-    return [make_replay_table(self._config, self._environment_spec,
-                              self._extras_spec())]
+    return [make_replay_table(self._config, self.replay_signature())]
 
   def counter(self):
     return self._restore(

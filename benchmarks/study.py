@@ -1,0 +1,38 @@
+"""What the learning benchmarks share: reading evaluator curves of finished runs."""
+
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+
+from behavior_transfer.utils import reports
+
+
+def finished(run_dir: str, max_actor_steps: int) -> bool:
+  """Whether `run_dir` holds a run that already used `max_actor_steps`."""
+  return (os.path.exists(os.path.join(run_dir, 'config.json')) and
+          reports.summarize(run_dir)['actor_steps'] >= max_actor_steps)
+
+
+def evaluator_curve(run_dir: str, window: int = 3):
+  """(actor steps, evaluator return smoothed over `window` episodes)."""
+  evaluator = reports.read_logs(run_dir)['evaluator']
+  return (evaluator['actor_steps'].to_numpy(),
+          evaluator['episode_return'].rolling(window, 1).mean().to_numpy())
+
+
+def evaluator_results(run_dir: str, threshold: float
+                      ) -> Tuple[Optional[int], float]:
+  """Actor steps when the evaluator's mean of 3 first reached `threshold`
+  (None if never), and its final mean of 3."""
+  steps, smoothed = evaluator_curve(run_dir)
+  reached = steps[smoothed >= threshold]
+  first = int(reached[0]) if len(reached) else None
+  return first, float(smoothed[-1])
+
+
+def on_grid(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+  """A curve logged at irregular steps, held constant onto a common grid
+  (before its first point it is the first value)."""
+  index = np.clip(np.searchsorted(steps, grid, side='right') - 1, 0, None)
+  return values[index]
