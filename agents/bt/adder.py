@@ -1,0 +1,45 @@
+"""The BT adder: Acme's SequenceAdder with what the extra-action learner needs.
+
+Each step stores, besides observation, reward and discount:
+* `action`: the action chosen in A+ (a+ is index |A|), or the executed action
+  on flight steps (stored as ordinary off-policy actions);
+* extras `executed_action`: the primitive action the environment received;
+* extras `in_flight`: whether pi_p was flying;
+* extras `core_state`: the Q-network's LSTM state before the step.
+"""
+
+from typing import Any
+
+from acme import specs
+from acme.adders import reverb as adders
+import numpy as np
+import reverb
+
+
+def extras_spec(core_state_spec: Any) -> dict:
+  return {
+      'executed_action': specs.Array((), np.int32, name='executed_action'),
+      'in_flight': specs.Array((), np.bool_, name='in_flight'),
+      'core_state': core_state_spec,
+  }
+
+
+def replay_environment_spec(environment_spec: specs.EnvironmentSpec,
+                            num_choices: int) -> specs.EnvironmentSpec:
+  """The environment spec with actions widened to the choices in A+."""
+  return environment_spec._replace(
+      actions=specs.DiscreteArray(num_choices, dtype=np.int32, name='action'))
+
+
+def signature(environment_spec: specs.EnvironmentSpec, num_choices: int,
+              core_state_spec: Any, sequence_length: int):
+  """The Reverb table signature of BT sequences."""
+  return adders.SequenceAdder.signature(
+      replay_environment_spec(environment_spec, num_choices),
+      extras_spec(core_state_spec), sequence_length=sequence_length)
+
+
+def make_adder(client: reverb.Client, sequence_length: int,
+               period: int) -> adders.SequenceAdder:
+  return adders.SequenceAdder(client=client, period=period,
+                              sequence_length=sequence_length)

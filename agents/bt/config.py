@@ -1,0 +1,64 @@
+"""Behavior Transfer configuration: exploration mode and its rates over R2D2."""
+
+import dataclasses
+import enum
+from typing import List
+
+from behavior_transfer.agents.r2d2 import config as r2d2_config
+
+
+class Exploration(str, enum.Enum):
+  """What explores during transfer (paper section 3 and its ablations)."""
+  BT = 'bt'  # Flights of pi_p and the extra action a+.
+  FLIGHTS = 'flights'  # Flights of pi_p only.
+  EXTRA_ACTION = 'extra_action'  # The extra action a+ only.
+  EPSILON_GREEDY = 'epsilon_greedy'  # Plain R2D2.
+  EZ_GREEDY = 'ez_greedy'  # Flights repeating one random action (Dabney et al. 2021).
+
+  @property
+  def uses_flights(self) -> bool:
+    return self in (Exploration.BT, Exploration.FLIGHTS, Exploration.EZ_GREEDY)
+
+  @property
+  def uses_extra_action(self) -> bool:
+    return self in (Exploration.BT, Exploration.EXTRA_ACTION)
+
+  @property
+  def uses_pretrained_policy(self) -> bool:
+    return self in (Exploration.BT, Exploration.FLIGHTS,
+                    Exploration.EXTRA_ACTION)
+
+
+@dataclasses.dataclass
+class BTConfig:
+  """R2D2 hyperparameters plus how the pre-trained policy pi_p explores.
+
+  Flight lengths follow Zeta(mu), P(n) proportional to n^-mu for n >= 1
+  (mu = 2 in the paper). Actor i of N starts a flight with probability
+  levy_epsilon_base ** (1 + levy_epsilon_alpha * i / (N - 1)) on any step
+  outside a flight; the paper leaves this ladder to its supplement, so it is
+  configurable, with the same shape as R2D2's epsilon ladder.
+  """
+  r2d2: r2d2_config.R2D2Config = dataclasses.field(
+      default_factory=r2d2_config.R2D2Config)
+  exploration: Exploration = Exploration.BT
+  flight_length_exponent: float = 2.0
+  levy_epsilon_base: float = 0.1
+  levy_epsilon_alpha: float = 3.0
+
+  def __post_init__(self):
+    self.exploration = Exploration(self.exploration)
+
+  def levy_epsilons(self) -> List[float]:
+    """Per-actor flight start probabilities (zero without flights)."""
+    if not self.exploration.uses_flights:
+      return [0.] * self.r2d2.num_actors
+    return r2d2_config.epsilon_ladder(self.r2d2.num_actors,
+                                      self.levy_epsilon_base,
+                                      self.levy_epsilon_alpha)
+
+  def epsilons(self) -> List[float]:
+    """Per-actor epsilon of the epsilon-greedy choice outside flights."""
+    return r2d2_config.epsilon_ladder(self.r2d2.num_actors,
+                                      self.r2d2.epsilon_base,
+                                      self.r2d2.epsilon_alpha)

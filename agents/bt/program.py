@@ -1,0 +1,125 @@
+"""The transfer program: distributed R2D2 whose actors explore with BT.
+
+Same nodes as R2D2 (replay, counter, coordinator, learner, cacher, actors,
+evaluator). Each actor loads pi_p locally and runs the BT actor with the BT
+adder; the learner is the extra-action learner when a+ is in use; the evaluator
+acts greedily over A+. Actor logs add the paper's figure 4 metrics: the
+fraction of steps whose greedy choice is a+, and the fraction in flights.
+"""
+
+import functools
+from typing import Any, Callable, Optional
+
+import acme
+from acme.utils import counting
+import reverb
+import tensorflow as tf
+
+from behavior_transfer.agents.bt import actor as bt_actor
+from behavior_transfer.agents.bt import adder as bt_adder
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import learning as bt_learning
+from behavior_transfer.agents.bt import pretrained as pretrained_lib
+from behavior_transfer.agents.r2d2 import actors as r2d2_actors
+from behavior_transfer.agents.r2d2 import learning as r2d2_learning
+from behavior_transfer.agents.r2d2 import program as r2d2_program
+from behavior_transfer.utils import logs
+from behavior_transfer.utils import loops
+
+PretrainedFactory = Callable[[], pretrained_lib.PretrainedPolicy]
+BT_ACTOR_COLUMNS = logs.ACTOR_COLUMNS + (
+    'greedy_extra_action_fraction', 'flight_fraction', 'extra_action_fraction')
+
+
+class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
+  """Builds the transfer program for one exploration mode."""
+
+  def __init__(self,
+               environment_factory: r2d2_program.EnvironmentFactory,
+               network_factory: Callable[..., Any],
+               pretrained_factory: Optional[PretrainedFactory],
+               config: bt_config.BTConfig,
+               run_dir: str,
+               max_actor_steps: int,
+               seed: int = 0,
+               stop_program: Optional[Callable[[], Any]] = None,
+               log_every_seconds: float = 10.):
+    self._bt_config = config
+    self._pretrained_factory = pretrained_factory
+    super().__init__(environment_factory, network_factory, config.r2d2,
+                     run_dir, max_actor_steps, seed, stop_program,
+                     log_every_seconds)
+    self._num_actions = self.environment_spec.actions.num_values
+    self._num_choices = self._num_actions + int(
+        config.exploration.uses_extra_action)
+    # The Q-network has one output per choice in A (+ a+).
+    self._network_factory = functools.partial(
+        network_factory, num_outputs=self._num_choices)
+    if config.exploration.uses_pretrained_policy:
+      if pretrained_factory is None:
+        raise ValueError(f'Exploration {config.exploration.value!r} needs a '
+                         'pre-trained policy.')
+      # Refuse a mismatching pi_p now, not deep inside an actor.
+      pretrained_lib.check_action_spec(pretrained_factory(),
+                                       self.environment_spec)
+
+  def replay_signature(self):
+    return bt_adder.signature(self.environment_spec, self._num_choices,
+                              self._core_state_spec(),
+                              self._config.sequence_length)
+
+  def make_learner(self, network, target_network, iterator, replay_client,
+                   counter, logger) -> r2d2_learning.R2D2Learner:
+    learner_class = (bt_learning.ExtraActionLearner
+                     if self._bt_config.exploration.uses_extra_action else
+                     r2d2_learning.R2D2Learner)
+    return learner_class(network, target_network, self._config, iterator,
+                         replay_client, counter, logger)
+
+  def _make_bt_actor(self, epsilon: float, levy_epsilon: float, seed: int,
+                     adder, variable_source) -> bt_actor.BehaviorTransferActor:
+    network = self._make_network()
+    pretrained = None
+    if self._bt_config.exploration.uses_pretrained_policy:
+      pretrained = self._pretrained_factory()
+    return bt_actor.BehaviorTransferActor(
+        network, self._num_actions, self._bt_config.exploration, epsilon,
+        levy_epsilon, pretrained, adder,
+        r2d2_actors.make_variable_client(
+            network, variable_source, self._config.variable_update_period),
+        self._bt_config.flight_length_exponent, seed)
+
+  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
+            counter: counting.Counter, actor_id: int) -> acme.EnvironmentLoop:
+    seed = self._seed * 1000 + actor_id
+    tf.random.set_seed(seed)
+    actor = self._make_bt_actor(
+        self._bt_config.epsilons()[actor_id],
+        self._bt_config.levy_epsilons()[actor_id], seed,
+        bt_adder.make_adder(replay, self._config.sequence_length,
+                            self._config.replay_period),
+        variable_source)
+    label = f'actor_{actor_id}'
+    return acme.EnvironmentLoop(
+        self._environment_factory(seed), actor,
+        counting.Counter(counter, 'actor'),
+        logs.make_logger(self._run_dir, label, BT_ACTOR_COLUMNS,
+                         self._log_every_seconds),
+        label=label, observers=[bt_actor.EpisodeMetricsObserver(actor)])
+
+  def evaluator(self, variable_source: acme.VariableSource,
+                counter: counting.Counter) -> loops.PausingEvaluationLoop:
+    seed = self._seed * 1000 + 999
+    tf.random.set_seed(seed)
+    actor = self._make_bt_actor(self._config.evaluation_epsilon, 0., seed,
+                                None, variable_source)
+    logger = logs.make_logger(
+        self._run_dir, 'evaluator',
+        logs.EVALUATOR_COLUMNS + ('greedy_extra_action_fraction',),
+        self._log_every_seconds)
+    loop = acme.EnvironmentLoop(
+        self._environment_factory(seed), actor,
+        counting.Counter(counter, 'evaluator'), logger, label='evaluator',
+        observers=[bt_actor.EpisodeMetricsObserver(actor)])
+    return loops.PausingEvaluationLoop(
+        loop, logger, self._config.evaluation_pause_seconds)

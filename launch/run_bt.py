@@ -1,0 +1,53 @@
+r"""Transfers a pre-trained policy's behaviour to a task with Behavior Transfer.
+
+  python -m behavior_transfer.launch.run_bt \
+      --environment=minigrid:MiniGrid-MultiRoom-N2-S4-v0 --exploration=bt \
+      --pretrained=scripted:door_seeker --max_actor_steps=40000 --run_dir=runs/bt
+"""
+
+from absl import app
+from absl import flags
+
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import experiment
+from behavior_transfer.launch import run_flags
+from behavior_transfer.utils import reports
+
+FLAGS = run_flags.FLAGS
+run_flags.define_run_flags(environment='minigrid:MiniGrid-MultiRoom-N2-S4-v0',
+                           run_dir='runs/bt', max_actor_steps=40_000)
+flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
+flags.DEFINE_enum(
+    'exploration', 'bt', [e.value for e in bt_config.Exploration],
+    'bt: flights of pi_p + extra action a+; flights: flights only; '
+    'extra_action: a+ only; epsilon_greedy: plain R2D2; ez_greedy: flights '
+    'repeating one random action (Dabney et al. 2021).')
+flags.DEFINE_string(
+    'pretrained', 'scripted:door_seeker',
+    'The frozen pre-trained policy pi_p: "random", "scripted:door_seeker", '
+    '"exported:<dir>" (from export_policy) or "checkpoint:<dir>" (a learner '
+    'checkpoint, e.g. <run_dir>/checkpoints/learner). Ignored by the '
+    'epsilon_greedy and ez_greedy baselines.')
+flags.DEFINE_float('levy_epsilon_base', 0.1,
+                   'Flight start probability of actor 0; actor i of N uses '
+                   'base ** (1 + alpha * i / (N - 1)).')
+flags.DEFINE_float('levy_epsilon_alpha', 3.0, 'Exponent of the flight ladder.')
+
+
+def main(_):
+  config = experiment.default_config(FLAGS.environment, FLAGS.exploration,
+                                     **run_flags.r2d2_overrides())
+  config.levy_epsilon_base = FLAGS.levy_epsilon_base
+  config.levy_epsilon_alpha = FLAGS.levy_epsilon_alpha
+  with run_flags.clear_errors():
+    summary = experiment.run(
+        FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
+        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite)
+  print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '
+        f'pi_p {FLAGS.pretrained} finished; run directory {FLAGS.run_dir}\n'
+        f'{reports.format_summary(summary)}\n'
+        f'  learning curve: {FLAGS.run_dir}/learning_curve.png', flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,56 @@
+"""The transfer program in every exploration mode, in-process under test_mt."""
+
+import threading
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import launchpad as lp
+
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import experiment
+from behavior_transfer.utils import reports
+from tests import test_program
+
+ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
+BUDGET = 400
+
+
+class TransferProgramTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      *[(e.value, e.value) for e in bt_config.Exploration])
+  def test_program_runs_and_logs_what_explored(self, exploration):
+    run_dir = self.create_tempdir().full_path
+    config = experiment.default_config(
+        ENVIRONMENT, exploration, **test_program.tiny_config_values())
+    config.levy_epsilon_base = 0.3  # Flights often enough to see in 400 steps.
+    stopped = threading.Event()
+    builder = experiment.make_program_builder(
+        ENVIRONMENT, 'game', 'scripted:door_seeker', config, run_dir, BUDGET,
+        seed=0, stop_program=stopped.set)
+    manager = lp.launch(builder.build(), launch_type='test_mt', test_case=self,
+                        serialize_py_nodes=False)
+    self.assertTrue(stopped.wait(test_program.TIMEOUT_SECONDS),
+                    'the program did not stop')
+    manager.cleanup_after_test(self)
+
+    logs = reports.read_logs(run_dir)
+    self.assertGreater(logs['learner']['learner_steps'].max(), 2)
+    episodes = reports.actor_episodes(logs)
+    self.assertGreaterEqual(episodes['actor_steps'].max(), BUDGET)
+    mode = bt_config.Exploration(exploration)
+    flight_fraction = episodes['flight_fraction']
+    if mode.uses_flights:
+      self.assertGreater(flight_fraction.mean(), 0.)
+    else:
+      self.assertEqual(flight_fraction.max(), 0.)
+    extra_action_fraction = episodes['extra_action_fraction']
+    if mode.uses_extra_action:
+      self.assertGreater(extra_action_fraction.mean(), 0.)
+    else:
+      self.assertEqual(extra_action_fraction.max(), 0.)
+      self.assertEqual(episodes['greedy_extra_action_fraction'].max(), 0.)
+
+
+if __name__ == '__main__':
+  absltest.main()
