@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning clean-venv
+.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -25,6 +25,12 @@ bench-throughput: $(STAMP)
 
 bench-learning: $(STAMP)
 	$(PY) -m benchmarks.r2d2_learning
+
+bench-bt-actor: $(STAMP)
+	$(PY) -m benchmarks.bt_actor_cost
+
+bench-bt-learning: $(STAMP)
+	$(PY) -m benchmarks.bt_learning
 
 clean-venv:
 	rm -rf $(VENV)
