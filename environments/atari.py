@@ -62,6 +62,10 @@ class AtariEnvironment(dm_env.Environment):
     self._reset_next_step = True
 
   @property
+  def game(self) -> str:
+    return self._game
+
+  @property
   def simulator(self) -> ale_py.ALEInterface:
     """The raw ALE, for tasks and metrics that read RAM."""
     return self._ale
@@ -75,6 +79,7 @@ class AtariEnvironment(dm_env.Environment):
     self._ale.getScreenGrayscale(self._frames[0])
     self._frames[1] = self._frames[0]
     self._reset_next_step = False
+    self.last_game_reward = 0.
     return dm_env.restart(self._observation())
 
   def step(self, action) -> dm_env.TimeStep:
@@ -90,6 +95,7 @@ class AtariEnvironment(dm_env.Environment):
         break
       if i >= self._action_repeat - 2:
         self._ale.getScreenGrayscale(self._frames[i - self._action_repeat + 2])
+    self.last_game_reward = game_reward  # Before the task; read by measures.
     reward = np.float32(self._task(game_reward, self._ale))
     observation = self._observation()
     if self._ale.game_over():

@@ -56,6 +56,7 @@ class MiniGridEnvironment(dm_env.Environment):
       self._env.action_space.seed(self._seed)
       self._seeded = True
     self._reset_next_step = False
+    self.last_game_reward = 0.
     return dm_env.restart(observation['image'])
 
   def step(self, action) -> dm_env.TimeStep:
@@ -63,6 +64,7 @@ class MiniGridEnvironment(dm_env.Environment):
       return self.reset()
     observation, game_reward, terminated, truncated, _ = self._env.step(
         int(action))
+    self.last_game_reward = float(game_reward)  # Before the task; for measures.
     reward = np.float32(self._task(float(game_reward), self._env.unwrapped))
     image = observation['image']
     if terminated:

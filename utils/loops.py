@@ -3,26 +3,24 @@
 import time
 
 import acme
-from acme.utils import loggers
 from acme.utils import signals
 
 
-class PausingEvaluationLoop:
-  """Runs evaluation episodes with a pause between them.
+class PausingEvaluationLoop(acme.EnvironmentLoop):
+  """Runs and logs evaluation episodes with a pause between them.
 
   On a machine with few cores a continuously running evaluator takes a core
   from the actors and the learner; pausing keeps its share small while the
   learning curve still gets a point every `pause_seconds` or so.
   """
 
-  def __init__(self, loop: acme.EnvironmentLoop, logger: loggers.Logger,
-               pause_seconds: float):
-    self._loop = loop
-    self._logger = logger
+  def __init__(self, *args, pause_seconds: float, **kwargs):
+    super().__init__(*args, **kwargs)
     self._pause_seconds = pause_seconds
 
-  def run(self):
+  def run(self, num_episodes=None, num_steps=None):
+    del num_episodes, num_steps  # Runs until the program stops.
     with signals.runtime_terminator():
       while True:
-        self._logger.write(self._loop.run_episode())
+        self._logger.write(self.run_episode())
         time.sleep(self._pause_seconds)

@@ -171,22 +171,30 @@ class VariableCache:
 
 
 class CheckpointedLearner:
-  """Steps a learner forever, checkpointing it now and then and when stopped."""
+  """Steps a learner forever, checkpointing it now and then and when stopped.
 
-  def __init__(self, learner, checkpointer: tf2_savers.Checkpointer):
+  `after_save`, if given, runs after every checkpoint (e.g. to export the
+  policy next to the weights).
+  """
+
+  def __init__(self, learner, checkpointer: tf2_savers.Checkpointer,
+               after_save: Optional[Callable[[], Any]] = None):
     self._learner = learner
     self._checkpointer = checkpointer
+    self._after_save = after_save or (lambda: None)
     self._stopping = threading.Event()
 
   def run(self):
     while not self._stopping.is_set():
       self._learner.step()
-      self._checkpointer.save()
+      if self._checkpointer.save():
+        self._after_save()
+
+  def get_variables(self, names):
+    return self._learner.get_variables(names)
 
   def on_stop(self):
     self._stopping.set()
     self._checkpointer.save(force=True)
+    self._after_save()
     logging.info('Learner stopped; final checkpoint saved.')
-
-  def get_variables(self, names):
-    return self._learner.get_variables(names)

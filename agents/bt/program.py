@@ -99,13 +99,9 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
         bt_adder.make_adder(replay, self._config.sequence_length,
                             self._config.replay_period),
         variable_source)
-    label = f'actor_{actor_id}'
-    return acme.EnvironmentLoop(
-        self._environment_factory(seed), actor,
-        counting.Counter(counter, 'actor'),
-        logs.make_logger(self._run_dir, label, BT_ACTOR_COLUMNS,
-                         self._log_every_seconds),
-        label=label, observers=[bt_actor.EpisodeMetricsObserver(actor)])
+    return self._environment_loop(
+        f'actor_{actor_id}', seed, actor, variable_source, counter,
+        BT_ACTOR_COLUMNS, [bt_actor.EpisodeMetricsObserver(actor)])
 
   def evaluator(self, variable_source: acme.VariableSource,
                 counter: counting.Counter) -> loops.PausingEvaluationLoop:
@@ -113,13 +109,8 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
     tf.random.set_seed(seed)
     actor = self._make_bt_actor(self._config.evaluation_epsilon, 0., seed,
                                 None, variable_source)
-    logger = logs.make_logger(
-        self._run_dir, 'evaluator',
+    return self._environment_loop(
+        'evaluator', seed, actor, variable_source, counter,
         logs.EVALUATOR_COLUMNS + ('greedy_extra_action_fraction',),
-        self._log_every_seconds)
-    loop = acme.EnvironmentLoop(
-        self._environment_factory(seed), actor,
-        counting.Counter(counter, 'evaluator'), logger, label='evaluator',
-        observers=[bt_actor.EpisodeMetricsObserver(actor)])
-    return loops.PausingEvaluationLoop(
-        loop, logger, self._config.evaluation_pause_seconds)
+        [bt_actor.EpisodeMetricsObserver(actor)],
+        pause_seconds=self._config.evaluation_pause_seconds)

@@ -13,7 +13,7 @@ fits Q(s, a') as well as Q(s, a+)).
 """
 
 import time
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional
+from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence
 
 import acme
 from acme.adders import reverb as adders
@@ -159,7 +159,10 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
 
   @tf.function
   def _step(self) -> Dict[str, tf.Tensor]:
-    sample = next(self._iterator)
+    return self.update(next(self._iterator))
+
+  def update(self, sample: reverb.ReplaySample) -> Dict[str, tf.Tensor]:
+    """One update on a sampled batch; returns the metrics to log."""
     with tf.GradientTape() as tape:
       loss, priorities, metrics = self.loss_and_priorities(sample)
     variables = self._network.trainable_variables
@@ -192,9 +195,13 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     result.update(counts)
     self._logger.write(result)
 
+  def variables_by_name(self) -> Dict[str, Sequence[tf.Variable]]:
+    """What actors may fetch: 'policy' is the online Q-network."""
+    return {'policy': self._network.variables}
+
   def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
-    del names  # There is one set of variables: the online network's.
-    return [tf2_utils.to_numpy(self._network.variables)]
+    variables = self.variables_by_name()
+    return [tf2_utils.to_numpy(variables[name]) for name in names]
 
   @property
   def state(self) -> Mapping[str, tf2_savers.Checkpointable]:

@@ -9,7 +9,7 @@ same run directory again resumes an interrupted run.
 
 import copy
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import acme
 from acme import specs
@@ -18,6 +18,7 @@ from acme.datasets import reverb as datasets
 from acme.tf import savers as tf2_savers
 from acme.tf import utils as tf2_utils
 from acme.utils import counting
+from acme.utils import observers
 import dm_env
 import launchpad as lp
 import reverb
@@ -138,19 +139,55 @@ class DistributedR2D2:
     learner = self.make_learner(
         network, target_network, iter(dataset),
         reverb.TFClient(replay.server_address), counter,
-        logs.make_logger(self._run_dir, 'learner', logs.LEARNER_COLUMNS,
+        logs.make_logger(self._run_dir, 'learner', self.learner_columns,
                          self._log_every_seconds))
     checkpointer = self._restore(
         lambda: tf2_savers.Checkpointer(
             {'learner': learner.state}, directory=self._run_dir,
             subdirectory='learner', add_uid=False,
             time_delta_minutes=self._config.checkpoint_minutes), 'learner')
-    return lp_utils.CheckpointedLearner(learner, checkpointer)
+    return lp_utils.CheckpointedLearner(learner, checkpointer,
+                                        self.after_learner_save(network))
+
+  def after_learner_save(self, network) -> Optional[Callable[[], Any]]:
+    """What the learner does after each checkpoint; nothing here."""
+    del network
+    return None
+
+  learner_columns = logs.LEARNER_COLUMNS
 
   def make_learner(self, network, target_network, iterator, replay_client,
                    counter, logger) -> learning.R2D2Learner:
     return learning.R2D2Learner(network, target_network, self._config,
                                 iterator, replay_client, counter, logger)
+
+  def make_environment(self, seed: int,
+                       variable_source: Optional[acme.VariableSource] = None
+                       ) -> Tuple[dm_env.Environment,
+                                  List[observers.EnvLoopObserver]]:
+    """An actor's or the evaluator's environment, and observers that add
+    columns to its episode logs (none here; subclasses add measures)."""
+    del variable_source
+    return self._environment_factory(seed), []
+
+  def _environment_loop(self, label: str, seed: int, actor: acme.Actor,
+                        variable_source: acme.VariableSource,
+                        counter: counting.Counter, columns: Sequence[str],
+                        extra_observers: Sequence[Any] = (),
+                        **evaluation) -> acme.EnvironmentLoop:
+    """The loop of one actor (or, given `pause_seconds`, of the evaluator),
+    logging `columns` plus those of the environment's observers."""
+    environment, loop_observers = self.make_environment(seed, variable_source)
+    loop_observers = list(loop_observers) + list(extra_observers)
+    columns = tuple(columns) + tuple(
+        c for o in loop_observers for c in getattr(o, 'columns', ()))
+    loop_class = (loops.PausingEvaluationLoop if evaluation
+                  else acme.EnvironmentLoop)
+    return loop_class(
+        environment, actor, counting.Counter(counter, label.split('_')[0]),
+        logs.make_logger(self._run_dir, label, columns,
+                         self._log_every_seconds),
+        label=label, observers=loop_observers, **evaluation)
 
   def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
             counter: counting.Counter, actor_id: int) -> acme.EnvironmentLoop:
@@ -165,13 +202,8 @@ class DistributedR2D2:
     actor = actors.make_actor(self._make_network(), epsilon, adder,
                               variable_source,
                               self._config.variable_update_period)
-    label = f'actor_{actor_id}'
-    return acme.EnvironmentLoop(
-        self._environment_factory(seed), actor,
-        counting.Counter(counter, 'actor'),
-        logs.make_logger(self._run_dir, label, logs.ACTOR_COLUMNS,
-                         self._log_every_seconds),
-        label=label)
+    return self._environment_loop(f'actor_{actor_id}', seed, actor,
+                                  variable_source, counter, logs.ACTOR_COLUMNS)
 
   def evaluator(self, variable_source: acme.VariableSource,
                 counter: counting.Counter) -> loops.PausingEvaluationLoop:
@@ -181,13 +213,10 @@ class DistributedR2D2:
                               self._config.evaluation_epsilon, None,
                               variable_source,
                               self._config.variable_update_period)
-    logger = logs.make_logger(self._run_dir, 'evaluator',
-                              logs.EVALUATOR_COLUMNS, self._log_every_seconds)
-    loop = acme.EnvironmentLoop(
-        self._environment_factory(seed), actor,
-        counting.Counter(counter, 'evaluator'), logger, label='evaluator')
-    return loops.PausingEvaluationLoop(
-        loop, logger, self._config.evaluation_pause_seconds)
+    return self._environment_loop(
+        'evaluator', seed, actor, variable_source, counter,
+        logs.EVALUATOR_COLUMNS,
+        pause_seconds=self._config.evaluation_pause_seconds)
 
   # The program.
 

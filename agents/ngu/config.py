@@ -1,0 +1,36 @@
+"""NGU pre-training configuration: the intrinsic reward's constants over R2D2."""
+
+import dataclasses
+import enum
+
+from behavior_transfer.agents.r2d2 import config as r2d2_config
+
+
+class IntrinsicReward(str, enum.Enum):
+  """What the reward-free pre-training agent maximises."""
+  NGU = 'ngu'  # Episodic novelty modulated by RND (Badia et al. 2020).
+  RND = 'rnd'  # RND prediction error alone (Burda et al. 2019).
+  CONSTANT = 'constant'  # +1 per step: favours long episodes.
+
+
+@dataclasses.dataclass
+class NGUConfig:
+  """NGU's defaults (Badia et al. 2020, appendix F) over an R2D2 config."""
+  r2d2: r2d2_config.R2D2Config = dataclasses.field(
+      default_factory=r2d2_config.R2D2Config)
+  intrinsic_reward: IntrinsicReward = IntrinsicReward.NGU
+  # Episodic novelty.
+  num_neighbours: int = 10  # k.
+  kernel_epsilon: float = 1e-4  # eps of K(x, y) = eps / (d^2 / d_m^2 + eps).
+  cluster_distance: float = 0.008  # xi.
+  pseudo_count_constant: float = 1e-3  # c.
+  maximum_similarity: float = 8.0  # s_m.
+  embedding_size: int = 32  # Size of the controllable-state embedding f.
+  # Life-long novelty (RND).
+  max_modulation: float = 5.0  # L.
+  rnd_output_size: int = 128
+  # Training of f (inverse dynamics) and the RND predictor on the learner.
+  intrinsic_learning_rate: float = 5e-4
+
+  def __post_init__(self):
+    self.intrinsic_reward = IntrinsicReward(self.intrinsic_reward)

@@ -1,0 +1,50 @@
+"""NGU's embedding and RND training on a small fixed batch."""
+
+from acme.adders.reverb import base as adder_base
+from acme.wrappers import observation_action_reward
+import numpy as np
+import tensorflow as tf
+
+from behavior_transfer.agents.ngu import learning
+from behavior_transfer.agents.ngu import networks
+
+T, B, NUM_ACTIONS = 6, 4, 7
+
+
+def fixed_batch(seed=0):
+  """Time-major steps where the action is readable from the observation change."""
+  rng = np.random.RandomState(seed)
+  images = rng.randint(0, 6, size=(T, B, 7, 7, 3)).astype(np.uint8)
+  actions = rng.randint(NUM_ACTIONS, size=(T, B)).astype(np.int32)
+  images[1:, :, 0, 0, 0] = actions[:-1]  # s_{t+1} shows a_t in one cell.
+  start = np.zeros((T, B), bool)
+  start[3, 0] = True
+  return adder_base.Step(
+      observation=observation_action_reward.OAR(
+          observation=tf.constant(images), action=tf.constant(actions),
+          reward=tf.zeros((T, B))),
+      action=tf.constant(actions), reward=tf.zeros((T, B)),
+      discount=tf.ones((T, B)), start_of_episode=tf.constant(start), extras={})
+
+
+def test_inverse_dynamics_and_rnd_losses_fall_and_the_rnd_target_stays_fixed():
+  tf.random.set_seed(0)
+  models = networks.IntrinsicModels('minigrid', NUM_ACTIONS)
+  trainer = learning.IntrinsicModelTrainer(models, learning_rate=3e-3)
+  batch = fixed_batch()
+  before = {k: float(v) for k, v in trainer.losses(batch).items()}
+  target_before = [v.numpy().copy() for v in models.rnd._target.variables]  # pylint: disable=protected-access
+  step = tf.function(trainer.step)
+  for _ in range(60):
+    step(batch)
+  after = {k: float(v) for k, v in trainer.losses(batch).items()}
+  assert after['inverse_dynamics_loss'] < 0.5 * before['inverse_dynamics_loss']
+  assert after['rnd_loss'] < 0.5 * before['rnd_loss']
+  for old, variable in zip(target_before, models.rnd._target.variables):  # pylint: disable=protected-access
+    np.testing.assert_array_equal(old, variable.numpy())
+
+
+def test_actor_outputs_have_the_configured_sizes():
+  models = networks.IntrinsicModels('minigrid', NUM_ACTIONS, embedding_size=32)
+  embedding, error = models(tf.zeros((5, 7, 7, 3), tf.uint8))
+  assert embedding.shape == (5, 32) and error.shape == (5,)

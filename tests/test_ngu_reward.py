@@ -1,0 +1,90 @@
+"""NGU's intrinsic reward on hand-built memories against an independent computation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.agents.ngu import rewards
+
+
+def expected_episodic(memory, query, all_knn_distances, k, eps=1e-4, xi=0.008,
+                      c=1e-3, s_m=8.0):
+  """SPEC section 8, written out step by step with plain Python."""
+  distances = sorted(sum((a - b)**2 for a, b in zip(m, query)) for m in memory)[:k]
+  all_knn_distances = all_knn_distances + distances
+  d_m2 = sum(all_knn_distances) / len(all_knn_distances)
+  total = 0.
+  for d2 in distances:
+    total += eps / (max(d2 / d_m2 - xi, 0.) + eps)
+  s = math.sqrt(total) + c
+  return (0. if s > s_m else 1. / s), all_knn_distances
+
+
+def test_episodic_reward_matches_independent_computation_and_resets():
+  config = ngu_config.NGUConfig(num_neighbours=3)
+  novelty = rewards.EpisodicNovelty(config)
+  rng = np.random.RandomState(0)
+  points = [rng.randn(4) for _ in range(8)]
+  points.append(points[2] + 1e-3)  # Nearly a revisit: low novelty.
+  history, memory = [], []
+  assert novelty(points[0]) == 0.  # Nothing to compare with yet.
+  memory.append(points[0])
+  observed = []
+  for point in points[1:]:
+    expected, history = expected_episodic(memory, point, history, k=3)
+    got = novelty(point)
+    assert got == pytest.approx(expected, rel=1e-9)
+    observed.append(got)
+    memory.append(point)
+  assert observed[-1] < min(observed[:-1])  # The revisit is the least novel.
+
+  # A new episode empties the memory, but d_m^2 keeps its running mean.
+  novelty.reset()
+  assert novelty(points[2]) == 0.
+  expected, history = expected_episodic([points[2]], points[2] + 1e-3, history, k=3)
+  assert novelty(points[2] + 1e-3) == pytest.approx(expected, rel=1e-9)
+
+
+def test_cluster_distance_and_maximum_similarity():
+  # Neighbours closer than the cluster distance count as the same state (K=1).
+  config = ngu_config.NGUConfig(num_neighbours=4, maximum_similarity=1.9)
+  novelty = rewards.EpisodicNovelty(config)
+  novelty(np.zeros(2))
+  far = novelty(np.array([10., 0.]))  # d^2 / d_m^2 = 1: K ~ 1e-4.
+  assert far == pytest.approx(1 / (math.sqrt(1e-4 / (1 - 0.008 + 1e-4)) + 1e-3))
+  # Four identical neighbours at distance 0 give sqrt(4) + c > 1.9: reward 0.
+  for _ in range(3):
+    novelty(np.zeros(2))
+  assert novelty(np.zeros(2)) == 0.
+  # With the paper's s_m = 8 the same situation is rewarded 1 / (2 + c).
+  paper = rewards.EpisodicNovelty(ngu_config.NGUConfig(num_neighbours=4))
+  for point in [np.zeros(2), np.array([10., 0.])] + [np.zeros(2)] * 4:
+    last = paper(point)
+  assert last == pytest.approx(1 / (2 + 1e-3), rel=1e-6)
+
+
+def test_lifelong_modulator_normalises_and_caps():
+  modulator = rewards.LifelongModulator(max_modulation=5.)
+  errors = [1., 3., 2., 2., 50., 0.5]
+  seen, alphas = [], []
+  for error in errors:
+    seen.append(error)
+    mean, std = np.mean(seen), np.std(seen)
+    alpha = 1 + (error - mean) / std if std > 0 else 1.
+    alphas.append(min(max(alpha, 1.), 5.))
+    assert modulator(error) == pytest.approx(alphas[-1])
+  assert alphas[0] == 1. and alphas[-1] == 1.  # No statistics yet; below mean.
+  assert 1. < alphas[4] <= 5.  # The outlier is capped at L.
+  assert rewards.LifelongModulator(max_modulation=1.2)(0.) == 1.
+
+
+def test_intrinsic_reward_kinds():
+  constant = rewards.IntrinsicReward(ngu_config.NGUConfig(intrinsic_reward='constant'))
+  assert constant(None, None) == 1.
+  ngu = rewards.IntrinsicReward(ngu_config.NGUConfig(num_neighbours=2))
+  assert ngu(np.zeros(3), 1.) == 0.  # First step of the episode.
+  assert ngu(np.ones(3), 1.) > 0.
+  ngu.reset()
+  assert ngu(np.ones(3), 1.) == 0.
