@@ -63,3 +63,35 @@ def reward_free_task(game_reward: float, simulator: Any) -> float:
   """No reward at all: the setting of reward-free pre-training."""
   del game_reward, simulator
   return 0.0
+
+
+# Transfer tasks over MiniGrid dynamics, mirroring the paper's modified games:
+# the game's own sparse goal reward ('game'), a harder sparse task and a
+# deceptive one.
+
+
+@register_task('minigrid', 'goal_in_half_time')
+def goal_in_half_time_task(game_reward: float, simulator: Any) -> float:
+  """Harder sparse: the goal pays only if reached within half the step limit."""
+  if simulator.step_count <= simulator.max_steps // 2:
+    return game_reward
+  return 0.0
+
+
+FIRST_ROOM_LURE = 0.01
+
+
+@register_task('minigrid', 'deceptive_first_room')
+def deceptive_first_room_task(game_reward: float, simulator: Any) -> float:
+  """Deceptive: the goal reward, plus a small reward for every step spent in
+  the starting room, which pulls away from the goal. Staying put all episode
+  earns at most FIRST_ROOM_LURE x step limit (0.4 on MultiRoom-N2-S4), less
+  than reaching the goal quickly (about 0.8). For multi-room levels."""
+  rooms = getattr(simulator, 'rooms', None)
+  if not rooms:
+    raise ValueError('The deceptive_first_room task needs a multi-room MiniGrid '
+                     'level (e.g. MiniGrid-MultiRoom-N2-S4-v0).')
+  (left, top), (width, height) = rooms[0].top, rooms[0].size
+  x, y = simulator.agent_pos
+  in_first_room = left < x < left + width - 1 and top < y < top + height - 1
+  return game_reward + (FIRST_ROOM_LURE if in_first_room else 0.0)

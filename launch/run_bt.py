@@ -32,6 +32,13 @@ flags.DEFINE_float('levy_epsilon_base', 0.1,
                    'Flight start probability of actor 0; actor i of N uses '
                    'base ** (1 + alpha * i / (N - 1)).')
 flags.DEFINE_float('levy_epsilon_alpha', 3.0, 'Exponent of the flight ladder.')
+flags.DEFINE_enum(
+    'weight_init', 'none', ['none', 'full', 'partial'],
+    'Weight transfer into the Q-network from --weights: full (every weight; '
+    'the a+ output stays fresh) or partial (torso and LSTM; fresh head).')
+flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
+                    'directory for --weight_init, e.g. '
+                    'runs/ngu/checkpoints/learner.')
 
 
 def main(_):
@@ -42,7 +49,8 @@ def main(_):
   with run_flags.clear_errors():
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite)
+        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,
+        weight_init=FLAGS.weight_init, weights_checkpoint=FLAGS.weights)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '
         f'pi_p {FLAGS.pretrained} finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'

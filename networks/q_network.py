@@ -97,6 +97,11 @@ class RecurrentQNetwork(snt.RNNCore):
     """Variables of everything but the head (for partial weight transfer)."""
     return tuple(self._embed.variables) + tuple(self._core.variables)
 
+  @property
+  def head_variables(self) -> Tuple[tf.Variable, ...]:
+    """Variables of the dueling head."""
+    return tuple(self._head.variables)
+
 
 def make_atari_network(num_actions: int,
                        num_outputs: Optional[int] = None) -> RecurrentQNetwork:

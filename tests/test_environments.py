@@ -157,3 +157,42 @@ def test_new_task_is_one_function():
       oar_wrapper=False)
   timesteps = _rollout(env, [2, 2, 1, 2, 2])
   assert timesteps[-1].reward > 1.8
+
+
+def test_minigrid_transfer_tasks_share_dynamics_and_differ_in_reward():
+  name = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
+  assert {'game', 'goal_in_half_time', 'deceptive_first_room'} <= set(
+      tasks.task_names('minigrid'))
+  envs = {task: environments.make_environment(name, task, seed=3)
+          for task in ('game', 'goal_in_half_time', 'deceptive_first_room')}
+  rng = np.random.RandomState(0)
+  returns = {task: 0. for task in envs}
+  for env in envs.values():
+    env.reset()
+  for _ in range(40):
+    action = np.int32(rng.choice([0, 1, 2, 2, 2]))
+    steps = {task: env.step(action) for task, env in envs.items()}
+    observations = [s.observation.observation for s in steps.values()]
+    assert all(np.array_equal(observations[0], o) for o in observations)
+    for task, step in steps.items():
+      returns[task] += step.reward
+    if steps['game'].last():
+      break
+  # Random walking in the first room collects the lure, never the goal here.
+  assert returns['game'] == returns['goal_in_half_time'] == 0.
+  assert returns['deceptive_first_room'] > 0.
+  with pytest.raises(ValueError, match='multi-room'):
+    env = environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0',
+                                        'deceptive_first_room')
+    env.reset()
+    env.step(np.int32(2))
+
+
+def test_harder_sparse_task_pays_only_within_half_the_step_limit():
+  class Simulator:  # The two attributes the task reads.
+    max_steps, step_count = 40, 0
+  simulator = Simulator()
+  simulator.step_count = 20
+  assert tasks.get_task('minigrid', 'goal_in_half_time')(0.55, simulator) == 0.55
+  simulator.step_count = 21
+  assert tasks.get_task('minigrid', 'goal_in_half_time')(0.5, simulator) == 0.

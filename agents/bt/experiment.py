@@ -69,9 +69,12 @@ def default_config(environment: str, exploration: str,
 
 def make_program_builder(environment: str, task: str, pretrained_source: str,
                          config: bt_config.BTConfig, run_dir: str,
-                         max_actor_steps: int, seed: int, stop_program=None
+                         max_actor_steps: int, seed: int, stop_program=None,
+                         weight_init: str = 'none',
+                         weights_checkpoint: Optional[str] = None
                          ) -> bt_program.DistributedBehaviorTransfer:
-  """The transfer program builder; refuses a mismatching pi_p right here."""
+  """The transfer program builder; refuses a mismatching pi_p or weights
+  checkpoint right here."""
   environments.validate(environment, task)
   domain, _ = environments.parse_environment_name(environment)
   environment_factory = r2d2_experiment.environment_factory(environment, task)
@@ -87,7 +90,9 @@ def make_program_builder(environment: str, task: str, pretrained_source: str,
       run_dir=run_dir,
       max_actor_steps=max_actor_steps,
       seed=seed,
-      stop_program=stop_program)
+      stop_program=stop_program,
+      weight_init=weight_init,
+      weights_checkpoint=weights_checkpoint)
 
 
 def run(environment: str,
@@ -99,18 +104,25 @@ def run(environment: str,
         seed: int = 0,
         launch_type: str = 'local_mp',
         overwrite: bool = False,
-        plot_title: Optional[str] = None) -> Dict[str, float]:
-  """Runs one transfer experiment to its budget and returns its summary."""
+        plot_title: Optional[str] = None,
+        weight_init: str = 'none',
+        weights_checkpoint: Optional[str] = None) -> Dict[str, float]:
+  """Runs one transfer experiment to its budget and returns its summary.
+
+  `weight_init` ('none', 'full' or 'partial') with `weights_checkpoint` (a
+  pre-training run's checkpoints/learner) adds weight transfer to any mode.
+  """
   settings = dict(environment=environment, task=task, seed=seed,
                   pretrained=pretrained_source, agent='bt',
-                  max_actor_steps=max_actor_steps,
+                  max_actor_steps=max_actor_steps, weight_init=weight_init,
+                  weights_checkpoint=weights_checkpoint,
                   **dataclasses.asdict(config))
   settings['exploration'] = config.exploration.value
 
   def build_program(stop_program):
     return make_program_builder(environment, task, pretrained_source, config,
-                                run_dir, max_actor_steps, seed,
-                                stop_program).build()
+                                run_dir, max_actor_steps, seed, stop_program,
+                                weight_init, weights_checkpoint).build()
 
   return runs.run_to_budget(
       build_program, settings, run_dir, max_actor_steps, launch_type,

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from behavior_transfer.networks import q_network
+from behavior_transfer.networks import weight_transfer
 
 State = Any
 _METADATA = 'pretrained_policy.json'
@@ -122,17 +123,7 @@ def from_checkpoint(checkpoint_dir: str,
                     environment_spec: specs.EnvironmentSpec
                     ) -> GreedyNetworkPolicy:
   """pi_p from a learner checkpoint of this project (`checkpoints/learner`)."""
-  tf2_utils.create_variables(network, [environment_spec.observations])
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if latest is None:
-    raise FileNotFoundError(
-        f'No checkpoint in {checkpoint_dir!r} (expected a TF checkpoint index '
-        'written by a learner, e.g. <run_dir>/checkpoints/learner).')
-  checkpoint = tf.train.Checkpoint(learner={'network': network})
-  try:
-    checkpoint.restore(latest).assert_existing_objects_matched()
-  except (AssertionError, ValueError, tf.errors.OpError) as e:
-    raise ValueError(f'Cannot load pi_p from checkpoint {latest}: {e}') from e
+  weight_transfer.restore_network(network, checkpoint_dir, environment_spec)
   return GreedyNetworkPolicy(network, environment_spec.actions.num_values)
 
 

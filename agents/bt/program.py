@@ -23,6 +23,7 @@ from behavior_transfer.agents.bt import pretrained as pretrained_lib
 from behavior_transfer.agents.r2d2 import actors as r2d2_actors
 from behavior_transfer.agents.r2d2 import learning as r2d2_learning
 from behavior_transfer.agents.r2d2 import program as r2d2_program
+from behavior_transfer.networks import weight_transfer
 from behavior_transfer.utils import logs
 from behavior_transfer.utils import loops
 
@@ -43,9 +44,16 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
                max_actor_steps: int,
                seed: int = 0,
                stop_program: Optional[Callable[[], Any]] = None,
-               log_every_seconds: float = 10.):
+               log_every_seconds: float = 10.,
+               weight_init: weight_transfer.WeightInit = (
+                   weight_transfer.WeightInit.NONE),
+               weights_checkpoint: Optional[str] = None):
+    """`weight_init` 'full' or 'partial' initialises the learner's Q-network
+    from the pre-training learner checkpoint in `weights_checkpoint`."""
     self._bt_config = config
     self._pretrained_factory = pretrained_factory
+    self._weight_init = weight_transfer.WeightInit(weight_init)
+    self._weights_checkpoint = weights_checkpoint
     super().__init__(environment_factory, network_factory, config.r2d2,
                      run_dir, max_actor_steps, seed, stop_program,
                      log_every_seconds)
@@ -55,6 +63,7 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
     # The Q-network has one output per choice in A (+ a+).
     self._network_factory = functools.partial(
         network_factory, num_outputs=self._num_choices)
+    self._pretrained_network_factory = network_factory
     if config.exploration.uses_pretrained_policy:
       if pretrained_factory is None:
         raise ValueError(f'Exploration {config.exploration.value!r} needs a '
@@ -62,6 +71,27 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
       # Refuse a mismatching pi_p now, not deep inside an actor.
       pretrained_lib.check_action_spec(pretrained_factory(),
                                        self.environment_spec)
+    if self._weight_init != weight_transfer.WeightInit.NONE:
+      # Likewise a checkpoint that does not fit the downstream network.
+      weight_transfer.check_compatible(
+          self._weight_init, self._pretrained_network(), self._make_network())
+
+  def _pretrained_network(self):
+    """The pre-training Q-network (|A| outputs) from `weights_checkpoint`."""
+    if not self._weights_checkpoint:
+      raise ValueError(f'{self._weight_init.value} initialisation needs the '
+                       'pre-training checkpoint directory.')
+    network = self._pretrained_network_factory(self.environment_spec)
+    weight_transfer.restore_network(network, self._weights_checkpoint,
+                                    self.environment_spec)
+    return network
+
+  def make_learner_network(self):
+    network = self._make_network()
+    if self._weight_init != weight_transfer.WeightInit.NONE:
+      weight_transfer.initialise(self._weight_init, self._pretrained_network(),
+                                 network)
+    return network
 
   def replay_signature(self):
     return bt_adder.signature(self.environment_spec, self._num_choices,

@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import os
 from typing import Dict, Optional
 
 from behavior_transfer import environments
@@ -33,7 +34,8 @@ def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
         max_actor_steps: int, seed: int = 0, launch_type: str = 'local_mp',
         overwrite: bool = False,
         plot_title: Optional[str] = None) -> Dict[str, float]:
-  """Pre-trains to the budget; pi_p ends up in <run_dir>/policy."""
+  """Pre-trains to the budget; pi_p ends up in <run_dir>/policy (and the
+  weights in <run_dir>/checkpoints/learner)."""
   settings = dict(environment=environment, seed=seed, agent='ngu',
                   max_actor_steps=max_actor_steps, **dataclasses.asdict(config))
   settings['intrinsic_reward'] = config.intrinsic_reward.value
@@ -47,3 +49,11 @@ def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
       overwrite, plot_title or
       f'{config.intrinsic_reward.value} pre-training on {environment} '
       '(intrinsic reward)')
+
+
+def policy_dir(run_dir: str) -> str:
+  return os.path.join(run_dir, ngu_program.POLICY_DIR)
+
+
+def weights_dir(run_dir: str) -> str:
+  return os.path.join(run_dir, 'checkpoints', 'learner')

@@ -127,8 +127,12 @@ class DistributedR2D2:
     return lp_utils.StepBudget(counter, self._max_actor_steps,
                                self._stop_program or lp.stop)
 
+  def make_learner_network(self) -> q_network.RecurrentQNetwork:
+    """The learner's online network before training (fresh here)."""
+    return self._make_network()
+
   def learner(self, replay: reverb.Client, counter: counting.Counter):
-    network = self._make_network()
+    network = self.make_learner_network()
     target_network = copy.deepcopy(network)
     tf2_utils.create_variables(target_network,
                                [self._environment_spec.observations])

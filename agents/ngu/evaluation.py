@@ -1,0 +1,50 @@
+"""Zero-shot scores and exploration of a pre-trained pi_p next to a random policy."""
+
+from typing import Dict
+
+import numpy as np
+
+from behavior_transfer import environments
+from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.environments import measures
+
+
+def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
+                    num_episodes: int, seed: int = 0) -> Dict[str, float]:
+  """Mean per-episode return under every task of the domain, and exploration."""
+  domain, _ = environments.parse_environment_name(environment)
+  env = environments.make_environment(environment, 'game', seed=seed)
+  observer = measures.TaskReturnsAndExploration(measures.unwrap(env), domain)
+  rows = []
+  for _ in range(num_episodes):
+    timestep = env.reset()
+    observer.observe_first(env, timestep)
+    state = policy.initial_state()
+    while not timestep.last():
+      action, state = policy.step(timestep.observation, state)
+      timestep = env.step(np.int32(action))
+      observer.observe(env, timestep, action)
+    rows.append(observer.get_metrics())
+  return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+
+
+def compare_with_random(policy_dir: str, environment: str, num_episodes: int,
+                        seed: int = 0) -> Dict[str, Dict[str, float]]:
+  """{'pi_p': measures, 'random': measures} over the same episodes' seeds."""
+  exported = pretrained.ExportedPolicy(policy_dir)
+  return {
+      'pi_p': policy_measures(exported, environment, num_episodes, seed),
+      'random': policy_measures(
+          pretrained.RandomPolicy(exported.num_actions, seed), environment,
+          num_episodes, seed),
+  }
+
+
+def format_comparison(comparison: Dict[str, Dict[str, float]]) -> str:
+  """A small table: one row per measure, pi_p next to the random policy."""
+  lines = ['| measure (mean per episode) | pi_p (greedy) | uniform random |',
+           '|---|---:|---:|']
+  for key in comparison['pi_p']:
+    lines.append(f'| {key} | {comparison["pi_p"][key]:.3f} | '
+                 f'{comparison["random"][key]:.3f} |')
+  return '\n'.join(lines)

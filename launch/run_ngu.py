@@ -1,0 +1,54 @@
+r"""Pre-trains an exploratory policy pi_p without reward (NGU) on Launchpad.
+
+  python -m behavior_transfer.launch.run_ngu \
+      --environment=minigrid:MiniGrid-MultiRoom-N2-S4-v0 \
+      --max_actor_steps=40000 --run_dir=runs/ngu
+
+pi_p is exported to <run_dir>/policy (load it with --pretrained=exported:...),
+the weights to <run_dir>/checkpoints/learner (for --weight_init). At the end,
+pi_p's zero-shot return under every task and its exploration are printed next
+to a uniformly random policy's.
+"""
+
+from absl import app
+from absl import flags
+
+from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.agents.ngu import evaluation
+from behavior_transfer.agents.ngu import experiment
+from behavior_transfer.launch import run_flags
+from behavior_transfer.utils import reports
+
+FLAGS = run_flags.FLAGS
+run_flags.define_run_flags(environment='minigrid:MiniGrid-MultiRoom-N2-S4-v0',
+                           run_dir='runs/ngu', max_actor_steps=40_000)
+flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
+flags.DEFINE_enum(
+    'intrinsic_reward', 'ngu', [r.value for r in ngu_config.IntrinsicReward],
+    'ngu: episodic novelty x RND modulation; rnd: RND error alone; constant: '
+    '+1 per step (favours long episodes).')
+flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
+                     'random policy for the final zero-shot report.')
+
+
+def main(_):
+  config = experiment.default_config(FLAGS.environment, FLAGS.intrinsic_reward,
+                                     **run_flags.r2d2_overrides())
+  with run_flags.clear_errors():
+    summary = experiment.run(
+        FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
+        FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite)
+  comparison = evaluation.compare_with_random(
+      experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
+      FLAGS.report_episodes, FLAGS.seed)
+  print(f'\n{FLAGS.intrinsic_reward} pre-training on {FLAGS.environment} '
+        f'finished; run directory {FLAGS.run_dir}\n'
+        f'{reports.format_summary(summary)}\n'
+        f'  pi_p: {experiment.policy_dir(FLAGS.run_dir)}\n'
+        f'  weights: {experiment.weights_dir(FLAGS.run_dir)}\n'
+        f'  learning curve: {FLAGS.run_dir}/learning_curve.png\n\n'
+        f'{evaluation.format_comparison(comparison)}', flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)
