@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning clean-venv
+.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -15,7 +15,10 @@ $(STAMP): setup.py
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=$(RUN_DIR) --overwrite
+	$(PY) -m behavior_transfer.launch.run_pipeline --out_dir=$(RUN_DIR)
+
+r2d2-demo: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=runs/r2d2_demo --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
@@ -31,6 +34,9 @@ bench-bt-actor: $(STAMP)
 
 bench-bt-learning: $(STAMP)
 	$(PY) -m benchmarks.bt_learning
+
+bench-ngu-throughput: $(STAMP)
+	$(PY) -m benchmarks.ngu_throughput
 
 clean-venv:
 	rm -rf $(VENV)

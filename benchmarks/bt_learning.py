@@ -56,9 +56,10 @@ def run_one(mode: str, seed: int) -> dict:
               steps=summary['actor_steps'])
 
 
-def spread(values) -> str:
+def spread(values, digits: int = 2) -> str:
   values = np.asarray(values, float)
-  return f'{values.mean():.2f} [{values.min():.2f}, {values.max():.2f}]'
+  return (f'{values.mean():,.{digits}f} [{values.min():,.{digits}f}, '
+          f'{values.max():,.{digits}f}]')
 
 
 def plot(results: dict, path: str):
@@ -111,7 +112,7 @@ def main(_):
     print(f'| {mode} | {spread([r["final"] for r in runs])} | '
           f'{spread([r["late_actor_return"] for r in runs])} | '
           f'{spread([r["solved"] for r in runs])} | {len(reached)}/{len(runs)} | '
-          f'{spread(reached) if reached else "-"} |')
+          f'{spread(reached, digits=0) if reached else "-"} |')
   print(f'plot: {path}')
 
 

@@ -14,18 +14,20 @@ def finished(run_dir: str, max_actor_steps: int) -> bool:
           reports.summarize(run_dir)['actor_steps'] >= max_actor_steps)
 
 
-def evaluator_curve(run_dir: str, window: int = 3):
-  """(actor steps, evaluator return smoothed over `window` episodes)."""
+def evaluator_curve(run_dir: str, window: int = 3, min_periods: int = 1):
+  """(actor steps, evaluator return averaged over the last `window` episodes,
+  NaN until `min_periods` episodes exist)."""
   evaluator = reports.read_logs(run_dir)['evaluator']
-  return (evaluator['actor_steps'].to_numpy(),
-          evaluator['episode_return'].rolling(window, 1).mean().to_numpy())
+  smoothed = evaluator['episode_return'].rolling(window, min_periods).mean()
+  return evaluator['actor_steps'].to_numpy(), smoothed.to_numpy()
 
 
 def evaluator_results(run_dir: str, threshold: float
                       ) -> Tuple[Optional[int], float]:
-  """Actor steps when the evaluator's mean of 3 first reached `threshold`
-  (None if never), and its final mean of 3."""
-  steps, smoothed = evaluator_curve(run_dir)
+  """Actor steps when the evaluator's mean over 3 episodes first reached
+  `threshold` (None if never; a lucky first episode alone does not count),
+  and its final mean of 3."""
+  steps, smoothed = evaluator_curve(run_dir, min_periods=3)
   reached = steps[smoothed >= threshold]
   first = int(reached[0]) if len(reached) else None
   return first, float(smoothed[-1])

@@ -80,9 +80,11 @@ def actor_steps_per_second(game: str, seconds: float) -> float:
       env, seconds, lambda ts: actor.select_action(ts.observation))
 
 
-def learner_updates_per_second(domain: str, environment: str,
-                               config: r2d2_config.R2D2Config,
-                               updates: int) -> float:
+def learner_updates_per_second(
+    domain: str, environment: str, config: r2d2_config.R2D2Config,
+    updates: int, make_learner=learning.R2D2Learner) -> float:
+  """Updates/s of `make_learner(online, target, config, iterator=...)` on a
+  fixed synthetic batch of the configured size."""
   env = environments.make_environment(environment)
   spec = specs.make_environment_spec(env)
   online = networks.make_q_network(domain, spec)
@@ -101,8 +103,8 @@ def learner_updates_per_second(domain: str, environment: str,
       table_size=tf.fill([config.batch_size], tf.constant(100, tf.int64)),
       priority=tf.ones([config.batch_size], tf.float64))
   sample = reverb.ReplaySample(info=info, data=data)
-  learner = learning.R2D2Learner(online, target, config,
-                                 iterator=itertools.repeat(sample))
+  learner = make_learner(online, target, config,
+                         iterator=itertools.repeat(sample))
   learner.step()  # Trace once.
   start = time.time()
   for _ in range(updates):

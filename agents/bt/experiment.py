@@ -114,9 +114,11 @@ def run(environment: str,
   """
   settings = dict(environment=environment, task=task, seed=seed,
                   pretrained=pretrained_source, agent='bt',
-                  max_actor_steps=max_actor_steps, weight_init=weight_init,
-                  weights_checkpoint=weights_checkpoint,
+                  max_actor_steps=max_actor_steps,
                   **dataclasses.asdict(config))
+  if weight_init != 'none':
+    settings.update(weight_init=weight_init,
+                    weights_checkpoint=weights_checkpoint)
   settings['exploration'] = config.exploration.value
 
   def build_program(stop_program):

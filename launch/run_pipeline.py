@@ -1,0 +1,56 @@
+r"""The main job: pre-train pi_p with NGU without reward, then transfer it.
+
+  python -m behavior_transfer.launch.run_pipeline --out_dir=runs/pipeline
+
+Defaults are small (MiniGrid-MultiRoom-N2-S4, 30k + 2 x 30k actor steps, about
+10 minutes on 2 cores); every stage scales by flag.
+"""
+
+from absl import app
+from absl import flags
+
+from behavior_transfer.launch import run_flags
+from behavior_transfer.studies import pipeline
+from behavior_transfer.utils import runs
+
+FLAGS = flags.FLAGS
+defaults = pipeline.PipelineSettings()
+flags.DEFINE_string('environment', defaults.environment,
+                    'Dynamics shared by pre-training and transfer.')
+flags.DEFINE_string('task', defaults.task, 'The transfer task (reward '
+                    'function), e.g. game, goal_in_half_time, '
+                    'deceptive_first_room.')
+flags.DEFINE_list('arms', [a.name for a in defaults.arms],
+                  'Downstream agents: an exploration mode (bt, flights, '
+                  'extra_action, epsilon_greedy, ez_greedy), optionally with '
+                  '"+full_init" or "+partial_init" weight transfer.')
+flags.DEFINE_integer('pretrain_steps', defaults.pretrain_steps,
+                     'Actor steps of reward-free pre-training.')
+flags.DEFINE_integer('transfer_steps', defaults.transfer_steps,
+                     'Actor steps of each transfer run.')
+flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
+                  ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
+flags.DEFINE_integer('num_actors', defaults.num_actors, 'Actors per stage.')
+flags.DEFINE_integer('seed', defaults.seed, 'Seed of every stage.')
+flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),
+                  'Launchpad launch type of every stage.')
+flags.DEFINE_string('out_dir', 'runs/pipeline', 'Run directories of all '
+                    'stages; an existing one is resumed.')
+
+
+def main(_):
+  with run_flags.clear_errors():
+    settings = pipeline.PipelineSettings(
+        environment=FLAGS.environment, task=FLAGS.task,
+        arms=pipeline.parse_arms(FLAGS.arms),
+        pretrain_steps=FLAGS.pretrain_steps,
+        transfer_steps=FLAGS.transfer_steps,
+        intrinsic_reward=FLAGS.intrinsic_reward, num_actors=FLAGS.num_actors,
+        seed=FLAGS.seed, launch_type=FLAGS.launch_type)
+    pipeline.validate(settings)
+    report = pipeline.run(settings, FLAGS.out_dir)
+  print('\n' + report, flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,181 @@
+"""The end-to-end job: pre-train pi_p without reward, then transfer it.
+
+1. NGU pre-training on the dynamics, reward-free; pi_p is exported.
+2. pi_p's zero-shot return under every task and its exploration, next to a
+   uniformly random policy's.
+3. Transfer to one task with each exploration mode (by default BT and plain
+   epsilon-greedy R2D2), optionally with weight transfer.
+4. A comparison table and one learning-curve PNG.
+
+Every stage is a run directory under `out_dir` (pretrain/, transfer/<name>/), so
+an interrupted pipeline resumes where it stopped.
+"""
+
+import dataclasses
+import os
+from typing import Dict, List, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+from behavior_transfer import environments
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import experiment as bt_experiment
+from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.agents.ngu import evaluation
+from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer.networks import weight_transfer
+from behavior_transfer.utils import reports
+
+
+@dataclasses.dataclass
+class TransferArm:
+  """One downstream agent: an exploration mode and a weight initialisation."""
+  exploration: str
+  weight_init: str = 'none'
+
+  @property
+  def name(self) -> str:
+    return (self.exploration if self.weight_init == 'none' else
+            f'{self.exploration}+{self.weight_init}_init')
+
+
+@dataclasses.dataclass
+class PipelineSettings:
+  environment: str = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
+  task: str = 'game'
+  arms: Sequence[TransferArm] = (TransferArm('bt'),
+                                 TransferArm('epsilon_greedy'))
+  pretrain_steps: int = 30_000
+  transfer_steps: int = 30_000
+  intrinsic_reward: str = 'ngu'
+  num_actors: int = 2
+  seed: int = 0
+  report_episodes: int = 20
+  launch_type: str = 'local_mp'
+
+
+def validate(settings: PipelineSettings) -> None:
+  """Checks names before hours of pre-training, not after."""
+  environments.validate(settings.environment, settings.task)
+  ngu_config.IntrinsicReward(settings.intrinsic_reward)
+
+
+def pretrain(settings: PipelineSettings, out_dir: str) -> str:
+  """Stage 1; returns the pre-training run directory."""
+  run_dir = os.path.join(out_dir, 'pretrain')
+  config = ngu_experiment.default_config(
+      settings.environment, settings.intrinsic_reward,
+      num_actors=settings.num_actors)
+  ngu_experiment.run(settings.environment, config, run_dir,
+                     settings.pretrain_steps, settings.seed,
+                     settings.launch_type)
+  return run_dir
+
+
+def transfer(settings: PipelineSettings, pretrain_dir: str, out_dir: str,
+             task: str) -> Dict[str, str]:
+  """Stage 3; returns {arm name: run directory}."""
+  run_dirs = {}
+  for arm in settings.arms:
+    run_dir = os.path.join(out_dir, 'transfer', task, arm.name)
+    config = bt_experiment.default_config(
+        settings.environment, arm.exploration, num_actors=settings.num_actors)
+    bt_experiment.run(
+        settings.environment, task,
+        f'exported:{ngu_experiment.policy_dir(pretrain_dir)}', config, run_dir,
+        settings.transfer_steps, settings.seed, settings.launch_type,
+        weight_init=arm.weight_init,
+        weights_checkpoint=ngu_experiment.weights_dir(pretrain_dir))
+    run_dirs[arm.name] = run_dir
+  return run_dirs
+
+
+def evaluator_return(run_dir: str, last: int = 5) -> float:
+  """The greedy evaluator's mean return over its last `last` episodes."""
+  evaluator = reports.read_logs(run_dir).get('evaluator')
+  if evaluator is None or not len(evaluator):
+    return float('nan')
+  return float(evaluator['episode_return'].tail(last).mean())
+
+
+def comparison_table(run_dirs: Dict[str, str]) -> str:
+  lines = ['| agent | evaluator return (last 5) | actor return (last 50) | '
+           'actor episodes solved |', '|---|---:|---:|---:|']
+  for name, run_dir in run_dirs.items():
+    episodes = reports.actor_episodes(reports.read_logs(run_dir))
+    lines.append(
+        f'| {name} | {evaluator_return(run_dir):.3f} | '
+        f'{episodes["episode_return"].tail(50).mean():.3f} | '
+        f'{(episodes["episode_return"] > 0).mean():.3f} |')
+  return '\n'.join(lines)
+
+
+def plot_transfer(run_dirs: Dict[str, str], title: str, path: str,
+                  window: int = 50) -> str:
+  """Actor and evaluator returns against actor steps, one line per agent."""
+  fig, (ax_actor, ax_evaluator) = plt.subplots(1, 2, figsize=(12, 4.5))
+  for name, run_dir in run_dirs.items():
+    logs = reports.read_logs(run_dir)
+    episodes = reports.actor_episodes(logs)
+    ax_actor.plot(episodes['actor_steps'],
+                  episodes['episode_return'].rolling(window, 1).mean(),
+                  label=name)
+    evaluator = logs.get('evaluator')
+    if evaluator is not None and len(evaluator):
+      ax_evaluator.plot(evaluator['actor_steps'],
+                        evaluator['episode_return'].rolling(3, 1).mean(),
+                        label=name)
+  ax_actor.set_ylabel(f'actor episode return (mean of {window})')
+  ax_evaluator.set_ylabel('greedy evaluator return (mean of 3)')
+  for ax in (ax_actor, ax_evaluator):
+    ax.set_xlabel('actor steps')
+    ax.legend()
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
+def run(settings: PipelineSettings, out_dir: str) -> str:
+  """Runs every stage; returns the printed report."""
+  pretrain_dir = pretrain(settings, out_dir)
+  comparison = evaluation.compare_with_random(
+      ngu_experiment.policy_dir(pretrain_dir), settings.environment,
+      settings.report_episodes, settings.seed)
+  run_dirs = transfer(settings, pretrain_dir, out_dir, settings.task)
+  plot = plot_transfer(
+      run_dirs, f'Transfer to {settings.environment} ({settings.task}) after '
+      f'{settings.pretrain_steps} steps of {settings.intrinsic_reward} '
+      'pre-training', os.path.join(out_dir, 'transfer.png'))
+  sections: List[str] = [
+      f'Pre-training ({settings.intrinsic_reward}, reward-free, '
+      f'{settings.pretrain_steps} actor steps): {pretrain_dir}',
+      evaluation.format_comparison(comparison),
+      f'\nTransfer to task {settings.task!r} ({settings.transfer_steps} actor '
+      'steps per agent):',
+      comparison_table(run_dirs),
+      f'\nlearning curves: {plot}']
+  return '\n'.join(sections)
+
+
+def parse_arms(names: Sequence[str]) -> List[TransferArm]:
+  """'bt', 'epsilon_greedy+partial_init', ... -> arms; refuses unknown names
+  before anything runs."""
+  explorations = [e.value for e in bt_config.Exploration]
+  inits = [f'{w.value}_init' for w in weight_transfer.WeightInit
+           if w != weight_transfer.WeightInit.NONE]
+  arms = []
+  for name in names:
+    exploration, _, init = name.partition('+')
+    if exploration not in explorations or (init and init not in inits):
+      raise ValueError(
+          f'Unknown transfer agent {name!r}: use an exploration mode '
+          f'({", ".join(explorations)}), optionally followed by '
+          f'"+{inits[0]}" or "+{inits[1]}".')
+    arms.append(TransferArm(exploration, init.replace('_init', '') or 'none'))
+  return arms
+
