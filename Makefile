@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput r2d2-demo clean-venv
+.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput bench-transfer r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -37,6 +37,9 @@ bench-bt-learning: $(STAMP)
 
 bench-ngu-throughput: $(STAMP)
 	$(PY) -m benchmarks.ngu_throughput
+
+bench-transfer: $(STAMP)
+	$(PY) -m benchmarks.transfer_study
 
 clean-venv:
 	rm -rf $(VENV)

@@ -170,8 +170,8 @@ def parse_arms(names: Sequence[str]) -> List[TransferArm]:
            if w != weight_transfer.WeightInit.NONE]
   arms = []
   for name in names:
-    exploration, _, init = name.partition('+')
-    if exploration not in explorations or (init and init not in inits):
+    exploration, plus, init = name.partition('+')
+    if exploration not in explorations or (plus and init not in inits):
       raise ValueError(
           f'Unknown transfer agent {name!r}: use an exploration mode '
           f'({", ".join(explorations)}), optionally followed by '

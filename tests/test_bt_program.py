@@ -1,10 +1,7 @@
 """The transfer program in every exploration mode, in-process under test_mt."""
 
-import threading
-
 from absl.testing import absltest
 from absl.testing import parameterized
-import launchpad as lp
 
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment
@@ -24,15 +21,10 @@ class TransferProgramTest(parameterized.TestCase):
     config = experiment.default_config(
         ENVIRONMENT, exploration, **test_program.tiny_config_values())
     config.levy_epsilon_base = 0.3  # Flights often enough to see in 400 steps.
-    stopped = threading.Event()
-    builder = experiment.make_program_builder(
-        ENVIRONMENT, 'game', 'scripted:door_seeker', config, run_dir, BUDGET,
-        seed=0, stop_program=stopped.set)
-    manager = lp.launch(builder.build(), launch_type='test_mt', test_case=self,
-                        serialize_py_nodes=False)
-    self.assertTrue(stopped.wait(test_program.TIMEOUT_SECONDS),
-                    'the program did not stop')
-    manager.cleanup_after_test(self)
+    test_program.launch_until_stopped(
+        self, lambda stop: experiment.make_program_builder(
+            ENVIRONMENT, 'game', 'scripted:door_seeker', config, run_dir,
+            BUDGET, seed=0, stop_program=stop))
 
     logs = reports.read_logs(run_dir)
     self.assertGreater(logs['learner']['learner_steps'].max(), 2)

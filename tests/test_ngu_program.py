@@ -2,12 +2,9 @@
 reports task returns and exploration, and exports a pi_p the BT actor loads."""
 
 import os
-import threading
 
 from absl.testing import absltest
 from acme import specs
-import launchpad as lp
-import numpy as np
 
 from behavior_transfer import environments
 from behavior_transfer.agents.bt import actor as bt_actor
@@ -28,14 +25,9 @@ class PretrainingProgramTest(absltest.TestCase):
     run_dir = self.create_tempdir().full_path
     config = experiment.default_config(ENVIRONMENT, 'ngu',
                                        **test_program.tiny_config_values())
-    stopped = threading.Event()
-    builder = experiment.make_program_builder(
-        ENVIRONMENT, config, run_dir, 400, seed=0, stop_program=stopped.set)
-    manager = lp.launch(builder.build(), launch_type='test_mt', test_case=self,
-                        serialize_py_nodes=False)
-    self.assertTrue(stopped.wait(test_program.TIMEOUT_SECONDS),
-                    'the program did not stop')
-    manager.cleanup_after_test(self)
+    test_program.launch_until_stopped(
+        self, lambda stop: experiment.make_program_builder(
+            ENVIRONMENT, config, run_dir, 400, seed=0, stop_program=stop))
 
     logs = reports.read_logs(run_dir)
     learner = logs['learner']

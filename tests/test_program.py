@@ -27,6 +27,16 @@ def tiny_config():
   return experiment.default_config(ENVIRONMENT, **tiny_config_values())
 
 
+def launch_until_stopped(test_case: absltest.TestCase, make_builder) -> None:
+  """Runs `make_builder(stop_program).build()` under test_mt until one of its
+  nodes stops it (the step budget, or a failure)."""
+  stopped = threading.Event()
+  manager = lp.launch(make_builder(stopped.set).build(), launch_type='test_mt',
+                      test_case=test_case, serialize_py_nodes=False)
+  test_case.assertTrue(stopped.wait(TIMEOUT_SECONDS), 'the program did not stop')
+  manager.cleanup_after_test(test_case)
+
+
 class BreaksAfter(wrappers.EnvironmentWrapper):
   """An environment that raises after a number of steps, like a crashing emulator."""
 
@@ -45,16 +55,15 @@ class ProgramTest(absltest.TestCase):
 
   def _run(self, run_dir, max_actor_steps, config=None, environment_factory=None):
     """Builds and runs the program until its budget node (or a failure) stops it."""
-    stopped = threading.Event()
-    builder = experiment.make_program_builder(
-        ENVIRONMENT, 'game', config or tiny_config(), run_dir,
-        max_actor_steps, seed=0, stop_program=stopped.set)
-    if environment_factory is not None:
-      builder._environment_factory = environment_factory  # pylint: disable=protected-access
-    manager = lp.launch(builder.build(), launch_type='test_mt', test_case=self,
-                        serialize_py_nodes=False)
-    self.assertTrue(stopped.wait(TIMEOUT_SECONDS), 'the program did not stop')
-    manager.cleanup_after_test(self)
+    def make_builder(stop_program):
+      builder = experiment.make_program_builder(
+          ENVIRONMENT, 'game', config or tiny_config(), run_dir,
+          max_actor_steps, seed=0, stop_program=stop_program)
+      if environment_factory is not None:
+        builder._environment_factory = environment_factory  # pylint: disable=protected-access
+      return builder
+
+    launch_until_stopped(self, make_builder)
     return reports.read_logs(run_dir)
 
   def test_actors_insert_and_learner_steps_then_resume(self):
