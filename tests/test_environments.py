@@ -137,7 +137,8 @@ class TestMiniGrid:
 
 
 def test_unknown_task_lists_valid_ones():
-  with pytest.raises(ValueError, match='Valid tasks: game, none'):
+  with pytest.raises(ValueError, match='Valid tasks: deceptive_first_room, '
+                     'game, goal_in_half_time, none'):
     environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0', task='gold')
 
 
