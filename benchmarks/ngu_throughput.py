@@ -2,6 +2,8 @@ r"""NGU pre-training throughput next to plain R2D2's, side by side in one run.
 
   python -m benchmarks.ngu_throughput [--environment=minigrid:...] [--seconds=10]
 
+(--seconds is the flag of benchmarks.throughput, whose measurements this reuses.)
+
 Measures one actor's environment steps/s with the R2D2 actor on the task's
 own reward and with NGU's online intrinsic reward (embedding, RND and the
 episodic memory run on the actor), and learner updates/s of the R2D2 learner
@@ -30,7 +32,6 @@ from benchmarks import throughput
 FLAGS = flags.FLAGS
 flags.DEFINE_string('environment', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0',
                     'MiniGrid dynamics to measure on.')
-flags.DEFINE_float('seconds', 10., 'Wall time per acting measurement.')
 flags.DEFINE_integer('learner_updates', 30, 'Timed updates per learner.')
 
 
