@@ -88,3 +88,15 @@ def test_intrinsic_reward_kinds():
   assert ngu(np.ones(3), 1.) > 0.
   ngu.reset()
   assert ngu(np.ones(3), 1.) == 0.
+
+
+def test_long_episode_memory_keeps_every_embedding():
+  # More steps than the memory's first buffer (64), as in Atari episodes.
+  novelty = rewards.EpisodicNovelty(ngu_config.NGUConfig(num_neighbours=5))
+  rng = np.random.RandomState(1)
+  points = [rng.randn(3) for _ in range(150)]
+  novelty(points[0])
+  history = []
+  for t in range(1, 150):
+    expected, history = expected_episodic(points[:t], points[t], history, k=5)
+    assert novelty(points[t]) == pytest.approx(expected, rel=1e-9)

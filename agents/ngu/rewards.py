@@ -15,7 +15,7 @@ Life-long novelty, from RND's prediction error err_t = ||g_hat(s_t) - g(s_t)||^2
   alpha_t = 1 + (err_t - mean(err)) / std(err), with running statistics.
 """
 
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -47,24 +47,25 @@ class EpisodicNovelty:
 
   def __init__(self, config: ngu_config.NGUConfig):
     self._config = config
-    self._memory: List[np.ndarray] = []
+    self._memory = np.zeros((0, 0))  # Rows [:self._size] are this episode's.
+    self._size = 0
     self._distances = RunningMeanStd()  # Its mean is d_m^2.
 
   def reset(self) -> None:
     """Empties the memory at an episode start (d_m^2 carries on)."""
-    self._memory = []
+    self._size = 0
 
   def __call__(self, embedding: np.ndarray) -> float:
     """r_episodic of `embedding`, which then joins the memory."""
     config = self._config
     embedding = np.asarray(embedding, np.float64)
-    if not self._memory:
-      self._memory.append(embedding)
+    if self._size == 0:
+      self._remember(embedding)
       return 0.
-    squared = np.sum((np.stack(self._memory) - embedding)**2, axis=-1)
+    squared = np.sum((self._memory[:self._size] - embedding)**2, axis=-1)
     nearest = np.sort(squared)[:config.num_neighbours]
     self._distances.update(nearest)
-    self._memory.append(embedding)
+    self._remember(embedding)
     normalised = nearest / max(self._distances.mean, 1e-12)
     normalised = np.maximum(normalised - config.cluster_distance, 0.)
     kernel = config.kernel_epsilon / (normalised + config.kernel_epsilon)
@@ -72,6 +73,19 @@ class EpisodicNovelty:
     if similarity > config.maximum_similarity:
       return 0.
     return float(1. / similarity)
+
+
+  def _remember(self, embedding: np.ndarray) -> None:
+    """Appends to the memory, doubling its buffer when full (no per-step
+    copy of the whole episode)."""
+    if (self._size == len(self._memory) or
+        self._memory.shape[1:] != embedding.shape):
+      grown = np.zeros((max(2 * self._size, 64),) + embedding.shape)
+      if self._size:
+        grown[:self._size] = self._memory[:self._size]
+      self._memory = grown
+    self._memory[self._size] = embedding
+    self._size += 1
 
 
 class LifelongModulator:
