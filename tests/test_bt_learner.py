@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 
 from behavior_transfer.agents.bt import learning as bt_learning
-from behavior_transfer.agents.bt import pretrained
 from tests import test_learner
 from tests.test_learner import BATCH, NUM_ACTIONS, h
 
@@ -70,7 +69,6 @@ def test_update_moves_q_extra_and_q_executed_to_one_target_and_not_pi_p():
   pi_network, _ = test_learner.make_networks(num_outputs=NUM_ACTIONS + 1)
   for pi_variable, variable in zip(pi_network.variables, online.variables):
     pi_variable.assign(variable)
-  policy = pretrained.GreedyNetworkPolicy(pi_network, NUM_ACTIONS)
   pi_before = [v.numpy().copy() for v in pi_network.variables]
 
   q, _, _, targets, _, executed, chose_extra = independent_bt_errors(
@@ -92,7 +90,6 @@ def test_update_moves_q_extra_and_q_executed_to_one_target_and_not_pi_p():
     np.testing.assert_array_equal(before, variable.numpy())  # Bit for bit.
   assert any(not np.array_equal(a, v.numpy())
              for a, v in zip(pi_before, online.variables))
-  assert policy.num_actions == NUM_ACTIONS
 
 
 def test_gradient_reaches_exactly_q_chosen_and_for_extra_action_q_executed():
