@@ -26,13 +26,21 @@ def parse_environment_name(name: str) -> Tuple[str, str]:
 
 
 def validate(name: str, task: str = 'game') -> None:
-  """Raises a helpful error for unknown environment or task names, cheaply."""
+  """Raises a helpful error for unknown environment or task names, and for a
+  task that does not apply to the level."""
   domain, level = parse_environment_name(name)
   if domain == 'atari':
     atari.check_game(level)
   else:
     minigrid.check_level(level)
   tasks.get_task(domain, task)
+  environment = make_environment(name, task, oar_wrapper=False)
+  simulator = environment.environment.simulator  # Beneath SinglePrecision.
+  environment.close()
+  if not tasks.applies(domain, task, simulator):
+    raise ValueError(
+        f'Task {task!r} does not apply to {name}. Tasks for this level: '
+        f'{", ".join(tasks.applicable_task_names(domain, simulator))}.')
 
 
 def make_environment(name: str,

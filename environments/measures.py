@@ -43,13 +43,14 @@ def exploration_metric_name(base: Any) -> Optional[str]:
 
 
 class TaskReturnsAndExploration(observers.EnvLoopObserver):
-  """Adds `return_<task>` for each task of the domain and the exploration
-  measure to each episode's log row."""
+  """Adds `return_<task>` for each task of the domain that applies to the
+  level, and the exploration measure, to each episode's log row."""
 
   def __init__(self, base: Any, domain: str):
     self._base = base
-    self._tasks = {name: tasks.get_task(domain, name)
-                   for name in tasks.task_names(domain)}
+    self._tasks = {
+        name: tasks.get_task(domain, name)
+        for name in tasks.applicable_task_names(domain, base.simulator)}
     self._metric = exploration_metric_name(base)
     self._returns: Dict[str, float] = {}
     self._visited = set()

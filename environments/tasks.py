@@ -10,29 +10,53 @@ agent sees. A task is one small function
 where `game_reward` is the reward the underlying game produced and `simulator` is
 the environment's raw simulator (an `ale_py.ALEInterface` for Atari, the
 unwrapped `minigrid` environment for MiniGrid), for tasks that read state.
-Register a new task with `@register_task(domain, name)`.
+Register a new task with `@register_task(domain, name)`; a task that makes
+sense only on some levels of its domain says so with `applies`.
 """
 
 import difflib
-from typing import Any, Callable, Dict, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 TaskFn = Callable[[float, Any], float]
+AppliesFn = Callable[[Any], bool]  # simulator -> does the task apply?
 
 ALL_DOMAINS = '*'
 _TASKS: Dict[str, Dict[str, TaskFn]] = {}
+_APPLIES: Dict[Tuple[str, str], AppliesFn] = {}
 
 
-def register_task(domain: str, name: str) -> Callable[[TaskFn], TaskFn]:
-  """Registers `name` as a task of `domain` ('atari', 'minigrid' or '*')."""
+def register_task(domain: str, name: str,
+                  applies: Optional[AppliesFn] = None
+                  ) -> Callable[[TaskFn], TaskFn]:
+  """Registers `name` as a task of `domain` ('atari', 'minigrid' or '*').
+
+  `applies(simulator)`, if given, says whether the task makes sense on a
+  level (judged from its raw simulator before the first reset); by default a
+  task applies to every level of its domain.
+  """
 
   def decorator(fn: TaskFn) -> TaskFn:
     domain_tasks = _TASKS.setdefault(domain, {})
     if name in domain_tasks:
       raise ValueError(f'Task {name!r} is already registered for {domain!r}.')
     domain_tasks[name] = fn
+    if applies is not None:
+      _APPLIES[(domain, name)] = applies
     return fn
 
   return decorator
+
+
+def applies(domain: str, name: str, simulator: Any) -> bool:
+  """Whether task `name` makes sense on the level `simulator` simulates."""
+  check = _APPLIES.get((domain, name)) or _APPLIES.get((ALL_DOMAINS, name))
+  return check is None or bool(check(simulator))
+
+
+def applicable_task_names(domain: str, simulator: Any) -> List[str]:
+  """The tasks of `domain` that make sense on this level, sorted."""
+  return [name for name in task_names(domain)
+          if applies(domain, name, simulator)]
 
 
 def task_names(domain: str) -> Sequence[str]:
@@ -81,7 +105,11 @@ def goal_in_half_time_task(game_reward: float, simulator: Any) -> float:
 FIRST_ROOM_LURE = 0.01
 
 
-@register_task('minigrid', 'deceptive_first_room')
+def _has_rooms(simulator: Any) -> bool:
+  return hasattr(simulator, 'rooms')
+
+
+@register_task('minigrid', 'deceptive_first_room', applies=_has_rooms)
 def deceptive_first_room_task(game_reward: float, simulator: Any) -> float:
   """Deceptive: the goal reward, plus a small reward for every step spent in
   the starting room, which pulls away from the goal. Staying put all episode

@@ -42,15 +42,17 @@ flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
 
 
 def main(_):
-  config = experiment.default_config(FLAGS.environment, FLAGS.exploration,
-                                     **run_flags.r2d2_overrides())
-  config.levy_epsilon_base = FLAGS.levy_epsilon_base
-  config.levy_epsilon_alpha = FLAGS.levy_epsilon_alpha
-  with run_flags.clear_errors():
+  with run_flags.exit_codes():
+    run_flags.check_run_flags()
+    config = experiment.default_config(FLAGS.environment, FLAGS.exploration,
+                                       **run_flags.r2d2_overrides())
+    config.levy_epsilon_base = FLAGS.levy_epsilon_base
+    config.levy_epsilon_alpha = FLAGS.levy_epsilon_alpha
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
         FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,
-        weight_init=FLAGS.weight_init, weights_checkpoint=FLAGS.weights)
+        weight_init=FLAGS.weight_init, weights_checkpoint=FLAGS.weights,
+        verbose=FLAGS.verbose)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '
         f'pi_p {FLAGS.pretrained} finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'

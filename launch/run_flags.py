@@ -1,11 +1,19 @@
-"""The flags every launcher shares: what to run, how long, where, and how."""
+"""The flags every launcher shares, and how a launcher ends.
+
+Exit codes: 0 the run reached its budget; 1 a node failed or died, the run
+stalled, or a checkpoint could not be read; 2 bad input, refused before
+anything started; 130 interrupted (Ctrl-C or SIGTERM): run the same command to
+resume.
+"""
 
 import contextlib
 import sys
+import warnings
 from typing import Dict
 
 from absl import flags
 
+from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import runs
 
 FLAGS = flags.FLAGS
@@ -20,40 +28,85 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_string(
       'task', 'game', 'Reward function over the dynamics: "game" (the '
       'environment\'s own reward), "none" (reward-free), or a registered task.')
-  flags.DEFINE_integer('num_actors', 2, 'Number of actors.')
+  flags.DEFINE_integer('num_actors', 2, 'Number of actors (at least 1).')
   flags.DEFINE_integer(
       'max_actor_steps', max_actor_steps,
       'Budget in environment steps summed over actors; every node stops there.')
   flags.DEFINE_integer('seed', 0, 'Seeds environments and TF in every node.')
+  define_operation_flags(run_dir)
+  flags.DEFINE_bool('overwrite', False,
+                    'Delete the run directory first instead of resuming it.')
+  flags.DEFINE_integer('batch_size', None, 'Overrides the preset batch size.')
+  flags.DEFINE_float('learning_rate', None,
+                     'Overrides the preset learning rate.')
+  flags.DEFINE_float(
+      'checkpoint_seconds', None,
+      'Overrides the preset checkpoint interval (Atari 300 s, small domains '
+      '15 s). Counter and learner save at start, at this interval and when '
+      'stopped; a killed run loses at most one interval.')
+  flags.DEFINE_bool(
+      'checkpoint_replay', False,
+      'Also checkpoint the replay tables (Reverb\'s checkpointer), so a resumed '
+      'run does not start from an empty replay buffer. Costs disk and time.')
+  flags.DEFINE_float(
+      'stall_seconds', None,
+      'End the run, reporting what each node waits on, after this long '
+      'without actor or learner progress (presets: 300 s; small domains '
+      '120 s).')
+
+
+def define_operation_flags(run_dir: str):
+  """Where a run goes, how it is launched and what the terminal shows."""
   flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),
                     'Launchpad launch type: one process per node (local_mp), '
                     'threads (local_mt), or several machines (vertex_ai).')
   flags.DEFINE_string('run_dir', run_dir,
                       'Logs, checkpoints and plots go here; an existing run '
                       'directory is resumed from its checkpoints.')
-  flags.DEFINE_bool('overwrite', False,
-                    'Delete the run directory first instead of resuming it.')
-  flags.DEFINE_integer('batch_size', None, 'Overrides the preset batch size.')
-  flags.DEFINE_float('learning_rate', None,
-                     'Overrides the preset learning rate.')
+  flags.DEFINE_bool(
+      'verbose', False, 'Show every line the nodes print on the terminal; '
+      'otherwise only progress, warnings and failures (the full output of '
+      'each node is in <run_dir>/node_logs either way).')
 
 
 def r2d2_overrides() -> Dict[str, object]:
   """The R2D2 config fields the shared flags set."""
-  overrides = {'num_actors': FLAGS.num_actors}
-  if FLAGS.batch_size:
-    overrides['batch_size'] = FLAGS.batch_size
-  if FLAGS.learning_rate:
-    overrides['learning_rate'] = FLAGS.learning_rate
+  overrides = {'num_actors': FLAGS.num_actors,
+               'checkpoint_replay': FLAGS.checkpoint_replay}
+  for name in ('batch_size', 'learning_rate', 'checkpoint_seconds',
+               'stall_seconds'):
+    if getattr(FLAGS, name) is not None:
+      overrides[name] = getattr(FLAGS, name)
   return overrides
 
 
+def check_run_flags():
+  """Refuses budgets, actor counts and run directories that cannot work."""
+  runs.check_budget(FLAGS.max_actor_steps, FLAGS.num_actors)
+  runs.check_run_dir(FLAGS.run_dir)
+
+
 @contextlib.contextmanager
-def clear_errors():
-  """Bad input found while building the program (unknown names, a mismatching
-  or unreadable pi_p, a run directory holding another configuration) ends the
-  launcher with its message instead of a traceback."""
+def exit_codes():
+  """Ends the launcher with one clear message and the exit code of the
+  module docstring instead of a traceback."""
+  # gym turns deprecation warnings of the pinned stack on when imported.
+  warnings.filterwarnings('ignore', category=DeprecationWarning)
   try:
     yield
   except (ValueError, FileNotFoundError) as e:
-    sys.exit(f'error: {e}')
+    _exit(f'error: {e}', 2)
+  except checkpointing.CheckpointError as e:
+    _exit(f'error: {e}', 1)
+  except runs.NodeFailure as e:
+    _exit(f'\nThe run failed.\n{e}', 1)
+  except runs.RunInterrupted as e:
+    _exit(f'\n{e}', 130)
+  except KeyboardInterrupt:
+    _exit('\nInterrupted before the run started; nothing was lost.', 130)
+
+
+def _exit(message: str, code: int):
+  sys.stdout.flush()
+  print(message, file=sys.stderr, flush=True)
+  sys.exit(code)

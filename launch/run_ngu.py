@@ -32,15 +32,16 @@ flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
 
 
 def main(_):
-  config = experiment.default_config(FLAGS.environment, FLAGS.intrinsic_reward,
-                                     **run_flags.r2d2_overrides())
-  with run_flags.clear_errors():
+  with run_flags.exit_codes():
+    run_flags.check_run_flags()
+    config = experiment.default_config(
+        FLAGS.environment, FLAGS.intrinsic_reward, **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
-        FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite)
-  comparison = evaluation.compare_with_random(
-      experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
-      FLAGS.report_episodes, FLAGS.seed)
+        FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
+    comparison = evaluation.compare_with_random(
+        experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
+        FLAGS.report_episodes, FLAGS.seed)
   print(f'\n{FLAGS.intrinsic_reward} pre-training on {FLAGS.environment} '
         f'finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'

@@ -36,17 +36,22 @@ flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),
                   'Launchpad launch type of every stage.')
 flags.DEFINE_string('out_dir', 'runs/pipeline', 'Run directories of all '
                     'stages; an existing one is resumed.')
+flags.DEFINE_bool('verbose', False, 'Show every line the nodes print; '
+                  'otherwise progress, warnings and failures only.')
 
 
 def main(_):
-  with run_flags.clear_errors():
+  with run_flags.exit_codes():
+    for name in ('pretrain_steps', 'transfer_steps'):
+      runs.check_budget(getattr(FLAGS, name), FLAGS.num_actors, name)
+    runs.check_run_dir(FLAGS.out_dir)
     settings = pipeline.PipelineSettings(
         environment=FLAGS.environment, task=FLAGS.task,
         arms=pipeline.parse_arms(FLAGS.arms),
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
         intrinsic_reward=FLAGS.intrinsic_reward, num_actors=FLAGS.num_actors,
-        seed=FLAGS.seed, launch_type=FLAGS.launch_type)
+        seed=FLAGS.seed, launch_type=FLAGS.launch_type, verbose=FLAGS.verbose)
     pipeline.validate(settings)
     report = pipeline.run(settings, FLAGS.out_dir)
   print('\n' + report, flush=True)

@@ -19,12 +19,14 @@ flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
 
 
 def main(_):
-  config = experiment.default_config(FLAGS.environment,
-                                     **run_flags.r2d2_overrides())
-  with run_flags.clear_errors():
+  with run_flags.exit_codes():
+    run_flags.check_run_flags()
+    config = experiment.default_config(FLAGS.environment,
+                                       **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite)
+        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,
+        verbose=FLAGS.verbose)
   print(f'\nR2D2 on {FLAGS.environment} ({FLAGS.task}) finished; run '
         f'directory {FLAGS.run_dir}\n{reports.format_summary(summary)}\n'
         f'  learning curve: {FLAGS.run_dir}/learning_curve.png', flush=True)

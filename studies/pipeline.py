@@ -55,6 +55,7 @@ class PipelineSettings:
   seed: int = 0
   report_episodes: int = 20
   launch_type: str = 'local_mp'
+  verbose: bool = False
 
 
 def validate(settings: PipelineSettings) -> None:
@@ -71,7 +72,7 @@ def pretrain(settings: PipelineSettings, out_dir: str) -> str:
       num_actors=settings.num_actors)
   ngu_experiment.run(settings.environment, config, run_dir,
                      settings.pretrain_steps, settings.seed,
-                     settings.launch_type)
+                     settings.launch_type, verbose=settings.verbose)
   return run_dir
 
 
@@ -88,7 +89,8 @@ def transfer(settings: PipelineSettings, pretrain_dir: str, out_dir: str,
         f'exported:{ngu_experiment.policy_dir(pretrain_dir)}', config, run_dir,
         settings.transfer_steps, settings.seed, settings.launch_type,
         weight_init=arm.weight_init,
-        weights_checkpoint=ngu_experiment.weights_dir(pretrain_dir))
+        weights_checkpoint=ngu_experiment.weights_dir(pretrain_dir),
+        verbose=settings.verbose)
     run_dirs[arm.name] = run_dir
   return run_dirs
 

@@ -2,14 +2,17 @@
 
 import os
 import threading
+from unittest import mock
 
 from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
 
 from behavior_transfer.agents.r2d2 import experiment
-from behavior_transfer.utils import lp_utils
+from behavior_transfer.utils import checkpointing
+from behavior_transfer.utils import nodes
 from behavior_transfer.utils import reports
+from behavior_transfer.utils import runs
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240
@@ -82,15 +85,41 @@ class ProgramTest(absltest.TestCase):
     for name in ('learner', 'counter'):
       self.assertNotEmpty(os.listdir(os.path.join(run_dir, 'checkpoints', name)))
 
-    # Launching the same run directory resumes: counts continue, not restart.
-    budget = actor_steps + 300
+    # The counter saved its counts when the program stopped.
+    saved = checkpointing.saved_counts(run_dir)['actor_steps']
+    self.assertGreaterEqual(saved, 600)
+
+    # Launching the same run directory resumes (as `runs.run_to_budget` does):
+    # counts continue from the checkpoint, and the extended budget ends the
+    # second launch on time.
+    runs.truncate_logs(run_dir, checkpointing.saved_counts(run_dir))
+    budget = saved + 300
     logs = self._run(run_dir, max_actor_steps=budget)
     learner = logs['learner']
     self.assertGreater(learner['learner_steps'].iloc[-1], first_run_learner_steps)
     episodes = reports.actor_episodes(logs)
     self.assertGreaterEqual(episodes['actor_steps'].max(), budget)
-    second_run = episodes[episodes['actor_steps'] > actor_steps]
-    self.assertLess(second_run['episode_length'].sum(), budget - 100)
+    for label in ('actor_0', 'actor_1', 'evaluator'):  # Never backwards.
+      self.assertTrue(logs[label]['actor_steps'].is_monotonic_increasing)
+    second_run = episodes[episodes['actor_steps'] > saved]
+    # 300 steps plus at most what two actors do between the budget node's
+    # polls, far below a restart from zero (which would take > 900).
+    self.assertLess(second_run['episode_length'].sum(), 900)
+
+  def test_replay_checkpoint_is_restored_on_resume(self):
+    run_dir = self.create_tempdir().full_path
+    config = experiment.default_config(
+        ENVIRONMENT, checkpoint_replay=True, checkpoint_seconds=5.,
+        **tiny_config_values())
+    self._run(run_dir, max_actor_steps=300, config=config)
+    self.assertNotEmpty(os.listdir(checkpointing.checkpoint_dir(
+        run_dir, checkpointing.REPLAY)))
+    announcements = []
+    with mock.patch.object(nodes, 'announce', announcements.append):
+      self._run(run_dir, max_actor_steps=600, config=config)
+    restored = [a for a in announcements if a.startswith('replay holds')]
+    self.assertLen(restored, 1)
+    self.assertGreater(int(restored[0].split()[2]), 0, restored)
 
   def test_failing_node_is_named_and_stops_the_program(self):
     run_dir = self.create_tempdir().full_path
@@ -103,7 +132,7 @@ class ProgramTest(absltest.TestCase):
 
     self._run(run_dir, max_actor_steps=10**9,
               environment_factory=broken_environment)
-    with open(os.path.join(run_dir, lp_utils.FAILURE_FILE)) as f:
+    with open(os.path.join(run_dir, nodes.FAILURE_FILE)) as f:
       failure = f.read()
     self.assertIn("Node 'actor_1' failed", failure)
     self.assertIn('the emulator is on fire', failure)

@@ -2,7 +2,7 @@
 
 import glob
 import os
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import matplotlib
 
@@ -11,13 +11,22 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import pandas as pd
 
 
+def log_path(run_dir: str, label: str) -> str:
+  return os.path.join(run_dir, 'logs', label, 'logs.csv')
+
+
+def log_labels(run_dir: str) -> List[str]:
+  """The labels of the nodes that wrote a CSV log in the run directory."""
+  return [os.path.basename(os.path.dirname(path)) for path in
+          sorted(glob.glob(log_path(run_dir, '*')))]
+
+
 def read_logs(run_dir: str) -> Dict[str, pd.DataFrame]:
   """Every node's CSV log in the run directory, keyed by node label."""
   frames = {}
-  for path in sorted(glob.glob(os.path.join(run_dir, 'logs', '*', 'logs.csv'))):
-    label = os.path.basename(os.path.dirname(path))
+  for label in log_labels(run_dir):
     try:
-      frames[label] = pd.read_csv(path)
+      frames[label] = pd.read_csv(log_path(run_dir, label))
     except pd.errors.EmptyDataError:
       continue
   return frames

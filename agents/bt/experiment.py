@@ -106,7 +106,8 @@ def run(environment: str,
         overwrite: bool = False,
         plot_title: Optional[str] = None,
         weight_init: str = 'none',
-        weights_checkpoint: Optional[str] = None) -> Dict[str, float]:
+        weights_checkpoint: Optional[str] = None,
+        verbose: bool = False) -> Dict[str, float]:
   """Runs one transfer experiment to its budget and returns its summary.
 
   `weight_init` ('none', 'full' or 'partial') with `weights_checkpoint` (a
@@ -130,4 +131,4 @@ def run(environment: str,
       build_program, settings, run_dir, max_actor_steps, launch_type,
       overwrite, plot_title or
       f'{config.exploration.value} on {environment} ({task}), pi_p: '
-      f'{pretrained_source}')
+      f'{pretrained_source}', verbose)

@@ -33,7 +33,8 @@ def make_program_builder(environment: str, config: ngu_config.NGUConfig,
 def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
         max_actor_steps: int, seed: int = 0, launch_type: str = 'local_mp',
         overwrite: bool = False,
-        plot_title: Optional[str] = None) -> Dict[str, float]:
+        plot_title: Optional[str] = None,
+        verbose: bool = False) -> Dict[str, float]:
   """Pre-trains to the budget; pi_p ends up in <run_dir>/policy (and the
   weights in <run_dir>/checkpoints/learner)."""
   settings = dict(environment=environment, seed=seed, agent='ngu',
@@ -48,7 +49,7 @@ def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
       build_program, settings, run_dir, max_actor_steps, launch_type,
       overwrite, plot_title or
       f'{config.intrinsic_reward.value} pre-training on {environment} '
-      '(intrinsic reward)')
+      '(intrinsic reward)', verbose)
 
 
 def policy_dir(run_dir: str) -> str:

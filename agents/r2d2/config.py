@@ -47,8 +47,17 @@ class R2D2Config:
   evaluation_pause_seconds: float = 0.0  # Pause between evaluation episodes.
   variable_update_period: int = 400  # Actor steps between weight fetches.
 
-  # Bookkeeping.
-  checkpoint_minutes: float = 5.0
+  # Bookkeeping: how a run survives a crash, and when it counts as stalled.
+  # Counter and learner save at start, every `checkpoint_seconds` and when
+  # stopped; a run killed at any moment loses at most one interval.
+  checkpoint_seconds: float = 300.0
+  # Also checkpoint the replay tables (Reverb's checkpointer, same interval),
+  # so a resumed run does not start from an empty buffer. Costs disk: the
+  # whole replay memory (see the class docstring).
+  checkpoint_replay: bool = False
+  # No actor and no learner progress for this long ends the run, reporting
+  # what each node was waiting on.
+  stall_seconds: float = 300.0
 
   @property
   def sequence_length(self) -> int:
@@ -73,7 +82,8 @@ def small_domain_config(**overrides) -> R2D2Config:
       num_actors=2,
       variable_update_period=50,
       evaluation_pause_seconds=5.0,
-      checkpoint_minutes=1.0,
+      checkpoint_seconds=15.0,
+      stall_seconds=120.0,
   )
   values.update(overrides)
   return R2D2Config(**values)

@@ -53,7 +53,8 @@ def run(environment: str,
         seed: int = 0,
         launch_type: str = 'local_mp',
         overwrite: bool = False,
-        plot_title: Optional[str] = None) -> Dict[str, float]:
+        plot_title: Optional[str] = None,
+        verbose: bool = False) -> Dict[str, float]:
   """Runs R2D2 to its step budget, then writes the plot and returns a summary."""
   environments.validate(environment, task)
   settings = dict(environment=environment, task=task, seed=seed,
@@ -66,4 +67,4 @@ def run(environment: str,
 
   return runs.run_to_budget(
       build_program, settings, run_dir, max_actor_steps, launch_type,
-      overwrite, plot_title or f'R2D2 on {environment} ({task})')
+      overwrite, plot_title or f'R2D2 on {environment} ({task})', verbose)

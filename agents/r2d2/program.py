@@ -8,14 +8,12 @@ same run directory again resumes an interrupted run.
 """
 
 import copy
-import os
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import acme
 from acme import specs
 from acme.adders import reverb as adders
 from acme.datasets import reverb as datasets
-from acme.tf import savers as tf2_savers
 from acme.tf import utils as tf2_utils
 from acme.utils import counting
 from acme.utils import observers
@@ -30,7 +28,10 @@ from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.networks import q_network
 from behavior_transfer.utils import logs
 from behavior_transfer.utils import loops
-from behavior_transfer.utils import lp_utils
+from behavior_transfer.utils import checkpointing
+from behavior_transfer.utils import coordinator
+from behavior_transfer.utils import nodes
+from behavior_transfer.utils import variable_cache
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
 NetworkFactory = Callable[[specs.EnvironmentSpec], q_network.RecurrentQNetwork]
@@ -78,6 +79,9 @@ class DistributedR2D2:
     self._seed = seed
     self._stop_program = stop_program
     self._log_every_seconds = log_every_seconds
+    if config.num_actors < 1:
+      raise ValueError(f'A program needs at least one actor (num_actors='
+                       f'{config.num_actors}).')
     environment = environment_factory(seed)
     self._environment_spec = specs.make_environment_spec(environment)
     environment.close()
@@ -101,31 +105,19 @@ class DistributedR2D2:
         self._environment_spec, {'core_state': self._core_state_spec()},
         sequence_length=self._config.sequence_length)
 
-  def _restore(self, make, name: str):
-    """Restores `name` from the run directory, naming the files on failure."""
-    try:
-      return make()
-    except (tf.errors.OpError, ValueError, AssertionError) as e:
-      path = os.path.join(self._run_dir, 'checkpoints', name)
-      raise RuntimeError(
-          f'Could not restore the {name} checkpoint in {path}: {e}. Move or '
-          'delete that directory to start this run afresh.') from e
-
   # Node constructors.
 
   def replay(self):
     return [make_replay_table(self._config, self.replay_signature())]
 
   def counter(self):
-    return self._restore(
-        lambda: tf2_savers.CheckpointingRunner(
-            counting.Counter(), key='counter', directory=self._run_dir,
-            subdirectory='counter', time_delta_minutes=1, add_uid=False),
-        'counter')
+    return checkpointing.CheckpointedCounter(
+        self._run_dir, self._config.checkpoint_seconds)
 
   def coordinator(self, counter: counting.Counter):
-    return lp_utils.StepBudget(counter, self._max_actor_steps,
-                               self._stop_program or lp.stop)
+    return coordinator.StepBudget(
+        counter, self._max_actor_steps, self._stop_program or lp.stop,
+        self._run_dir, self._config.stall_seconds)
 
   def make_learner_network(self) -> q_network.RecurrentQNetwork:
     """The learner's online network before training (fresh here)."""
@@ -145,13 +137,11 @@ class DistributedR2D2:
         reverb.TFClient(replay.server_address), counter,
         logs.make_logger(self._run_dir, 'learner', self.learner_columns,
                          self._log_every_seconds))
-    checkpointer = self._restore(
-        lambda: tf2_savers.Checkpointer(
-            {'learner': learner.state}, directory=self._run_dir,
-            subdirectory='learner', add_uid=False,
-            time_delta_minutes=self._config.checkpoint_minutes), 'learner')
-    return lp_utils.CheckpointedLearner(learner, checkpointer,
-                                        self.after_learner_save(network))
+    checkpointer = checkpointing.make_checkpointer(
+        {checkpointing.LEARNER: learner.state}, self._run_dir,
+        checkpointing.LEARNER, self._config.checkpoint_seconds)
+    return checkpointing.CheckpointedLearner(learner, checkpointer,
+                                             self.after_learner_save(network))
 
   def after_learner_save(self, network) -> Optional[Callable[[], Any]]:
     """What the learner does after each checkpoint; nothing here."""
@@ -188,7 +178,10 @@ class DistributedR2D2:
     loop_class = (loops.PausingEvaluationLoop if evaluation
                   else acme.EnvironmentLoop)
     return loop_class(
-        environment, actor, counting.Counter(counter, label.split('_')[0]),
+        # Counts reach the counter at every episode's end (not a second
+        # later), so its checkpoints hold every logged episode.
+        environment, actor,
+        counting.Counter(counter, label.split('_')[0], time_delta=0.),
         logs.make_logger(self._run_dir, label, columns,
                          self._log_every_seconds),
         label=label, observers=loop_observers, **evaluation)
@@ -225,14 +218,17 @@ class DistributedR2D2:
   # The program.
 
   def _node(self, constructor, name: str, *args) -> lp.CourierNode:
-    managed = lp_utils.ManagedNode(constructor, name, self._run_dir,
-                                   self._stop_program)
+    managed = nodes.ManagedNode(constructor, name, self._run_dir,
+                                self._stop_program)
     return lp.CourierNode(managed, *args)
 
   def build(self, name: str = 'r2d2') -> lp.Program:
     program = lp.Program(name=name)
     with program.group('replay'):
-      replay = program.add_node(lp.ReverbNode(self.replay))
+      replay = program.add_node(checkpointing.ReplayNode(
+          self.replay, self._run_dir,
+          self._config.checkpoint_seconds if self._config.checkpoint_replay
+          else None, self._stop_program))
     with program.group('counter'):
       counter = program.add_node(self._node(self.counter, 'counter'))
     with program.group('coordinator'):
@@ -242,7 +238,7 @@ class DistributedR2D2:
           self._node(self.learner, 'learner', replay, counter))
     with program.group('cacher'):
       cacher = program.add_node(
-          lp.CourierNode(lp_utils.VariableCache, learner))
+          self._node(variable_cache.VariableCache, 'cacher', learner))
     with program.group('evaluator'):
       program.add_node(
           self._node(self.evaluator, 'evaluator', cacher, counter))

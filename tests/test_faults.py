@@ -1,0 +1,165 @@
+"""Runs that always end: real `local_mp` programs whose processes are killed.
+
+Each test starts `run_r2d2` as a terminal would (its own process group), kills
+one process, and checks that the program ends within the bound, names the node
+and why, exits non-zero, leaves no process behind, and resumes truthfully.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+
+from behavior_transfer.utils import checkpointing
+from behavior_transfer.utils import nodes
+from behavior_transfer.utils import reports
+from behavior_transfer.utils import run_process
+
+LAUNCHER = 'behavior_transfer.launch.run_r2d2'
+# Small runs: one actor, a checkpoint every 2 s, stalls reported after 60 s.
+FLAGS = ('--environment=minigrid:MiniGrid-Empty-5x5-v0', '--num_actors=1',
+         '--checkpoint_seconds=2', '--stall_seconds=60')
+STOP_BOUND_SECONDS = 30.
+NODES = ('replay', 'counter', 'coordinator', 'learner', 'cacher', 'evaluator',
+         'actor_0')
+
+
+def start(run_dir, max_actor_steps=10**7, *extra):
+  return run_process.start(
+      LAUNCHER, run_dir, FLAGS + (f'--max_actor_steps={max_actor_steps}',)
+      + extra)
+
+
+def end_of(run, timeout=STOP_BOUND_SECONDS):
+  """Exit code and seconds to exit; fails if the launcher outlives `timeout`."""
+  began = time.time()
+  code = run.wait(timeout)
+  if code is None:
+    run_process.kill_group(run)
+    pytest.fail(f'The launcher did not end within {timeout}s:\n{run.output()}')
+  return code, time.time() - began
+
+
+def assert_no_process_left(pids):
+  left = run_process.survivors(list(pids.values()), timeout=5.)
+  assert not left, f'processes left running: {left} of {pids}'
+
+
+@pytest.mark.parametrize('victim', ['learner', 'replay', 'actor_0'])
+def test_a_killed_node_stops_the_program_and_is_named(tmp_path, victim):
+  run = start(str(tmp_path / 'run'))
+  pids = run.wait_for_nodes(NODES)
+  run.wait_for_actor_steps(200)
+  run_process.kill(pids[victim])
+  code, seconds = end_of(run)
+  output = run.output()
+  assert code == 1, output
+  assert seconds < STOP_BOUND_SECONDS
+  assert f"Node '{victim}' was killed by signal SIGKILL" in output
+  with open(tmp_path / 'run' / nodes.FAILURE_FILE) as f:
+    assert f"Node '{victim}' was killed by signal SIGKILL" in f.read()
+  assert_no_process_left(pids)
+
+
+def test_nodes_stop_checkpointing_when_the_launcher_dies(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  run = start(run_dir)
+  pids = run.wait_for_nodes(NODES)
+  run.wait_for_actor_steps(200)
+  run_process.kill(run.process.pid)
+  run.wait(5)
+  assert_no_process_left_within = run_process.survivors(
+      list(pids.values()), timeout=STOP_BOUND_SECONDS)
+  assert not assert_no_process_left_within, run.output()
+  statuses = nodes.read_statuses(run_dir)
+  # Every Python node ran its stop path (the learner saved a final checkpoint).
+  assert {s['state'] for s in statuses.values()} == {'stopped'}, statuses
+  assert checkpointing.verify(run_dir, checkpointing.LEARNER)
+
+
+def test_ctrl_c_stops_cleanly_says_where_and_resumes(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  run = start(run_dir, 10**7)
+  pids = run.wait_for_nodes(NODES)
+  run.wait_for_actor_steps(300)
+  run_process.kill_group(run, signal.SIGINT)  # As Ctrl-C in a terminal.
+  code, seconds = end_of(run)
+  output = run.output()
+  assert code == 130, output
+  assert seconds < STOP_BOUND_SECONDS
+  saved = int(checkpointing.saved_counts(run_dir)['actor_steps'])
+  assert saved >= 300
+  assert (f'Interrupted (by Ctrl-C) at {saved} of 10000000 checkpointed actor '
+          'steps; run the same command to resume.') in output
+  assert 'finished' not in output
+  assert_no_process_left(pids)
+
+  # The same command resumes from exactly that point.
+  run = start(run_dir, saved + 200)
+  code, _ = end_of(run, timeout=240)
+  assert code == 0, run.output()
+  assert (f'Resuming the run in {run_dir} from its checkpoint at {saved} actor '
+          'steps') in run.output()
+
+
+def _logged_actor_steps(run_dir):
+  episodes = reports.actor_episodes(reports.read_logs(run_dir))
+  return list(episodes['actor_steps'])
+
+
+def test_kill_of_everything_loses_at_most_one_checkpoint_interval(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  run = start(run_dir)
+  run.wait_for_nodes(NODES)
+  run.wait_for_actor_steps(600)
+  logged = max(_logged_actor_steps(run_dir))
+  run_process.kill_group(run)
+  run.wait(10)
+  saved = int(checkpointing.saved_counts(run_dir)['actor_steps'])
+  # A checkpoint every 2 s; this machine's single actor does < 1,500 steps/s.
+  assert logged - 3000 <= saved <= logged + 500
+
+  run = start(run_dir, saved + 200)
+  code, _ = end_of(run, timeout=240)
+  output = run.output()
+  assert code == 0, output
+  assert f'from its checkpoint at {saved} actor steps' in output
+  steps = _logged_actor_steps(run_dir)
+  # Rows logged after the checkpoint were dropped: the log never goes back.
+  assert steps == sorted(steps), steps
+
+
+def test_kill_before_any_progress_resumes_from_zero(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  run = start(run_dir)
+  run.wait_for_nodes(('counter',), state=None)
+  run_process.kill_group(run)
+  run.wait(10)
+  run = start(run_dir, 200)
+  code, _ = end_of(run, timeout=240)
+  output = run.output()
+  assert code == 0, output
+  assert ('from the start (it had no checkpoint yet)' in output or
+          'from its checkpoint at 0 actor steps' in output), output
+
+
+def test_a_corrupt_checkpoint_is_named_and_nothing_starts(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  run = start(run_dir, 300)
+  code, _ = end_of(run, timeout=240)
+  assert code == 0, run.output()
+  prefix = checkpointing.verify(run_dir, checkpointing.LEARNER)
+  data = sorted(p for p in os.listdir(os.path.dirname(prefix))
+                if p.startswith(os.path.basename(prefix) + '.data'))[-1]
+  path = os.path.join(os.path.dirname(prefix), data)
+  with open(path, 'r+b') as f:
+    f.truncate(os.path.getsize(path) // 2)
+
+  run = start(run_dir, 600)
+  code, _ = end_of(run, timeout=60)
+  output = run.output()
+  assert code == 1, output
+  assert f'The learner checkpoint data {path}' in output
+  assert 'Traceback' not in output
+  assert not os.path.exists(os.path.join(run_dir, 'nodes'))

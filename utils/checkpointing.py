@@ -1,0 +1,238 @@
+"""Checkpoints of a run: the nodes that write them, and reading them back.
+
+A run directory holds `checkpoints/counter` (the step counts: the point a
+resumed run continues from), `checkpoints/learner` (weights, optimiser, target
+network) and, with replay checkpointing, `checkpoints/replay` (Reverb's own
+checkpoints of the replay tables). Counter and learner save once as soon as
+they start and then every `checkpoint_seconds`, and again when stopped, so a
+run killed at any moment loses at most one interval.
+"""
+
+import functools
+import glob
+import os
+import pickle
+import threading
+from typing import Any, Callable, Dict, Optional
+
+from absl import logging
+from acme.tf import savers as tf2_savers
+from acme.utils import counting
+import launchpad as lp
+from launchpad import address as lp_address
+import reverb
+import tensorflow as tf
+
+from behavior_transfer.utils import nodes
+
+COUNTER = 'counter'
+LEARNER = 'learner'
+REPLAY = 'replay'
+# How long a stopping learner waits for its current update to finish before it
+# checkpoints anyway (the update may be blocked on a replay node that is gone).
+STEP_WAIT_SECONDS = 5.0
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint exists but cannot be read; the message names the file."""
+
+
+def checkpoint_dir(run_dir: str, name: str) -> str:
+  return os.path.join(run_dir, 'checkpoints', name)
+
+
+def verify(run_dir: str, name: str) -> Optional[str]:
+  """Reads every tensor of the latest `name` checkpoint of the run.
+
+  Returns the checkpoint's path prefix, or None when there is none yet.
+  Raises CheckpointError naming the unreadable file and what to do.
+  """
+  directory = checkpoint_dir(run_dir, name)
+  advice = (f'Move or delete {directory} to start this part of the run '
+            'afresh, or pass --overwrite to start the whole run afresh.')
+  try:
+    prefix = tf.train.latest_checkpoint(directory)
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(
+        f'The {name} checkpoint index {os.path.join(directory, "checkpoint")} '
+        f'cannot be read ({_first_line(e)}). {advice}') from e
+  if prefix is None:
+    return None
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(
+        f'The {name} checkpoint file {prefix}.index cannot be read '
+        f'({_first_line(e)}). {advice}') from e
+  try:
+    for key in reader.get_variable_to_shape_map():
+      reader.get_tensor(key)
+  except Exception as e:  # pylint: disable=broad-except
+    data_files = ', '.join(sorted(glob.glob(prefix + '.data-*'))) or (
+        prefix + '.data-*')
+    raise CheckpointError(
+        f'The {name} checkpoint data {data_files} cannot be read '
+        f'({_first_line(e)}). {advice}') from e
+  return prefix
+
+
+def saved_counts(run_dir: str) -> Dict[str, float]:
+  """The counts of the latest counter checkpoint ({} when there is none)."""
+  prefix = verify(run_dir, COUNTER)
+  if prefix is None:
+    return {}
+  reader = tf.train.load_checkpoint(prefix)
+  for key in reader.get_variable_to_shape_map():
+    if key.endswith('py_state'):
+      state = pickle.loads(reader.get_tensor(key))
+      counts = dict(state.get('counts', {}))
+      for key_, value in state.get('cache', {}).items():
+        counts[key_] = counts.get(key_, 0) + value
+      return counts
+  raise CheckpointError(f'The counter checkpoint {prefix} holds no counts.')
+
+
+def _first_line(error: BaseException) -> str:
+  text = str(error).strip() or type(error).__name__
+  return text.splitlines()[0][:300]
+
+
+def restore_or_explain(make: Callable[[], Any], run_dir: str, name: str):
+  """Builds a checkpointer (which restores); names the files on failure."""
+  try:
+    return make()
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(
+        f'Could not restore the {name} checkpoint in '
+        f'{checkpoint_dir(run_dir, name)}: {_first_line(e)}. Move or delete '
+        'that directory to start this part of the run afresh.') from e
+
+
+def make_checkpointer(objects: Dict[str, Any], run_dir: str, name: str,
+                      checkpoint_seconds: float) -> tf2_savers.Checkpointer:
+  """Acme's Checkpointer into <run_dir>/checkpoints/<name>, restoring the
+  latest checkpoint; its first `save()` writes at once."""
+  return restore_or_explain(
+      lambda: tf2_savers.Checkpointer(
+          objects, directory=run_dir, subdirectory=name, add_uid=False,
+          time_delta_minutes=checkpoint_seconds / 60.), run_dir, name)
+
+
+class CheckpointedCounter:
+  """Acme's Counter as a node: serves `increment` and `get_counts`, saves
+  itself at start, every `checkpoint_seconds` and when stopped."""
+
+  def __init__(self, run_dir: str, checkpoint_seconds: float):
+    self._counter = counting.Counter()
+    self._checkpointer = make_checkpointer(
+        {COUNTER: self._counter}, run_dir, COUNTER, checkpoint_seconds)
+    self._checkpoint_seconds = checkpoint_seconds
+    self._stopping = threading.Event()
+
+  def increment(self, **counts):
+    return self._counter.increment(**counts)
+
+  def get_counts(self):
+    return self._counter.get_counts()
+
+  def run(self):
+    while True:
+      self._checkpointer.save()
+      if self._stopping.wait(min(self._checkpoint_seconds, 1.0)):
+        return
+
+  def on_stop(self):
+    self._stopping.set()
+    self._checkpointer.save(force=True)
+
+
+class CheckpointedLearner:
+  """Steps a learner until stopped, checkpointing after its first update, then
+  every `checkpoint_seconds`, and when stopped.
+
+  `after_save`, if given, runs after every checkpoint (e.g. to export the
+  policy next to the weights).
+  """
+
+  def __init__(self, learner, checkpointer: tf2_savers.Checkpointer,
+               after_save: Optional[Callable[[], Any]] = None):
+    self._learner = learner
+    self._checkpointer = checkpointer
+    self._after_save = after_save or (lambda: None)
+    self._stopping = threading.Event()
+    self._updating = threading.Lock()
+
+  def run(self):
+    while not self._stopping.is_set():
+      with self._updating:
+        self._learner.step()
+        saved = self._checkpointer.save()
+      if saved:
+        self._after_save()
+
+  def get_variables(self, names):
+    return self._learner.get_variables(names)
+
+  def on_stop(self):
+    self._stopping.set()
+    # Save between updates, not in the middle of one.
+    finished = self._updating.acquire(timeout=STEP_WAIT_SECONDS)
+    try:
+      self._checkpointer.save(force=True)
+      self._after_save()
+    finally:
+      if finished:
+        self._updating.release()
+    logging.info('Learner stopped; final checkpoint saved.')
+
+
+class ReplayNode(lp.ReverbNode):
+  """Launchpad's ReverbNode with the lifecycle of the other nodes and,
+  optionally, replay checkpoints by Reverb's own checkpointer: restored when
+  the server starts, written every `checkpoint_seconds` and when stopped."""
+
+  def __init__(self, priority_tables_fn: Callable[[], Any], run_dir: str,
+               checkpoint_seconds: Optional[float] = None,
+               stop_program: Optional[Callable[[], Any]] = None):
+    checkpoint_ctor = None
+    if checkpoint_seconds:
+      checkpoint_ctor = functools.partial(
+          reverb.checkpointers.DefaultCheckpointer,
+          checkpoint_dir(run_dir, REPLAY))
+    super().__init__(priority_tables_fn, checkpoint_ctor)
+    self._run_dir = run_dir
+    self._checkpoint_seconds = checkpoint_seconds
+    self._stop_program = stop_program
+
+  def run(self):
+    lifecycle = nodes.ProcessLifecycle(self._run_dir, REPLAY)
+    lifecycle.begin()
+    try:
+      self._server = reverb.Server(
+          tables=self._priority_tables_fn(),
+          port=lp_address.get_port_from_address(self._address.resolve()),
+          checkpointer=self._checkpoint_ctor and self._checkpoint_ctor())
+    except Exception as e:  # pylint: disable=broad-except
+      detail = (f' (replay checkpoints in {checkpoint_dir(self._run_dir, REPLAY)}'
+                '; move or delete that directory to start with an empty '
+                'replay)' if self._checkpoint_seconds else '')
+      message = f"Node 'replay' failed: {_first_line(e)}{detail}"
+      nodes.announce(message)
+      nodes.record_failure(self._run_dir, message)
+      if self._stop_program is not None:
+        self._stop_program()
+      lifecycle.end(exit_code=1)
+      raise
+    lifecycle.status.set('serving')
+    client = self._server.localhost_client()
+    if self._checkpoint_seconds:
+      restored = sum(table.current_size
+                     for table in client.server_info().values())
+      nodes.announce(f'replay holds {restored} items restored from '
+                     f'{checkpoint_dir(self._run_dir, REPLAY)}.')
+    while not lp.wait_for_stop(self._checkpoint_seconds):
+      client.checkpoint()
+    lifecycle.status.set('stopping')
+    if self._checkpoint_seconds:
+      client.checkpoint()
+    lifecycle.end()
