@@ -5,7 +5,8 @@ Acme's step limiter has been seen to stop only itself (acme issues #118, #137,
 stopper: when the actors have used the budget (after writing
 `<run_dir>/FINISHED`), or when neither the actors nor the learner have made
 progress for `stall_seconds` (after writing to `<run_dir>/FAILED` what every
-node was doing).
+node was doing). Before the first progress, building the nodes (TF tracing,
+Atari networks) may take longer: then the limit is at least STARTUP_SECONDS.
 """
 
 import json
@@ -17,6 +18,8 @@ from typing import Any, Callable, Mapping, Optional
 from acme.utils import counting
 
 from behavior_transfer.utils import nodes
+
+STARTUP_SECONDS = 300.
 
 
 def progress_line(counts: Mapping[str, float], max_actor_steps: int,
@@ -76,6 +79,7 @@ class StepBudget:
     counts = self._counter.get_counts()
     start, start_counts = time.time(), counts
     last_change, last_report = start, start
+    started = False
     while not self._stopping.wait(self._poll_seconds):
       previous, counts = counts, self._counter.get_counts()
       now = time.time()
@@ -83,9 +87,10 @@ class StepBudget:
         self._finish(counts)
         return
       if _progress(previous, counts):
-        last_change = now
-      elif now - last_change > self._stall_seconds:
-        self._stall()
+        last_change, started = now, True
+      elif now - last_change > (self._stall_seconds if started else
+                                max(self._stall_seconds, STARTUP_SECONDS)):
+        self._stall(now - last_change)
         return
       if now - last_report >= self._progress_every_seconds:
         last_report = now
@@ -106,8 +111,8 @@ class StepBudget:
                    'program.')
     self._stop_program()
 
-  def _stall(self):
-    report = stall_report(self._run_dir, self._stall_seconds)
+  def _stall(self, seconds: float):
+    report = stall_report(self._run_dir, seconds)
     nodes.announce(report)
     nodes.record_failure(self._run_dir, report)
     self._stop_program()

@@ -218,7 +218,7 @@ class ManagedNode:
   def _fail(self, trace: str):
     message = f'Node {self._name!r} failed:\n{trace}'
     logging.error(message)
-    announce(f'{self._name} failed: {trace.strip().splitlines()[-1]}')
+    announce(f'failed: {trace.strip().splitlines()[-1]}')
     record_failure(self._run_dir, message)
     if self._stop_program is not None:
       self._stop_program()

@@ -28,7 +28,6 @@ import subprocess
 import time
 from typing import List, Optional
 
-from absl import logging
 import launchpad as lp
 from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
@@ -148,6 +147,7 @@ class Supervisor:
     self._interrupts = 0
     self._deadline: Optional[float] = None
     self._stopping_last = False
+    self._killed = False
     self._warnings: List[str] = []
     self._oom_kills_at_start = _oom_kills()
 
@@ -183,13 +183,15 @@ class Supervisor:
           self._report_deaths()
           if self._should_stop():
             self._stop_all()
-        elif not self._stopping_last and all(
-            node.group in LAST_TO_STOP for node in alive):
+        elif not self._stopping_last and (
+            all(node.group in LAST_TO_STOP for node in alive) or
+            time.time() > self._deadline - self._stop_seconds / 2):
           self._stopping_last = True
           self._signal_stop(lambda node: True)
         if not alive:
           break
-        if self._deadline is not None and time.time() > self._deadline:
+        if (self._deadline is not None and time.time() > self._deadline and
+            not self._killed):
           for node in alive:
             self._warnings.append(
                 f'{node.name} did not stop within {self._stop_seconds:.0f}s '
@@ -219,7 +221,8 @@ class Supervisor:
         node.process.send_signal(signal.SIGTERM)
 
   def _kill_all(self, reason: str):
-    logging.warning('Killing every node still running (%s).', reason)
+    self._killed = True
+    print(f'Killing every node still running ({reason}).', flush=True)
     for node in self._processes:
       if node.process.poll() is None:
         node.process.kill()

@@ -1,0 +1,89 @@
+"""Bad input is refused before anything starts: one line, exit code 2, and
+nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+
+from behavior_transfer import environments
+from behavior_transfer.environments import measures
+from behavior_transfer.environments import tasks
+
+
+def launch(module, *flags, cwd=None):
+  result = subprocess.run(
+      [sys.executable, '-m', f'behavior_transfer.launch.{module}', *flags],
+      capture_output=True, text=True, timeout=120, cwd=cwd,
+      stdin=subprocess.DEVNULL)
+  return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--num_actors=0'], '--num_actors must be at least 1 (got 0)'),
+    (['--max_actor_steps=-100'], '--max_actor_steps must be positive'),
+    (['--max_actor_steps=0'], '--max_actor_steps must be positive'),
+    (['--environment=foo:bar'], 'must be "<domain>:<name>" with domain one '
+     'of atari, minigrid'),
+    (['--environment=minigrid:MiniGrid-Emptyy-5x5-v0'],
+     'Close valid names: MiniGrid-Empty-5x5-v0'),
+    (['--task=deceptive_first_room'], "Task 'deceptive_first_room' does not "
+     'apply to minigrid:MiniGrid-Empty-5x5-v0. Tasks for this level: '
+     'game, goal_in_half_time, none.'),
+])
+def test_r2d2_refuses_bad_flags(tmp_path, flags, message):
+  run_dir = tmp_path / 'run'
+  code, stderr = launch('run_r2d2', f'--run_dir={run_dir}', *flags)
+  assert code == 2, stderr
+  errors = [line for line in stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1 and message in errors[0], stderr
+  assert 'Traceback' not in stderr
+  assert not run_dir.exists()
+
+
+@pytest.mark.parametrize('relative', ['a_file', 'a_file/run'])
+def test_unusable_run_directories_are_refused(tmp_path, relative):
+  (tmp_path / 'a_file').write_text('not a directory')
+  code, stderr = launch('run_r2d2', f'--run_dir={tmp_path / relative}')
+  assert code == 2, stderr
+  assert 'Traceback' not in stderr
+  assert f'error: --run_dir {tmp_path / relative} ' in stderr
+
+
+def test_pipeline_refuses_a_zero_budget(tmp_path):
+  code, stderr = launch('run_pipeline', f'--out_dir={tmp_path / "p"}',
+                        '--transfer_steps=0')
+  assert code == 2 and 'error: --transfer_steps must be positive' in stderr
+
+
+def test_measures_skip_tasks_that_do_not_apply_to_the_level():
+  single_room = environments.make_environment(
+      'minigrid:MiniGrid-Empty-5x5-v0', 'none', oar_wrapper=False)
+  multi_room = environments.make_environment(
+      'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 'none', oar_wrapper=False)
+  single = measures.TaskReturnsAndExploration(measures.unwrap(single_room),
+                                              'minigrid')
+  multi = measures.TaskReturnsAndExploration(measures.unwrap(multi_room),
+                                             'minigrid')
+  assert 'return_deceptive_first_room' not in single.columns
+  assert 'return_deceptive_first_room' in multi.columns
+  # A whole episode on the single-room level logs every column it declares.
+  timestep = single_room.reset()
+  single.observe_first(single_room, timestep)
+  while not timestep.last():
+    timestep = single_room.step(2)  # Forward.
+    single.observe(single_room, timestep, 2)
+  assert set(single.get_metrics()) == set(single.columns)
+
+
+def test_tasks_declare_where_they_apply():
+  simulator = measures.unwrap(environments.make_environment(
+      'minigrid:MiniGrid-Empty-5x5-v0', oar_wrapper=False)).simulator
+  assert tasks.applicable_task_names('minigrid', simulator) == [
+      'game', 'goal_in_half_time', 'none']
+  with pytest.raises(ValueError, match='does not apply'):
+    environments.validate('minigrid:MiniGrid-Empty-5x5-v0',
+                          'deceptive_first_room')
+  environments.validate('minigrid:MiniGrid-MultiRoom-N2-S4-v0',
+                        'deceptive_first_room')
+
