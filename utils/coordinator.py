@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping
 
 from acme.utils import counting
 

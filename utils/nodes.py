@@ -15,7 +15,8 @@ that already stopped keeps the whole program from ending. Here:
   worker is doing (the innermost frames of its stack), so that a stalled program
   can say what each node waits on.
 * In its own process, a node ignores Ctrl-C (the launcher decides and tells
-  every node) and stops itself, checkpointing, when its launcher dies.
+  every node) and, under `local_mp`, stops itself, checkpointing, when its
+  launcher dies.
 """
 
 import json
@@ -61,12 +62,14 @@ def record_failure(run_dir: str, message: str) -> None:
 
 
 def _runs_in_own_process() -> bool:
-  """True when Launchpad runs this node as a process of its own (local_mp)."""
+  """True when Launchpad runs this node as a process of its own (local_mp,
+  or a machine of its own on vertex_ai), not as a thread of a shared one."""
   try:
     launch_type = lp_context.get_context().launch_type
   except (AttributeError, RuntimeError):
     return False
-  return launch_type == lp_context.LaunchType.LOCAL_MULTI_PROCESSING
+  return launch_type in (lp_context.LaunchType.LOCAL_MULTI_PROCESSING,
+                         lp_context.LaunchType.VERTEX_AI)
 
 
 def describe_stack(thread: Optional[threading.Thread]) -> str:

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import signal
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping
 
 import launchpad as lp
 
