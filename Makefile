@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput bench-transfer r2d2-demo clean-venv
+.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput bench-transfer bench-faults r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -40,6 +40,9 @@ bench-ngu-throughput: $(STAMP)
 
 bench-transfer: $(STAMP)
 	$(PY) -m benchmarks.transfer_study
+
+bench-faults: $(STAMP)
+	$(PY) -m benchmarks.fault_injection --fault_runs=30 --plain_runs=30
 
 clean-venv:
 	rm -rf $(VENV)
