@@ -76,6 +76,7 @@ def test_a_killed_node_stops_the_program_and_is_named(tmp_path, victim):
   assert code == 1, output
   assert seconds < STOP_BOUND_SECONDS
   assert f"Node '{victim}' was killed by signal SIGKILL" in output
+  assert 'Saving checkpoint' not in output  # Raw node lines stay in files.
   with open(tmp_path / 'run' / nodes.FAILURE_FILE) as f:
     assert f"Node '{victim}' was killed by signal SIGKILL" in f.read()
   assert_no_process_left(pids)
@@ -88,9 +89,8 @@ def test_nodes_stop_checkpointing_when_the_launcher_dies(tmp_path):
   run.wait_for_actor_steps(200)
   run_process.kill(run.process.pid)
   run.wait(5)
-  assert_no_process_left_within = run_process.survivors(
-      list(pids.values()), timeout=STOP_BOUND_SECONDS)
-  assert not assert_no_process_left_within, run.output()
+  left = run_process.survivors(list(pids.values()), timeout=STOP_BOUND_SECONDS)
+  assert not left, run.output()
   statuses = nodes.read_statuses(run_dir)
   # Every Python node ran its stop path (the learner saved a final checkpoint).
   assert {s['state'] for s in statuses.values()} == {'stopped'}, statuses
@@ -165,9 +165,11 @@ def test_kill_before_any_progress_resumes_from_zero(tmp_path):
 
 def test_a_corrupt_checkpoint_is_named_and_nothing_starts(tmp_path):
   run_dir = str(tmp_path / 'run')
-  run = start(run_dir, 300)
+  run = start(run_dir, 300, '--verbose')
   code, _ = end_of(run, timeout=240)
   assert code == 0, run.output()
+  # --verbose shows the nodes' raw lines, e.g. their checkpoint saves.
+  assert '[counter] ' in run.output() and 'Saving checkpoint' in run.output()
   prefix = checkpointing.verify(run_dir, checkpointing.LEARNER)
   data = sorted(p for p in os.listdir(os.path.dirname(prefix))
                 if p.startswith(os.path.basename(prefix) + '.data'))[-1]
