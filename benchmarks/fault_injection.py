@@ -39,21 +39,24 @@ from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import reports
 from behavior_transfer.utils import run_process
 
+LAUNCHER = 'behavior_transfer.launch.run_r2d2'
+NODES = ('replay', 'counter', 'coordinator', 'learner', 'cacher', 'evaluator',
+         'actor_0', 'actor_1')
+VICTIMS = NODES + ('launcher', 'everything')
+STOP_BOUND = 30.
+
 flags.DEFINE_integer('fault_runs', 30, 'Runs with one injected fault each.')
 flags.DEFINE_integer('plain_runs', 30, 'Runs without a fault.')
 flags.DEFINE_integer('plain_steps', 2000, 'Budget of each plain run.')
 flags.DEFINE_float('checkpoint_seconds', 5., 'Checkpoint interval of the runs.')
 flags.DEFINE_integer('resume_every', 3, 'Resume every n-th fault run with '
                      'the same command (each costs a launch).')
+flags.DEFINE_list('victims', list(VICTIMS),
+                  'What the fault runs kill, drawn uniformly: node names, '
+                  '"launcher", or "everything" (the whole process group).')
 flags.DEFINE_integer('seed', 0, 'Seeds the choice of victims and moments.')
 flags.DEFINE_string('out_dir', 'runs/bench_faults', 'Run directories and JSON.')
 FLAGS = flags.FLAGS
-
-LAUNCHER = 'behavior_transfer.launch.run_r2d2'
-NODES = ('replay', 'counter', 'coordinator', 'learner', 'cacher', 'evaluator',
-         'actor_0', 'actor_1')
-VICTIMS = NODES + ('launcher', 'everything')
-STOP_BOUND = 30.
 
 
 def _flags(max_actor_steps: int) -> List[str]:
@@ -171,7 +174,8 @@ def summarize(records: List[Dict[str, Any]]) -> Dict[str, Any]:
       'faults_named_correctly': sum(r['named'] for r in node_faults),
       'stopped_within_30s': sum(s <= STOP_BOUND for s in stops),
       'stops_measured': len(stops),
-      'stop_seconds_median': statistics.median(stops) if stops else None,
+      'stop_seconds_median': (round(statistics.median(stops), 1) if stops
+                              else None),
       'stop_seconds_max': max(stops) if stops else None,
       'orphans': sum(r['orphans'] for r in records) + sum(
           r.get('left_after_bound', 0) for r in faults),
@@ -238,7 +242,8 @@ def _stream(kind: str, count: int, first_index: int, rng: random.Random,
     if kind == 'plain':
       record = plain_run(run_dir)
     else:
-      record = fault_run(run_dir, rng.choice(VICTIMS), rng.uniform(2., 20.),
+      record = fault_run(run_dir, rng.choice(FLAGS.victims),
+                         rng.uniform(2., 20.),
                          resume=i % FLAGS.resume_every == 0)
     record['run_dir'] = run_dir
     with lock:
@@ -250,6 +255,10 @@ def _stream(kind: str, count: int, first_index: int, rng: random.Random,
 
 
 def main(_):
+  unknown = set(FLAGS.victims) - set(VICTIMS)
+  if unknown:
+    raise app.UsageError(f'Unknown victims {sorted(unknown)}; valid: '
+                         f'{", ".join(VICTIMS)}.')
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   records: List[Dict[str, Any]] = []
   lock = threading.Lock()
