@@ -35,6 +35,7 @@ INSTALL_REQUIRES = [
     'pillow',
     'matplotlib',
     'pandas',
+    'psutil',  # The launcher watches node processes.
 ]
 
 _SUBPACKAGES = setuptools.find_packages(

@@ -94,7 +94,9 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     self._optimizer = snt.optimizers.Adam(
         config.learning_rate, epsilon=config.adam_epsilon)
     self._num_steps = tf.Variable(0, dtype=tf.int64, name='learner_steps')
-    self._counter = counting.Counter(counter, 'learner')
+    # Every update reaches the counter at once (not a second later), so the
+    # counter's checkpoints hold every logged learner step.
+    self._counter = counting.Counter(counter, 'learner', time_delta=0.)
     self._logger = logger or loggers.make_default_logger('learner')
     self._timestamp = None
 
