@@ -28,7 +28,9 @@ class FixedQ(snt.RNNCore):
     self.num_outputs = len(values)
 
   def __call__(self, inputs, state):
-    return self._values, state + 1
+    if self._values.shape[0] != 1:  # One row of values per environment.
+      return self._values, state + 1
+    return tf.tile(self._values, [tf.shape(state)[0], 1]), state + 1
 
   def initial_state(self, batch_size):
     return tf.zeros([batch_size, 1])
@@ -46,9 +48,19 @@ class CountingPolicy(pretrained.PretrainedPolicy):
     return (3 * state + 1) % NUM_ACTIONS, state + 1
 
 
+def decisions(actor, index):
+  """What the actor decided in environment `index` on its last step."""
+  # pylint: disable=protected-access
+  return dict(chosen=int(actor._chosen[index]),
+              executed_action=int(actor._executed[index]),
+              in_flight=bool(actor._in_flight[index]),
+              core_state=actor._q_states.stored(index))
+
+
 def run_actor(actor, num_steps=None, seed=0, environment=None,
               num_episodes=None):
-  """Acts for `num_steps` or whole `num_episodes`; returns per-step records.
+  """Acts (in environment 0 of the actor) for `num_steps` or whole
+  `num_episodes`; returns per-step records.
 
   Each record holds what the actor decided (chosen, executed_action,
   in_flight, core_state), the executed action and the step index `t` within
@@ -60,11 +72,11 @@ def run_actor(actor, num_steps=None, seed=0, environment=None,
          else episodes < num_episodes):
     if timestep is None or timestep.last():
       timestep, episode_step = env.reset(), 0
-      actor.observe_first(timestep)
-    executed = actor.select_action(timestep.observation)
-    records.append(dict(actor._last, executed=executed, t=episode_step))  # pylint: disable=protected-access
+      actor.observe_first(0, timestep)
+    executed = actor.select_actions([timestep.observation])[0]
+    records.append(dict(decisions(actor, 0), executed=executed, t=episode_step))
     timestep = env.step(executed)
-    actor.observe(executed, timestep)
+    actor.observe(0, executed, timestep)
     episode_step += 1
     episodes += int(timestep.last())
   return records
@@ -77,8 +89,8 @@ def pi_action_at(t):
 def make_actor(exploration, q_values, epsilon=0., levy_epsilon=0.,
                policy=None, seed=0):
   return bt_actor.BehaviorTransferActor(
-      FixedQ(q_values), NUM_ACTIONS, exploration, epsilon, levy_epsilon,
-      policy if policy is not None else CountingPolicy(), seed=seed)
+      FixedQ(q_values), NUM_ACTIONS, exploration, [epsilon], [levy_epsilon],
+      policy if policy is not None else CountingPolicy(), seeds=[seed])
 
 
 def test_flight_lengths_follow_zeta_2():
@@ -110,7 +122,7 @@ def test_in_flight_every_action_is_pi_p_and_pi_p_state_advances():
   assert all(r['in_flight'] for r in records)
   assert [r['executed'] for r in records] == [pi_action_at(r['t']) for r in records]
   assert [r['chosen'] for r in records] == [r['executed'] for r in records]
-  assert actor.episode_metrics()['flight_fraction'] == 1.
+  assert actor.episode_metrics(0)['flight_fraction'] == 1.
 
 
 def test_extra_action_resolves_to_pi_p():
@@ -120,7 +132,7 @@ def test_extra_action_resolves_to_pi_p():
   assert all(r['chosen'] == NUM_ACTIONS for r in records)
   assert [r['executed'] for r in records] == [pi_action_at(r['t']) for r in records]
   assert not any(r['in_flight'] for r in records)
-  metrics = actor.episode_metrics()
+  metrics = actor.episode_metrics(0)
   assert metrics['greedy_extra_action_fraction'] == 1.
   assert metrics['extra_action_fraction'] == 1.
 
@@ -131,10 +143,10 @@ def test_primitive_choice_executes_as_chosen_while_pi_p_keeps_stepping():
   actor = make_actor(E.BT, q, policy=policy)
   records = run_actor(actor, 12)
   assert all(r['chosen'] == 2 and r['executed'] == 2 for r in records)
-  assert actor._pi_state == 12  # pylint: disable=protected-access
+  assert actor._python_pi_states[0] == 12  # pylint: disable=protected-access
   # pi_p's recurrent state restarts with each episode.
   run_actor(actor, 3)
-  assert actor._pi_state == 3  # pylint: disable=protected-access
+  assert actor._python_pi_states[0] == 3  # pylint: disable=protected-access
 
 
 def test_epsilon_explores_uniformly_over_extended_action_set():
@@ -151,7 +163,8 @@ def test_epsilon_explores_uniformly_over_extended_action_set():
 
 def test_ez_greedy_flights_repeat_one_random_action():
   actor = bt_actor.BehaviorTransferActor(
-      FixedQ([0.] * NUM_ACTIONS), NUM_ACTIONS, E.EZ_GREEDY, 0., 0.2, None, seed=3)
+      FixedQ([0.] * NUM_ACTIONS), NUM_ACTIONS, E.EZ_GREEDY, [0.], [0.2], None,
+      seeds=[3])
   records = run_actor(actor, 400)
   flights, current = [], []
   for r in records:
@@ -172,7 +185,8 @@ def test_wrong_number_of_outputs_or_missing_policy_is_refused():
   with pytest.raises(ValueError, match='8 outputs'):
     make_actor(E.BT, [0.] * NUM_ACTIONS)
   with pytest.raises(ValueError, match='needs a pre-trained policy'):
-    bt_actor.BehaviorTransferActor(FixedQ([0.] * 8), NUM_ACTIONS, E.BT, 0., 0.)
+    bt_actor.BehaviorTransferActor(FixedQ([0.] * 8), NUM_ACTIONS, E.BT, [0.],
+                                   [0.])
 
 
 def test_tf_pretrained_policy_runs_in_the_same_call_and_matches_stepping_alone():

@@ -31,9 +31,10 @@ def test_adder_stores_chosen_executed_flight_and_state_across_episodes():
     # Flights, a+ and random choices all happen: epsilon 0.5, levy 0.1.
     actor = bt_actor.BehaviorTransferActor(
         network, test_bt_actor.NUM_ACTIONS, bt_config.Exploration.BT,
-        epsilon=0.5, levy_epsilon=0.1,
+        epsilons=[0.5], levy_epsilons=[0.1],
         pretrained=test_bt_actor.CountingPolicy(),
-        adder=bt_adder.make_adder(client, SEQUENCE_LENGTH, PERIOD), seed=2)
+        adders=[bt_adder.make_adder(client, SEQUENCE_LENGTH, PERIOD)],
+        seeds=[2])
     # Short episodes (13 steps, not a multiple of the period) to cross many
     # episode boundaries mid-sequence.
     records = test_bt_actor.run_actor(

@@ -50,7 +50,7 @@ class PretrainingProgramTest(absltest.TestCase):
     policy = factory()
     network = test_bt_actor.FixedQ([0.] * 7)
     actor = bt_actor.BehaviorTransferActor(
-        network, 7, bt_config.Exploration.FLIGHTS, 0., 1., policy)
+        network, 7, bt_config.Exploration.FLIGHTS, [0.], [1.], policy)
     records = test_bt_actor.run_actor(
         actor, 10, environment=environments.make_environment(ENVIRONMENT))
     self.assertTrue(all(r['in_flight'] for r in records))

@@ -22,9 +22,15 @@ def expected_episodic(memory, query, all_knn_distances, k, eps=1e-4, xi=0.008,
   return (0. if s > s_m else 1. / s), all_knn_distances
 
 
+def single(batched):
+  """A one-environment reward function as a function of one value."""
+  return lambda value: float(batched(np.asarray(value)[None])[0])
+
+
 def test_episodic_reward_matches_independent_computation_and_resets():
   config = ngu_config.NGUConfig(num_neighbours=3)
-  novelty = rewards.EpisodicNovelty(config)
+  memories = rewards.EpisodicNovelty(config)
+  novelty = single(memories)
   rng = np.random.RandomState(0)
   points = [rng.randn(4) for _ in range(8)]
   points.append(points[2] + 1e-3)  # Nearly a revisit: low novelty.
@@ -41,7 +47,7 @@ def test_episodic_reward_matches_independent_computation_and_resets():
   assert observed[-1] < min(observed[:-1])  # The revisit is the least novel.
 
   # A new episode empties the memory, but d_m^2 keeps its running mean.
-  novelty.reset()
+  memories.reset()
   assert novelty(points[2]) == 0.
   expected, history = expected_episodic([points[2]], points[2] + 1e-3, history, k=3)
   assert novelty(points[2] + 1e-3) == pytest.approx(expected, rel=1e-9)
@@ -50,7 +56,7 @@ def test_episodic_reward_matches_independent_computation_and_resets():
 def test_cluster_distance_and_maximum_similarity():
   # Neighbours closer than the cluster distance count as the same state (K=1).
   config = ngu_config.NGUConfig(num_neighbours=4, maximum_similarity=1.9)
-  novelty = rewards.EpisodicNovelty(config)
+  novelty = single(rewards.EpisodicNovelty(config))
   novelty(np.zeros(2))
   far = novelty(np.array([10., 0.]))  # d^2 / d_m^2 = 1: K ~ 1e-4.
   assert far == pytest.approx(1 / (math.sqrt(1e-4 / (1 - 0.008 + 1e-4)) + 1e-3))
@@ -59,14 +65,14 @@ def test_cluster_distance_and_maximum_similarity():
     novelty(np.zeros(2))
   assert novelty(np.zeros(2)) == 0.
   # With the paper's s_m = 8 the same situation is rewarded 1 / (2 + c).
-  paper = rewards.EpisodicNovelty(ngu_config.NGUConfig(num_neighbours=4))
+  paper = single(rewards.EpisodicNovelty(ngu_config.NGUConfig(num_neighbours=4)))
   for point in [np.zeros(2), np.array([10., 0.])] + [np.zeros(2)] * 4:
     last = paper(point)
   assert last == pytest.approx(1 / (2 + 1e-3), rel=1e-6)
 
 
 def test_lifelong_modulator_normalises_and_caps():
-  modulator = rewards.LifelongModulator(max_modulation=5.)
+  modulator = single(rewards.LifelongModulator(max_modulation=5.))
   errors = [1., 3., 2., 2., 50., 0.5]
   seen, alphas = [], []
   for error in errors:
@@ -77,22 +83,24 @@ def test_lifelong_modulator_normalises_and_caps():
     assert modulator(error) == pytest.approx(alphas[-1])
   assert alphas[0] == 1. and alphas[-1] == 1.  # No statistics yet; below mean.
   assert 1. < alphas[4] <= 5.  # The outlier is capped at L.
-  assert rewards.LifelongModulator(max_modulation=1.2)(0.) == 1.
+  assert single(rewards.LifelongModulator(max_modulation=1.2))(0.) == 1.
 
 
 def test_intrinsic_reward_kinds():
-  constant = rewards.IntrinsicReward(ngu_config.NGUConfig(intrinsic_reward='constant'))
-  assert constant(None, None) == 1.
+  constant = rewards.IntrinsicReward(
+      ngu_config.NGUConfig(intrinsic_reward='constant'), num_environments=2)
+  np.testing.assert_array_equal(constant(None, None), [1., 1.])
   ngu = rewards.IntrinsicReward(ngu_config.NGUConfig(num_neighbours=2))
-  assert ngu(np.zeros(3), 1.) == 0.  # First step of the episode.
-  assert ngu(np.ones(3), 1.) > 0.
+  assert ngu(np.zeros((1, 3)), [1.]) == 0.  # First step of the episode.
+  assert ngu(np.ones((1, 3)), [1.]) > 0.
   ngu.reset()
-  assert ngu(np.ones(3), 1.) == 0.
+  assert ngu(np.ones((1, 3)), [1.]) == 0.
 
 
 def test_long_episode_memory_keeps_every_embedding():
   # More steps than the memory's first buffer (64), as in Atari episodes.
-  novelty = rewards.EpisodicNovelty(ngu_config.NGUConfig(num_neighbours=5))
+  novelty = single(rewards.EpisodicNovelty(
+      ngu_config.NGUConfig(num_neighbours=5)))
   rng = np.random.RandomState(1)
   points = [rng.randn(3) for _ in range(150)]
   novelty(points[0])
@@ -100,3 +108,29 @@ def test_long_episode_memory_keeps_every_embedding():
   for t in range(1, 150):
     expected, history = expected_episodic(points[:t], points[t], history, k=5)
     assert novelty(points[t]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_environments_of_a_batch_keep_their_own_memories_and_statistics():
+  # Three environments with different episode boundaries: each gets exactly
+  # the rewards of a one-environment computation on its own stream, and a
+  # reset empties only its own memory.
+  config = ngu_config.NGUConfig(num_neighbours=3)
+  batch = rewards.IntrinsicReward(config, num_environments=3)
+  alone = [rewards.IntrinsicReward(config) for _ in range(3)]
+  rng = np.random.RandomState(2)
+  for t in range(40):
+    embeddings, errors = rng.randn(3, 4), rng.rand(3)
+    ends = [t % 7 == 6, t % 11 == 10, False]
+    got = batch(embeddings, errors)
+    for i in range(3):
+      expected = alone[i](embeddings[i:i + 1], errors[i:i + 1])[0]
+      assert got[i] == pytest.approx(expected, rel=1e-9)
+    for i in np.flatnonzero(ends):
+      batch.reset([i])
+      alone[i].reset()
+    # A subset of the environments (as when episodes start) leaves the
+    # others untouched.
+    if t % 5 == 0:
+      first = rng.randn(1, 4)
+      batch(first, [0.5], indices=[1])
+      alone[1](first, [0.5])

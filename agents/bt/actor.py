@@ -16,24 +16,28 @@ the frozen pre-trained policy:
 The adder records the chosen action (in A+), the executed primitive action,
 whether the step was in a flight, and the LSTM state the learner starts from.
 Flight steps store pi_p's primitive action as an ordinary off-policy action.
+
+The actor runs Algorithm 1 in K environments at once: Q (and a TF-backed pi_p)
+see all K observations in one batched call, and each environment keeps its own
+flight, epsilon, epsilon_levy, random stream, recurrent states and adder.
 """
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
-from acme import adders
-from acme import core
-from acme.tf import utils as tf2_utils
+from acme import adders as adders_lib
 from acme.tf import variable_utils
-from acme.utils import observers
-import dm_env
 import numpy as np
 import tensorflow as tf
 
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import pretrained as pretrained_lib
+from behavior_transfer.agents.r2d2 import actors as r2d2_actors
 from behavior_transfer.networks import q_network
+from behavior_transfer.utils import batched_loop
 
 Exploration = bt_config.Exploration
+_COUNTS = ('steps', 'greedy_is_extra_action', 'in_flight',
+           'executed_extra_action')
 
 
 def sample_flight_length(rng: np.random.RandomState, exponent: float) -> int:
@@ -41,24 +45,31 @@ def sample_flight_length(rng: np.random.RandomState, exponent: float) -> int:
   return int(rng.zipf(exponent))
 
 
-class BehaviorTransferActor(core.Actor):
+class BehaviorTransferActor(batched_loop.BatchedActor):
   """Explores with flights of pi_p and the extra action a+ (Algorithm 1)."""
 
   def __init__(self,
                network: q_network.RecurrentQNetwork,
                num_actions: int,
                exploration: Exploration,
-               epsilon: float,
-               levy_epsilon: float,
+               epsilons: Sequence[float],
+               levy_epsilons: Sequence[float],
                pretrained: Optional[pretrained_lib.PretrainedPolicy] = None,
-               adder: Optional[adders.Adder] = None,
+               adders: Optional[Sequence[adders_lib.Adder]] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
                flight_length_exponent: float = 2.0,
-               seed: int = 0):
+               seeds: Optional[Sequence[int]] = None):
+    """Environment i explores with `epsilons[i]` and `levy_epsilons[i]`,
+    writes to `adders[i]` and draws from a stream seeded by `seeds[i]`."""
     exploration = Exploration(exploration)
     if exploration.uses_pretrained_policy and pretrained is None:
       raise ValueError(f'Exploration {exploration.value!r} needs a pre-trained '
                        'policy.')
+    count = len(epsilons)
+    if len(levy_epsilons) != count or (adders is not None and
+                                       len(adders) != count):
+      raise ValueError(f'{count} environments need {count} levy epsilons and '
+                       'adders.')
     self._network = network
     self._num_actions = num_actions
     self._extra_action = num_actions  # a+ is the last output of Q.
@@ -67,136 +78,136 @@ class BehaviorTransferActor(core.Actor):
       raise ValueError(f'{exploration.value!r} needs a Q-network with '
                        f'{self._num_choices} outputs, got {network.num_outputs}.')
     self._exploration = exploration
-    self._epsilon = epsilon
-    self._levy_epsilon = levy_epsilon if exploration.uses_flights else 0.
+    self._epsilons = np.asarray(epsilons, np.float64)
+    self._levy_epsilons = (np.asarray(levy_epsilons, np.float64)
+                           if exploration.uses_flights else np.zeros(count))
     self._pretrained = pretrained if exploration.uses_pretrained_policy else None
-    self._adder = adder
+    self._adders = adders
     self._variable_client = variable_client
     self._flight_length_exponent = flight_length_exponent
-    self._rng = np.random.RandomState(seed)
+    self._rngs = [np.random.RandomState(seed)
+                  for seed in (seeds if seeds is not None else range(count))]
     self._pretrained_in_tf = (self._pretrained is not None and
                               self._pretrained.tf_step is not None)
+    self._q_states = r2d2_actors.RecurrentStates(network.initial_state(1),
+                                                 count)
+    if self._pretrained_in_tf:
+      self._pi_states = r2d2_actors.RecurrentStates(
+          self._pretrained.initial_state(), count)
+    elif self._pretrained is not None:  # Plain Python: one state per env.
+      self._python_pi_states = [self._pretrained.initial_state()] * count
     self._evaluate = tf.function(self._evaluate_in_tf)
-    self._start_episode()
+    self._flight_steps_left = np.zeros(count, np.int64)
+    self._flight_action = np.zeros(count, np.int64)
+    self._chosen = np.zeros(count, np.int32)
+    self._executed = np.zeros(count, np.int32)
+    self._in_flight = np.zeros(count, np.bool_)
+    self._counts = np.zeros((count, len(_COUNTS)), np.int64)
 
-  def _start_episode(self):
-    self._q_state = self._network.initial_state(1)
-    self._pi_state = (self._pretrained.initial_state()
-                      if self._pretrained is not None else ())
-    self._flight_steps_left = 0
-    self._flight_action = 0
-    self._last = None  # What the adder needs about the last step.
-    self._counts = {'steps': 0, 'greedy_is_extra_action': 0, 'in_flight': 0,
-                    'executed_extra_action': 0}
+  @property
+  def num_environments(self) -> int:
+    return len(self._epsilons)
 
-  def _evaluate_in_tf(self, observation, q_state, pi_state):
-    """Q's greedy choice, and pi_p's action when pi_p is TF-backed, in one
-    TF call."""
-    observation = tf2_utils.add_batch_dim(observation)
-    q_values, q_state = self._network(observation, q_state)
+  def observe_first(self, index, timestep):
+    """A new episode in environment `index`: fresh states, no flight."""
+    self._q_states.reset(index)
     if self._pretrained_in_tf:
-      pi_action, pi_state = self._pretrained.tf_step(observation, pi_state)
-    else:
-      pi_action = tf.zeros([1], tf.int32)
-    greedy = tf.argmax(q_values[0], output_type=tf.int32)
-    return greedy, q_state, pi_action[0], pi_state
+      self._pi_states.reset(index)
+    elif self._pretrained is not None:
+      self._python_pi_states[index] = self._pretrained.initial_state()
+    self._flight_steps_left[index] = 0
+    self._counts[index] = 0
+    if self._adders:
+      self._adders[index].add_first(timestep)
 
-  def select_action(self, observation) -> int:
-    # 1. Q and pi_p both see every observation.
+  def _evaluate_in_tf(self, observations, q_state, pi_state):
+    """Q's greedy choices, and pi_p's actions when pi_p is TF-backed, in one
+    TF call for all environments."""
+    q_values, q_state = self._network(observations, q_state)
+    greedy = tf.argmax(q_values, axis=-1, output_type=tf.int32)
     if self._pretrained_in_tf:
-      greedy, next_q_state, pi_action, next_pi_state = self._evaluate(
-          observation, self._q_state, self._pi_state)
-    else:  # pi_p is plain Python (or absent): step it outside TF.
-      greedy, next_q_state, pi_action, _ = self._evaluate(
-          observation, self._q_state, ())
-      next_pi_state = self._pi_state
-      if self._pretrained is not None:
-        pi_action, next_pi_state = self._pretrained.step(observation,
-                                                         self._pi_state)
-    pi_action = int(pi_action)
-    greedy = int(greedy)
-
-    # 2. Maybe start a flight.
-    if self._flight_steps_left == 0 and self._rng.rand() < self._levy_epsilon:
-      self._flight_steps_left = sample_flight_length(
-          self._rng, self._flight_length_exponent)
-      self._flight_action = self._rng.randint(self._num_actions)
-
-    in_flight = self._flight_steps_left > 0
-    if in_flight:
-      # 3. In a flight pi_p acts (epsilon-z-greedy: one repeated random action).
-      self._flight_steps_left -= 1
-      executed = (self._flight_action if self._exploration == Exploration.EZ_GREEDY
-                  else pi_action)
-      chosen = executed
+      pi_actions, pi_state = self._pretrained.tf_step(observations, pi_state)
     else:
-      # 4. Epsilon-greedy over A+; a+ executes pi_p's action.
-      if self._rng.rand() < self._epsilon:
-        chosen = self._rng.randint(self._num_choices)
+      pi_actions = tf.zeros_like(greedy)
+    return greedy, q_state, pi_actions, pi_state
+
+  def _policy_step(self, observations):
+    """1. Q and pi_p both see every observation (pi_p also in flights)."""
+    pi_state = self._pi_states.current if self._pretrained_in_tf else ()
+    greedy, q_state, pi_actions, pi_state = self._evaluate(
+        batched_loop.stack(observations), self._q_states.current, pi_state)
+    self._q_states.advance(q_state)
+    if self._pretrained_in_tf:
+      self._pi_states.advance(pi_state)
+    pi_actions = np.array(pi_actions)
+    if self._pretrained is not None and not self._pretrained_in_tf:
+      for index, observation in enumerate(observations):
+        pi_actions[index], self._python_pi_states[index] = (
+            self._pretrained.step(observation, self._python_pi_states[index]))
+    return greedy.numpy(), pi_actions
+
+  def select_actions(self, observations) -> np.ndarray:
+    greedy, pi_actions = self._policy_step(observations)
+    for index, rng in enumerate(self._rngs):
+      # 2. Maybe start a flight.
+      if (self._flight_steps_left[index] == 0 and
+          rng.rand() < self._levy_epsilons[index]):
+        self._flight_steps_left[index] = sample_flight_length(
+            rng, self._flight_length_exponent)
+        self._flight_action[index] = rng.randint(self._num_actions)
+
+      in_flight = self._flight_steps_left[index] > 0
+      if in_flight:
+        # 3. In a flight pi_p acts (epsilon-z-greedy: one repeated random
+        # action).
+        self._flight_steps_left[index] -= 1
+        executed = (self._flight_action[index]
+                    if self._exploration == Exploration.EZ_GREEDY
+                    else pi_actions[index])
+        chosen = executed
       else:
-        chosen = greedy
-      executed = pi_action if chosen == self._extra_action else chosen
+        # 4. Epsilon-greedy over A+; a+ executes pi_p's action.
+        if rng.rand() < self._epsilons[index]:
+          chosen = rng.randint(self._num_choices)
+        else:
+          chosen = greedy[index]
+        executed = pi_actions[index] if chosen == self._extra_action else chosen
+      self._chosen[index] = chosen
+      self._executed[index] = executed
+      self._in_flight[index] = in_flight
+    self._count(greedy)
+    # The dtype of the environment's action spec.
+    return self._executed.copy()
 
-    self._last = {
-        'chosen': chosen,
-        'executed_action': np.int32(executed),
-        'in_flight': np.bool_(in_flight),
-        'core_state': self._q_state,  # Converted only if the adder needs it.
-    }
-    self._q_state, self._pi_state = next_q_state, next_pi_state
-    self._count(greedy, chosen, in_flight)
-    return np.int32(executed)  # The dtype of the environment's action spec.
-
-  def _count(self, greedy: int, chosen: int, in_flight: bool):
+  def _count(self, greedy: np.ndarray) -> None:
     counts = self._counts
-    counts['steps'] += 1
-    counts['in_flight'] += int(in_flight)
+    counts[:, 0] += 1
+    counts[:, 2] += self._in_flight
     if self._exploration.uses_extra_action:
-      counts['greedy_is_extra_action'] += int(greedy == self._extra_action)
-      counts['executed_extra_action'] += int(
-          not in_flight and chosen == self._extra_action)
+      counts[:, 1] += greedy == self._extra_action
+      counts[:, 3] += ~self._in_flight & (self._chosen == self._extra_action)
 
-  def observe_first(self, timestep: dm_env.TimeStep):
-    self._start_episode()
-    if self._adder:
-      self._adder.add_first(timestep)
-
-  def observe(self, action, next_timestep: dm_env.TimeStep):
+  def observe(self, index, action, next_timestep):
     del action  # The executed action; replay stores the chosen one too.
-    if self._adder:
-      last = self._last
-      self._adder.add(
-          np.int32(last['chosen']), next_timestep,
-          extras={'executed_action': last['executed_action'],
-                  'in_flight': last['in_flight'],
-                  'core_state': tf2_utils.to_numpy_squeeze(last['core_state'])})
+    if self._adders:
+      self._adders[index].add(
+          self._chosen[index], next_timestep,
+          extras={'executed_action': self._executed[index],
+                  'in_flight': self._in_flight[index],
+                  'core_state': self._q_states.stored(index)})
 
   def update(self, wait: bool = False):
     if self._variable_client:
       self._variable_client.update(wait)
 
-  def episode_metrics(self) -> Dict[str, float]:
-    """This episode's fraction of greedy a+ choices, flight steps and a+ uses."""
-    steps = max(self._counts['steps'], 1)
+  def episode_metrics(self, index: int) -> Dict[str, float]:
+    """Environment `index`'s fraction of greedy a+ choices, flight steps and
+    a+ uses in its current episode."""
+    counts = dict(zip(_COUNTS, self._counts[index]))
+    steps = max(counts['steps'], 1)
     return {
         'greedy_extra_action_fraction':
-            self._counts['greedy_is_extra_action'] / steps,
-        'flight_fraction': self._counts['in_flight'] / steps,
-        'extra_action_fraction': self._counts['executed_extra_action'] / steps,
+            counts['greedy_is_extra_action'] / steps,
+        'flight_fraction': counts['in_flight'] / steps,
+        'extra_action_fraction': counts['executed_extra_action'] / steps,
     }
-
-
-class EpisodeMetricsObserver(observers.EnvLoopObserver):
-  """Adds the actor's BT metrics to each episode's log row."""
-
-  def __init__(self, actor: BehaviorTransferActor):
-    self._actor = actor
-
-  def observe_first(self, env, timestep):
-    del env, timestep
-
-  def observe(self, env, timestep, action):
-    del env, timestep, action
-
-  def get_metrics(self) -> Dict[str, float]:
-    return self._actor.episode_metrics()

@@ -34,7 +34,8 @@ class BTConfig:
   """R2D2 hyperparameters plus how the pre-trained policy pi_p explores.
 
   Flight lengths follow Zeta(mu), P(n) proportional to n^-mu for n >= 1
-  (mu = 2 in the paper). Actor i of N starts a flight with probability
+  (mu = 2 in the paper). Acting environment i of N (all actors'
+  environments) starts a flight with probability
   levy_epsilon_base ** (1 + levy_epsilon_alpha * i / (N - 1)) on any step
   outside a flight; the paper leaves this ladder to its supplement, so it is
   configurable, with the same shape as R2D2's epsilon ladder.
@@ -50,15 +51,13 @@ class BTConfig:
     self.exploration = Exploration(self.exploration)
 
   def levy_epsilons(self) -> List[float]:
-    """Per-actor flight start probabilities (zero without flights)."""
+    """Per-environment flight start probabilities (zero without flights)."""
     if not self.exploration.uses_flights:
-      return [0.] * self.r2d2.num_actors
-    return r2d2_config.epsilon_ladder(self.r2d2.num_actors,
+      return [0.] * self.r2d2.num_environments
+    return r2d2_config.epsilon_ladder(self.r2d2.num_environments,
                                       self.levy_epsilon_base,
                                       self.levy_epsilon_alpha)
 
   def epsilons(self) -> List[float]:
-    """Per-actor epsilon of the epsilon-greedy choice outside flights."""
-    return r2d2_config.epsilon_ladder(self.r2d2.num_actors,
-                                      self.r2d2.epsilon_base,
-                                      self.r2d2.epsilon_alpha)
+    """Per-environment epsilon of the epsilon-greedy choice outside flights."""
+    return self.r2d2.epsilons()

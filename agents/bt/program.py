@@ -10,22 +10,17 @@ fraction of steps whose greedy choice is a+, and the fraction in flights.
 import functools
 from typing import Any, Callable, Optional
 
-import acme
-from acme.utils import counting
 import reverb
-import tensorflow as tf
 
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import learning as bt_learning
 from behavior_transfer.agents.bt import pretrained as pretrained_lib
-from behavior_transfer.agents.r2d2 import actors as r2d2_actors
 from behavior_transfer.agents.r2d2 import learning as r2d2_learning
 from behavior_transfer.agents.r2d2 import program as r2d2_program
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.utils import logs
-from behavior_transfer.utils import loops
 
 PretrainedFactory = Callable[[], pretrained_lib.PretrainedPolicy]
 BT_ACTOR_COLUMNS = logs.ACTOR_COLUMNS + (
@@ -106,41 +101,27 @@ class DistributedBehaviorTransfer(r2d2_program.DistributedR2D2):
     return learner_class(network, target_network, self._config, iterator,
                          replay_client, counter, logger)
 
-  def _make_bt_actor(self, epsilon: float, levy_epsilon: float, seed: int,
-                     adder, variable_source) -> bt_actor.BehaviorTransferActor:
-    network = self._make_network()
+  def make_actor(self, network, indices, seeds, adders, variable_client,
+                 evaluation=False) -> bt_actor.BehaviorTransferActor:
+    """BT in environments `indices`; the evaluator acts greedily over A+
+    without flights."""
     pretrained = None
     if self._bt_config.exploration.uses_pretrained_policy:
       pretrained = self._pretrained_factory()
+    if evaluation:
+      epsilons = [self._config.evaluation_epsilon] * len(seeds)
+      levy_epsilons = [0.] * len(seeds)
+    else:
+      epsilons = [self._bt_config.epsilons()[i] for i in indices]
+      levy_epsilons = [self._bt_config.levy_epsilons()[i] for i in indices]
     return bt_actor.BehaviorTransferActor(
-        network, self._num_actions, self._bt_config.exploration, epsilon,
-        levy_epsilon, pretrained, adder,
-        r2d2_actors.make_variable_client(
-            network, variable_source, self._config.variable_update_period),
-        self._bt_config.flight_length_exponent, seed)
+        network, self._num_actions, self._bt_config.exploration, epsilons,
+        levy_epsilons, pretrained, adders, variable_client,
+        self._bt_config.flight_length_exponent, seeds)
 
-  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
-            counter: counting.Counter, actor_id: int) -> acme.EnvironmentLoop:
-    seed = self._seed * 1000 + actor_id
-    tf.random.set_seed(seed)
-    actor = self._make_bt_actor(
-        self._bt_config.epsilons()[actor_id],
-        self._bt_config.levy_epsilons()[actor_id], seed,
-        bt_adder.make_adder(replay, self._config.sequence_length,
-                            self._config.replay_period),
-        variable_source)
-    return self._environment_loop(
-        f'actor_{actor_id}', seed, actor, variable_source, counter,
-        BT_ACTOR_COLUMNS, [bt_actor.EpisodeMetricsObserver(actor)])
+  def make_adder(self, replay: reverb.Client):
+    return bt_adder.make_adder(replay, self._config.sequence_length,
+                               self._config.replay_period)
 
-  def evaluator(self, variable_source: acme.VariableSource,
-                counter: counting.Counter) -> loops.PausingEvaluationLoop:
-    seed = self._seed * 1000 + 999
-    tf.random.set_seed(seed)
-    actor = self._make_bt_actor(self._config.evaluation_epsilon, 0., seed,
-                                None, variable_source)
-    return self._environment_loop(
-        'evaluator', seed, actor, variable_source, counter,
-        logs.EVALUATOR_COLUMNS + ('greedy_extra_action_fraction',),
-        [bt_actor.EpisodeMetricsObserver(actor)],
-        pause_seconds=self._config.evaluation_pause_seconds)
+  actor_columns = BT_ACTOR_COLUMNS
+  evaluator_columns = logs.EVALUATOR_COLUMNS + ('greedy_extra_action_fraction',)

@@ -1,7 +1,7 @@
 """The reward-free pre-training program: distributed R2D2 on NGU's reward.
 
 The nodes are R2D2's. Actors and the evaluator see the environment through
-`IntrinsicRewardWrapper`, whose embedding and RND networks follow the learner's
+`IntrinsicRewardBatch`, whose embedding and RND networks follow the learner's
 'intrinsic' variables; the learner is `NGULearner`. Every episode log row also
 holds the return under each task of the domain (the zero-shot score of the
 policy; the evaluator's is the greedy pi_p's) and the exploration measure.
@@ -25,6 +25,7 @@ from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import program as r2d2_program
 from behavior_transfer.environments import measures
+from behavior_transfer.utils import environment_batch
 from behavior_transfer.utils import logs
 
 POLICY_DIR = 'policy'
@@ -63,8 +64,8 @@ class DistributedNGU(r2d2_program.DistributedR2D2):
     models.create_variables(self.environment_spec.observations.observation)
     return models
 
-  def make_environment(self, seed, variable_source=None):
-    raw = self._raw_environment_factory(seed=seed)
+  def make_environments(self, seeds, variable_source=None):
+    raw = [self._raw_environment_factory(seed=seed) for seed in seeds]
     models = self._make_models()
     client = None
     if variable_source is not None:
@@ -72,11 +73,13 @@ class DistributedNGU(r2d2_program.DistributedR2D2):
           variable_source, {'intrinsic': models.variables},
           update_period=self._config.variable_update_period)
       client.update_and_wait()
-    environment = wrappers.ObservationActionRewardWrapper(
-        reward_wrapper.IntrinsicRewardWrapper(raw, models, self._ngu_config,
-                                              client))
-    return environment, [
-        measures.TaskReturnsAndExploration(measures.unwrap(raw), self._domain)]
+    environments = environment_batch.ObservationActionRewardBatch(
+        reward_wrapper.IntrinsicRewardBatch(
+            environment_batch.EnvironmentBatch(raw), models, self._ngu_config,
+            self.environment_spec.observations.observation, client))
+    return environments, [
+        [measures.TaskReturnsAndExploration(measures.unwrap(env), self._domain)]
+        for env in raw]
 
   def make_learner(self, network, target_network, iterator, replay_client,
                    counter, logger) -> ngu_learning.NGULearner:

@@ -1,57 +1,67 @@
-"""The environment as the pre-training agent sees it: intrinsic reward only.
+"""The environments as the pre-training agent sees them: intrinsic reward only.
 
 Each new observation's NGU (or RND, or constant) reward replaces the task's
 reward, so the unchanged R2D2 actor and adder store intrinsic rewards in
 replay. The embedding and RND networks run here, on the actor, with variables
-fetched from the learner.
+fetched from the learner: one batched call per step computes f(s) and the RND
+error of every environment's new observation, together with the first
+observations of episodes that started since the previous step (they enter
+their episode's memory and the RND statistics, but earn no reward).
 """
 
-from typing import Optional
+from typing import List, Optional
 
-from acme import wrappers
 from acme.tf import variable_utils
-import dm_env
 import numpy as np
 import tensorflow as tf
 
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks
 from behavior_transfer.agents.ngu import rewards
+from behavior_transfer.utils import environment_batch
 
 
-class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):
-  """Replaces the reward with the intrinsic reward of the new observation."""
+class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
+  """Replaces each environment's reward with the intrinsic reward of its new
+  observation; every environment keeps its own episodic memory."""
 
-  def __init__(self, environment: dm_env.Environment,
+  def __init__(self, batch: environment_batch.EnvironmentBatch,
                models: networks.IntrinsicModels,
                config: ngu_config.NGUConfig,
+               observation_spec,
                variable_client: Optional[variable_utils.VariableClient] = None):
-    super().__init__(environment)
-    self._reward = rewards.IntrinsicReward(config)
+    super().__init__(batch)
+    self._reward = rewards.IntrinsicReward(config, len(batch))
     self._uses_models = (config.intrinsic_reward !=
                          ngu_config.IntrinsicReward.CONSTANT)
     self._variable_client = variable_client
-    self._features = tf.function(lambda image: models(image[None]))
+    # Any number of images per call without retracing.
+    self._features = tf.function(models, input_signature=[tf.TensorSpec(
+        (None,) + tuple(observation_spec.shape), observation_spec.dtype)])
+    self._started: List[int] = []  # Episodes started since the last step.
+    self._started_images: List[np.ndarray] = []
 
-  def _intrinsic_reward(self, image) -> float:
-    if not self._uses_models:
-      return self._reward(None, None)
-    embedding, error = self._features(image)
-    return self._reward(embedding[0].numpy(), float(error[0]))
+  def reset(self, indices=None):
+    timesteps = self._batch.reset(indices)
+    indices = range(len(self)) if indices is None else indices
+    self._reward.reset(indices)
+    self._started += list(indices)
+    self._started_images += [t.observation for t in timesteps]
+    return timesteps
 
-  def reset(self) -> dm_env.TimeStep:
-    timestep = self._environment.reset()
-    self._reward.reset()
-    self._intrinsic_reward(timestep.observation)  # Enters the memory.
-    return timestep
-
-  def step(self, action) -> dm_env.TimeStep:
-    timestep = self._environment.step(action)
-    if timestep.first():  # The wrapped environment reset itself.
-      self._reward.reset()
-      self._intrinsic_reward(timestep.observation)
-      return timestep
+  def step(self, actions):
+    timesteps = self._batch.step(actions)
+    started, self._started = self._started, []
+    images = self._started_images + [t.observation for t in timesteps]
+    self._started_images = []
+    if self._uses_models:
+      embeddings, errors = (x.numpy() for x in self._features(np.stack(images)))
+    else:
+      embeddings = errors = np.zeros(len(images))
+    if started:  # First observations enter their memories: no reward.
+      self._reward(embeddings[:len(started)], errors[:len(started)], started)
+    intrinsic = self._reward(embeddings[len(started):], errors[len(started):])
     if self._variable_client is not None:
       self._variable_client.update()
-    return timestep._replace(
-        reward=np.float32(self._intrinsic_reward(timestep.observation)))
+    return [t._replace(reward=np.float32(r))
+            for t, r in zip(timesteps, intrinsic)]

@@ -13,117 +13,158 @@ to compare against, gets r_episodic = 0.
 
 Life-long novelty, from RND's prediction error err_t = ||g_hat(s_t) - g(s_t)||^2:
   alpha_t = 1 + (err_t - mean(err)) / std(err), with running statistics.
+
+Everything is computed for a batch of environments at once (an actor's K
+environments): each has its own memory, d_m^2 and RND statistics, exactly as
+K single-environment actors would keep, and the k-NN search is one vectorised
+computation over all their memories. Calls take the embeddings (and errors)
+of environments `indices`, all of them by default.
 """
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 from behavior_transfer.agents.ngu import config as ngu_config
 
+Indices = Optional[Sequence[int]]
+
+
+def _rows(indices: Indices, count: int) -> np.ndarray:
+  return np.arange(count) if indices is None else np.asarray(indices, np.int64)
+
 
 class RunningMeanStd:
-  """Mean and standard deviation of every value seen (Welford's method)."""
+  """Mean and standard deviation of every value seen, one stream per
+  environment (Welford's method, one new value per stream and call)."""
 
-  def __init__(self):
-    self.count = 0
-    self.mean = 0.
-    self._sum_squares = 0.
+  def __init__(self, num_streams: int = 1):
+    self.count = np.zeros(num_streams)
+    self.mean = np.zeros(num_streams)
+    self._sum_squares = np.zeros(num_streams)
 
-  def update(self, values) -> None:
-    for value in np.ravel(values):
-      self.count += 1
-      delta = value - self.mean
-      self.mean += delta / self.count
-      self._sum_squares += delta * (value - self.mean)
+  def update(self, rows: np.ndarray, values: np.ndarray) -> None:
+    self.count[rows] += 1
+    delta = values - self.mean[rows]
+    self.mean[rows] += delta / self.count[rows]
+    self._sum_squares[rows] += delta * (values - self.mean[rows])
 
-  @property
-  def std(self) -> float:
-    return float(np.sqrt(self._sum_squares / self.count)) if self.count else 0.
+  def std(self, rows: np.ndarray) -> np.ndarray:
+    count = self.count[rows]
+    return np.sqrt(self._sum_squares[rows] / np.maximum(count, 1))
 
 
 class EpisodicNovelty:
-  """r_episodic from an episodic memory that is emptied each episode."""
+  """r_episodic from per-environment memories emptied at episode starts."""
 
-  def __init__(self, config: ngu_config.NGUConfig):
+  def __init__(self, config: ngu_config.NGUConfig, num_environments: int = 1):
     self._config = config
-    self._memory = np.zeros((0, 0))  # Rows [:self._size] are this episode's.
-    self._size = 0
-    self._distances = RunningMeanStd()  # Its mean is d_m^2.
+    self._count = num_environments
+    self._memory = None  # [K, capacity, D]; rows [:size[i]] are episode i's.
+    self._sizes = np.zeros(num_environments, np.int64)
+    # d_m^2: the mean of every k-NN squared distance each environment saw.
+    self._distance_sums = np.zeros(num_environments)
+    self._distance_counts = np.zeros(num_environments)
 
-  def reset(self) -> None:
-    """Empties the memory at an episode start (d_m^2 carries on)."""
-    self._size = 0
+  def reset(self, indices: Indices = None) -> None:
+    """Empties the memories of `indices` at their episode starts (d_m^2
+    carries on)."""
+    self._sizes[_rows(indices, self._count)] = 0
 
-  def __call__(self, embedding: np.ndarray) -> float:
-    """r_episodic of `embedding`, which then joins the memory."""
+  def __call__(self, embeddings: np.ndarray,
+               indices: Indices = None) -> np.ndarray:
+    """r_episodic of each environment's new embedding, which then joins its
+    memory; 0 for an environment whose memory is empty."""
     config = self._config
-    embedding = np.asarray(embedding, np.float64)
-    if self._size == 0:
-      self._remember(embedding)
-      return 0.
-    squared = np.sum((self._memory[:self._size] - embedding)**2, axis=-1)
-    nearest = np.sort(squared)[:config.num_neighbours]
-    self._distances.update(nearest)
-    self._remember(embedding)
-    normalised = nearest / max(self._distances.mean, 1e-12)
-    normalised = np.maximum(normalised - config.cluster_distance, 0.)
-    kernel = config.kernel_epsilon / (normalised + config.kernel_epsilon)
-    similarity = np.sqrt(np.sum(kernel)) + config.pseudo_count_constant
-    if similarity > config.maximum_similarity:
-      return 0.
-    return float(1. / similarity)
+    rows = _rows(indices, self._count)
+    embeddings = np.asarray(embeddings, np.float64)
+    self._make_room(embeddings.shape[-1])
+    sizes = self._sizes[rows]
+    longest = int(sizes.max()) if len(rows) else 0
+    rewards = np.zeros(len(rows))
+    if longest:
+      memories = self._memory[rows, :longest]
+      squared = np.sum((memories - embeddings[:, None]) ** 2, axis=-1)
+      squared[np.arange(longest)[None] >= sizes[:, None]] = np.inf
+      k = min(config.num_neighbours, longest)
+      if k < longest:
+        squared = np.partition(squared, k - 1, axis=1)
+      nearest = squared[:, :k]  # Unordered; inf where a memory is short.
+      found = np.isfinite(nearest)
+      self._distance_sums[rows] += np.where(found, nearest, 0.).sum(axis=1)
+      self._distance_counts[rows] += found.sum(axis=1)
+      mean = self._distance_sums[rows] / np.maximum(
+          self._distance_counts[rows], 1)
+      normalised = nearest / np.maximum(mean, 1e-12)[:, None]
+      normalised = np.maximum(normalised - config.cluster_distance, 0.)
+      kernel = config.kernel_epsilon / (normalised + config.kernel_epsilon)
+      similarity = np.sqrt(np.sum(kernel, axis=1)) + config.pseudo_count_constant
+      rewards = np.where(
+          (sizes == 0) | (similarity > config.maximum_similarity), 0.,
+          1. / similarity)
+    self._memory[rows, sizes] = embeddings
+    self._sizes[rows] += 1
+    return rewards
 
-
-  def _remember(self, embedding: np.ndarray) -> None:
-    """Appends to the memory, doubling its buffer when full (no per-step
-    copy of the whole episode)."""
-    if (self._size == len(self._memory) or
-        self._memory.shape[1:] != embedding.shape):
-      grown = np.zeros((max(2 * self._size, 64),) + embedding.shape)
-      if self._size:
-        grown[:self._size] = self._memory[:self._size]
+  def _make_room(self, size: int) -> None:
+    """Makes room for one more embedding per environment, doubling the
+    buffer when one is full (no per-step copy of whole episodes)."""
+    if self._memory is None or self._memory.shape[2] != size:
+      self._memory = np.zeros((self._count, 64, size))
+      self._sizes[:] = 0
+    elif self._sizes.max() == self._memory.shape[1]:
+      grown = np.zeros((self._count, 2 * self._memory.shape[1], size))
+      grown[:, :self._memory.shape[1]] = self._memory
       self._memory = grown
-    self._memory[self._size] = embedding
-    self._size += 1
 
 
 class LifelongModulator:
-  """alpha_t from RND errors with running statistics, clipped to [1, L]."""
+  """alpha_t from RND errors with per-environment running statistics,
+  clipped to [1, L]."""
 
-  def __init__(self, max_modulation: float):
+  def __init__(self, max_modulation: float, num_environments: int = 1):
     self._max_modulation = max_modulation
-    self._errors = RunningMeanStd()
+    self._count = num_environments
+    self._errors = RunningMeanStd(num_environments)
 
-  def __call__(self, error: float) -> float:
-    self._errors.update(error)
-    std = self._errors.std
-    alpha = 1. + (error - self._errors.mean) / std if std > 0 else 1.
-    return float(min(max(alpha, 1.), self._max_modulation))
+  def __call__(self, errors: np.ndarray, indices: Indices = None) -> np.ndarray:
+    rows = _rows(indices, self._count)
+    errors = np.asarray(errors, np.float64)
+    self._errors.update(rows, errors)
+    std = self._errors.std(rows)
+    alpha = 1. + (errors - self._errors.mean[rows]) / np.where(std > 0, std, 1.)
+    alpha = np.where(std > 0, alpha, 1.)
+    return np.clip(alpha, 1., self._max_modulation)
 
-  def normalised(self, error: float) -> float:
+  def normalised(self, errors: np.ndarray,
+                 indices: Indices = None) -> np.ndarray:
     """err_t / std(err): the RND-only baseline's reward."""
-    self._errors.update(error)
-    std = self._errors.std
-    return float(error / std) if std > 0 else 0.
+    rows = _rows(indices, self._count)
+    errors = np.asarray(errors, np.float64)
+    self._errors.update(rows, errors)
+    std = self._errors.std(rows)
+    return np.where(std > 0, errors / np.where(std > 0, std, 1.), 0.)
 
 
 class IntrinsicReward:
-  """One actor's intrinsic reward per step, for the configured kind."""
+  """The intrinsic reward of the configured kind, per environment."""
 
-  def __init__(self, config: ngu_config.NGUConfig):
+  def __init__(self, config: ngu_config.NGUConfig, num_environments: int = 1):
     self._kind = config.intrinsic_reward
-    self._episodic = EpisodicNovelty(config)
-    self._lifelong = LifelongModulator(config.max_modulation)
+    self._count = num_environments
+    self._episodic = EpisodicNovelty(config, num_environments)
+    self._lifelong = LifelongModulator(config.max_modulation, num_environments)
 
-  def reset(self) -> None:
-    self._episodic.reset()
+  def reset(self, indices: Indices = None) -> None:
+    self._episodic.reset(indices)
 
-  def __call__(self, embedding: Optional[np.ndarray],
-               rnd_error: Optional[float]) -> float:
+  def __call__(self, embeddings: Optional[np.ndarray],
+               rnd_errors: Optional[np.ndarray],
+               indices: Indices = None) -> np.ndarray:
     Kind = ngu_config.IntrinsicReward  # pylint: disable=invalid-name
     if self._kind == Kind.CONSTANT:
-      return 1.
+      return np.ones(len(_rows(indices, self._count)))
     if self._kind == Kind.RND:
-      return self._lifelong.normalised(rnd_error)
-    return self._episodic(embedding) * self._lifelong(rnd_error)
+      return self._lifelong.normalised(rnd_errors, indices)
+    return (self._episodic(embeddings, indices) *
+            self._lifelong(rnd_errors, indices))

@@ -41,11 +41,17 @@ class R2D2Config:
 
   # Acting.
   num_actors: int = 8
-  epsilon_base: float = 0.4  # Actor i of N: 0.4 ** (1 + alpha * i / (N - 1)).
+  # Environments each actor steps in lockstep, with one batched network call
+  # per step: a node gathers K times the experience for little more cost.
+  envs_per_actor: int = 1
+  # Environment i of N = num_actors x envs_per_actor explores with
+  # epsilon_i = 0.4 ** (1 + alpha * i / (N - 1)).
+  epsilon_base: float = 0.4
   epsilon_alpha: float = 7.0
   evaluation_epsilon: float = 0.0  # Evaluators act greedily.
   evaluation_pause_seconds: float = 0.0  # Pause between evaluation episodes.
-  variable_update_period: int = 400  # Actor steps between weight fetches.
+  # Actor steps (batched steps of a node) between weight fetches.
+  variable_update_period: int = 400
 
   # Bookkeeping: how a run survives a crash, and when it counts as stalled.
   # Counter and learner save at start, every `checkpoint_seconds` and when
@@ -58,6 +64,16 @@ class R2D2Config:
   # No actor and no learner progress for this long ends the run, reporting
   # what each node was waiting on.
   stall_seconds: float = 300.0
+
+  @property
+  def num_environments(self) -> int:
+    """Acting environments over all actors: the epsilon ladder's length."""
+    return self.num_actors * self.envs_per_actor
+
+  def epsilons(self) -> list:
+    """epsilon of every acting environment, actor-major."""
+    return epsilon_ladder(self.num_environments, self.epsilon_base,
+                          self.epsilon_alpha)
 
   @property
   def sequence_length(self) -> int:

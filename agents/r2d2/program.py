@@ -2,7 +2,8 @@
 
 Nodes (SPEC section 10): replay (Reverb, prioritised table with a FIFO remover
 and a rate limiter), counter, learner (also the variable source), cacher,
-N epsilon-greedy actors, an evaluator and a step-budget coordinator. Learner and
+N epsilon-greedy actors, each stepping `envs_per_actor` environments with one
+batched network call per step, an evaluator and a step-budget coordinator. Learner and
 counter checkpoint into the run directory and restore from it, so launching the
 same run directory again resumes an interrupted run.
 """
@@ -26,8 +27,9 @@ from behavior_transfer.agents.r2d2 import actors
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.networks import q_network
+from behavior_transfer.utils import batched_loop
+from behavior_transfer.utils import environment_batch
 from behavior_transfer.utils import logs
-from behavior_transfer.utils import loops
 from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import coordinator
 from behavior_transfer.utils import nodes
@@ -82,6 +84,9 @@ class DistributedR2D2:
     if config.num_actors < 1:
       raise ValueError(f'A program needs at least one actor (num_actors='
                        f'{config.num_actors}).')
+    if config.envs_per_actor < 1:
+      raise ValueError('An actor needs at least one environment '
+                       f'(envs_per_actor={config.envs_per_actor}).')
     environment = environment_factory(seed)
     self._environment_spec = specs.make_environment_spec(environment)
     environment.close()
@@ -155,64 +160,103 @@ class DistributedR2D2:
     return learning.R2D2Learner(network, target_network, self._config,
                                 iterator, replay_client, counter, logger)
 
-  def make_environment(self, seed: int,
-                       variable_source: Optional[acme.VariableSource] = None
-                       ) -> Tuple[dm_env.Environment,
-                                  List[observers.EnvLoopObserver]]:
-    """An actor's or the evaluator's environment, and observers that add
-    columns to its episode logs (none here; subclasses add measures)."""
-    del variable_source
-    return self._environment_factory(seed), []
+  def environment_seed(self, index: int) -> int:
+    """Seed of acting environment `index` (actor-major over all actors'
+    environments); the evaluator's is the last index."""
+    return self._seed * 100_000 + index
 
-  def _environment_loop(self, label: str, seed: int, actor: acme.Actor,
-                        variable_source: acme.VariableSource,
+  def evaluator_seed(self) -> int:
+    return self.environment_seed(99_999)
+
+  def make_environments(
+      self, seeds: Sequence[int],
+      variable_source: Optional[acme.VariableSource] = None
+  ) -> Tuple[environment_batch.EnvironmentBatch,
+             List[List[observers.EnvLoopObserver]]]:
+    """An actor's (or the evaluator's) environments, one per seed, and for
+    each the observers that add columns to its episode rows (none here;
+    subclasses add measures)."""
+    del variable_source
+    return (environment_batch.EnvironmentBatch(
+        [self._environment_factory(seed) for seed in seeds]),
+            [[] for _ in seeds])
+
+  def _environment_loop(self, label: str, environments, loop_observers,
+                        actor: batched_loop.BatchedActor,
                         counter: counting.Counter, columns: Sequence[str],
-                        extra_observers: Sequence[Any] = (),
-                        **evaluation) -> acme.EnvironmentLoop:
-    """The loop of one actor (or, given `pause_seconds`, of the evaluator),
-    logging `columns` plus those of the environment's observers."""
-    environment, loop_observers = self.make_environment(seed, variable_source)
-    loop_observers = list(loop_observers) + list(extra_observers)
+                        pause_seconds: float = 0.
+                        ) -> batched_loop.BatchedEnvironmentLoop:
+    """The loop of one actor node (or, pausing, of the evaluator), logging
+    `columns` plus those of the environments' observers."""
     columns = tuple(columns) + tuple(
-        c for o in loop_observers for c in getattr(o, 'columns', ()))
-    loop_class = (loops.PausingEvaluationLoop if evaluation
-                  else acme.EnvironmentLoop)
-    return loop_class(
-        # Counts reach the counter at every episode's end (not a second
-        # later), so its checkpoints hold every logged episode.
-        environment, actor,
+        c for o in loop_observers[0] for c in getattr(o, 'columns', ()))
+    return batched_loop.BatchedEnvironmentLoop(
+        # Counts reach the counter when episodes end (not a second later),
+        # so its checkpoints hold every logged episode.
+        environments, actor,
         counting.Counter(counter, label.split('_')[0], time_delta=0.),
         logs.make_logger(self._run_dir, label, columns,
                          self._log_every_seconds),
-        label=label, observers=loop_observers, **evaluation)
+        loop_observers, label=label, pause_seconds=pause_seconds)
 
-  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
-            counter: counting.Counter, actor_id: int) -> acme.EnvironmentLoop:
-    seed = self._seed * 1000 + actor_id
-    tf.random.set_seed(seed)
-    epsilon = r2d2_config.epsilon_ladder(
-        self._config.num_actors, self._config.epsilon_base,
-        self._config.epsilon_alpha)[actor_id]
-    adder = adders.SequenceAdder(
+  def actor_environment_indices(self, actor_id: int) -> range:
+    """Which acting environments (and epsilons) actor `actor_id` steps."""
+    count = self._config.envs_per_actor
+    return range(actor_id * count, (actor_id + 1) * count)
+
+  def make_actor(self, network, indices: Sequence[int], seeds: Sequence[int],
+                 adders, variable_client, evaluation: bool = False
+                 ) -> batched_loop.BatchedActor:
+    """The batched actor of environments `indices` (greedy-ish when
+    evaluating)."""
+    if evaluation:
+      epsilons = [self._config.evaluation_epsilon] * len(seeds)
+    else:
+      epsilons = [self._config.epsilons()[i] for i in indices]
+    return actors.EpsilonGreedyActor(network, epsilons, adders,
+                                     variable_client, seeds)
+
+  actor_columns = logs.ACTOR_COLUMNS
+  evaluator_columns = logs.EVALUATOR_COLUMNS
+
+  def make_adder(self, replay: reverb.Client) -> adders.SequenceAdder:
+    return adders.SequenceAdder(
         client=replay, period=self._config.replay_period,
         sequence_length=self._config.sequence_length)
-    actor = actors.make_actor(self._make_network(), epsilon, adder,
-                              variable_source,
-                              self._config.variable_update_period)
-    return self._environment_loop(f'actor_{actor_id}', seed, actor,
-                                  variable_source, counter, logs.ACTOR_COLUMNS)
+
+  def _acting_loop(self, label: str, indices: Sequence[int],
+                   seeds: Sequence[int], variable_source, counter,
+                   replay: Optional[reverb.Client] = None,
+                   pause_seconds: float = 0.):
+    tf.random.set_seed(seeds[0])
+    network = self._make_network()
+    actor = self.make_actor(
+        network, indices, seeds,
+        [self.make_adder(replay) for _ in seeds] if replay else None,
+        actors.make_variable_client(network, variable_source,
+                                    self._config.variable_update_period),
+        evaluation=replay is None)
+    environments, loop_observers = self.make_environments(seeds,
+                                                          variable_source)
+    return self._environment_loop(
+        label, environments, loop_observers, actor, counter,
+        self.evaluator_columns if replay is None else self.actor_columns,
+        pause_seconds)
+
+  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
+            counter: counting.Counter,
+            actor_id: int) -> batched_loop.BatchedEnvironmentLoop:
+    indices = self.actor_environment_indices(actor_id)
+    return self._acting_loop(
+        f'actor_{actor_id}', indices,
+        [self.environment_seed(i) for i in indices], variable_source,
+        counter, replay)
 
   def evaluator(self, variable_source: acme.VariableSource,
-                counter: counting.Counter) -> loops.PausingEvaluationLoop:
-    seed = self._seed * 1000 + 999
-    tf.random.set_seed(seed)
-    actor = actors.make_actor(self._make_network(),
-                              self._config.evaluation_epsilon, None,
-                              variable_source,
-                              self._config.variable_update_period)
-    return self._environment_loop(
-        'evaluator', seed, actor, variable_source, counter,
-        logs.EVALUATOR_COLUMNS,
+                counter: counting.Counter
+                ) -> batched_loop.BatchedEnvironmentLoop:
+    return self._acting_loop(
+        'evaluator', [], [self.evaluator_seed()], variable_source, counter,
         pause_seconds=self._config.evaluation_pause_seconds)
 
   # The program.

@@ -1,0 +1,200 @@
+"""Batched actors write what as many single-environment actors would write.
+
+An actor node steps K environments with one network call per step. Each
+environment must keep its own episode, exploration, recurrent state and
+adder: replay items of environment i are compared, field by field, with those
+of a one-environment actor fed environment i's seed alone. Episodes end at
+different steps in different environments (step limits 7, 11 and 13).
+"""
+
+from acme import specs
+from acme import wrappers
+from acme.adders import reverb as adders
+from acme.tf import utils as tf2_utils
+import numpy as np
+import pytest
+import reverb
+import tensorflow as tf
+import tree
+
+from behavior_transfer import environments
+from behavior_transfer import networks
+from behavior_transfer.agents.bt import actor as bt_actor
+from behavior_transfer.agents.bt import adder as bt_adder
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.agents.ngu import networks as ngu_networks
+from behavior_transfer.agents.ngu import reward_wrapper
+from behavior_transfer.agents.r2d2 import actors
+from behavior_transfer.utils import batched_loop
+from behavior_transfer.utils import environment_batch
+from tests import test_bt_actor
+
+ENVIRONMENT = 'minigrid:MiniGrid-Empty-8x8-v0'
+NUM_ACTIONS = 7
+STEP_LIMITS = (7, 11, 13)
+SEEDS = (5, 6, 7)
+EPSILONS = (0.5, 0.2, 0.05)
+SEQUENCE_LENGTH, PERIOD = 6, 3
+STEPS_PER_ENVIRONMENT = 60
+TABLE = adders.DEFAULT_PRIORITY_TABLE
+
+
+def _spec():
+  return specs.make_environment_spec(environments.make_environment(ENVIRONMENT))
+
+
+def _network(num_outputs, seed):
+  tf.random.set_seed(seed)
+  network = networks.make_small_network(NUM_ACTIONS, num_outputs, lstm_size=8)
+  tf2_utils.create_variables(network, [_spec().observations])
+  return network
+
+
+def _environment(i, oar=True):
+  env = environments.make_environment(ENVIRONMENT, seed=SEEDS[i],
+                                      oar_wrapper=False)
+  env = wrappers.StepLimitWrapper(env, step_limit=STEP_LIMITS[i])
+  return wrappers.ObservationActionRewardWrapper(env) if oar else env
+
+
+class Setup:
+  """Builds the actor and environments of `kind` for environments `indices`."""
+
+  def __init__(self, kind):
+    self.kind = kind
+    num_outputs = NUM_ACTIONS + int(kind == 'bt')
+    self.network = _network(num_outputs, seed=1)
+    self.pi_network = _network(NUM_ACTIONS, seed=2)
+    tf.random.set_seed(3)
+    self.models = ngu_networks.IntrinsicModels('minigrid', NUM_ACTIONS, 8, 8)
+    self.models.create_variables(_spec().observations.observation)
+
+  def signature(self):
+    core_state = tf2_utils.squeeze_batch_dim(self.network.initial_state(1))
+    if self.kind == 'bt':
+      return bt_adder.signature(_spec(), NUM_ACTIONS + 1, core_state,
+                                SEQUENCE_LENGTH)
+    return adders.SequenceAdder.signature(
+        _spec(), {'core_state': core_state}, sequence_length=SEQUENCE_LENGTH)
+
+  def actor(self, indices, clients):
+    seeds = [SEEDS[i] for i in indices]
+    epsilons = [EPSILONS[i] for i in indices]
+    adder_list = [adders.SequenceAdder(c, period=PERIOD,
+                                       sequence_length=SEQUENCE_LENGTH)
+                  for c in clients]
+    if self.kind == 'bt':
+      policy = pretrained.GreedyNetworkPolicy(self.pi_network, NUM_ACTIONS)
+      return bt_actor.BehaviorTransferActor(
+          self.network, NUM_ACTIONS, bt_config.Exploration.BT, epsilons,
+          [0.3] * len(indices), policy, adder_list, seeds=seeds), adder_list
+    return actors.EpsilonGreedyActor(self.network, epsilons, adder_list,
+                                     seeds=seeds), adder_list
+
+  def environments(self, indices):
+    if self.kind != 'ngu':
+      return environment_batch.EnvironmentBatch(
+          [_environment(i) for i in indices])
+    raw = environment_batch.EnvironmentBatch(
+        [_environment(i, oar=False) for i in indices])
+    return environment_batch.ObservationActionRewardBatch(
+        reward_wrapper.IntrinsicRewardBatch(
+            raw, self.models, ngu_config.NGUConfig(num_neighbours=3),
+            _spec().observations.observation))
+
+
+def _run(setup, indices, clients):
+  actor, adder_list = setup.actor(indices, clients)
+  loop = batched_loop.BatchedEnvironmentLoop(
+      setup.environments(indices), actor, observers=[[] for _ in indices])
+  loop.run(num_steps=STEPS_PER_ENVIRONMENT * len(indices))
+  for adder in adder_list:
+    adder.reset()  # Flushes items still in flight.
+
+
+def _items(client):
+  size = client.server_info()[TABLE].current_size
+  return [sample.data for sample in client.sample(
+      TABLE, num_samples=size, emit_timesteps=False,
+      unpack_as_table_signature=True)]
+
+
+@pytest.mark.parametrize('kind', ['r2d2', 'bt', 'ngu'])
+def test_batched_actor_writes_what_single_environment_actors_write(kind):
+  setup = Setup(kind)
+  servers = [reverb.Server([reverb.Table.queue(
+      TABLE, 10_000, signature=setup.signature())])
+             for _ in range(2 * len(SEEDS))]
+  clients = [reverb.Client(f'localhost:{s.port}') for s in servers]
+  try:
+    indices = range(len(SEEDS))
+    _run(setup, indices, clients[:len(SEEDS)])  # One actor, three envs.
+    for i in indices:  # Three actors, one env each.
+      _run(setup, [i], [clients[len(SEEDS) + i]])
+    batched = [_items(c) for c in clients[:len(SEEDS)]]
+    single = [_items(c) for c in clients[len(SEEDS):]]
+  finally:
+    for server in servers:
+      server.stop()
+
+  for i in indices:
+    # At least one item per episode.
+    assert len(batched[i]) == len(single[i]) >= STEPS_PER_ENVIRONMENT // STEP_LIMITS[i]
+    starts = 0
+    for got, expected in zip(batched[i], single[i]):
+      flat_got, flat_expected = tree.flatten(got), tree.flatten(expected)
+      for a, b in zip(flat_got, flat_expected):
+        if a.dtype.kind == 'f':  # LSTM states and rewards: batched maths.
+          np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        else:  # Actions, extras, observations, episode starts: exact.
+          np.testing.assert_array_equal(a, b)
+      starts += int(np.sum(got.start_of_episode))
+      # Each episode starts from a fresh LSTM state.
+      for state in got.extras['core_state']:
+        assert not np.any(state[got.start_of_episode])
+    # Episodes of this environment's own length started inside the items.
+    assert starts >= STEPS_PER_ENVIRONMENT // STEP_LIMITS[i] - 1
+  if kind == 'ngu':  # Intrinsic, not game, rewards reached replay.
+    rewards = np.concatenate([item.reward for item in batched[0]])
+    assert (rewards > 0).any()
+  # Environments differ from each other (their own seeds and epsilons).
+  assert not all(np.array_equal(a.action, b.action)
+                 for a, b in zip(batched[0], batched[1]))
+
+
+def test_bt_flights_and_extra_action_are_per_environment():
+  # Environment 0 always flies; environment 1 never does and always picks
+  # a+; environment 2 picks primitive action 2. Each resolves with its own
+  # pi_p state, as pi_p stepped alone on that environment's observations.
+  q_values = [0., 0., 5., 0., 0., 0., 0., 1.]
+  network = test_bt_actor.FixedQ(q_values)
+  # a+ is greedy in environment 1 only.
+  network._values = tf.constant([q_values, q_values[:7] + [9.], q_values])  # pylint: disable=protected-access
+  tf.random.set_seed(2)
+  policy = pretrained.GreedyNetworkPolicy(_network(NUM_ACTIONS, seed=2),
+                                          NUM_ACTIONS)
+  actor = bt_actor.BehaviorTransferActor(
+      network, NUM_ACTIONS, bt_config.Exploration.BT, [0., 0., 0.],
+      [1., 0., 0.], policy, seeds=[0, 1, 2])
+  envs = environment_batch.EnvironmentBatch([_environment(i) for i in range(3)])
+  timesteps = envs.reset()
+  for i, t in enumerate(timesteps):
+    actor.observe_first(i, t)
+  records = []
+  for _ in range(6):  # Within every environment's first episode.
+    actions = actor.select_actions([t.observation for t in timesteps])
+    records.append([test_bt_actor.decisions(actor, i) for i in range(3)])
+    timesteps = envs.step(actions)
+  flying = [[r[i]['in_flight'] for r in records] for i in range(3)]
+  assert all(flying[0]) and not any(flying[1]) and not any(flying[2])
+  assert all(r[1]['chosen'] == NUM_ACTIONS for r in records)
+  assert all(r[2]['chosen'] == r[2]['executed_action'] == 2 for r in records)
+  # Environment 1's a+ executed pi_p's action on its own observations.
+  env, state = _environment(1), policy.initial_state()
+  timestep = env.reset()
+  for r in records:
+    action, state = policy.step(timestep.observation, state)
+    assert r[1]['executed_action'] == action
+    timestep = env.step(np.int32(action))
