@@ -28,7 +28,18 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_string(
       'task', 'game', 'Reward function over the dynamics: "game" (the '
       'environment\'s own reward), "none" (reward-free), or a registered task.')
-  flags.DEFINE_integer('num_actors', 2, 'Number of actors (at least 1).')
+  flags.DEFINE_integer('num_actors', 2, 'Number of actor nodes (at least 1).')
+  flags.DEFINE_integer(
+      'envs_per_actor', None,
+      'Environments each actor node steps in lockstep, with one batched '
+      'network call per step (presets: Atari 1... see README; small domains '
+      '32). More environments gather more experience per core.')
+  flags.DEFINE_float(
+      'replay_ratio', None,
+      'Times the learner trains on each actor step on average (learner steps '
+      'x batch x trace length / actor steps); replay\'s rate limiter holds '
+      'it, blocking actors or learner. 0 lets the learner run freely. '
+      'Overrides the preset (Atari 0, small domains: see README).')
   flags.DEFINE_integer(
       'max_actor_steps', max_actor_steps,
       'Budget in environment steps summed over actors; every node stops there.')
@@ -74,7 +85,7 @@ def r2d2_overrides() -> Dict[str, object]:
   overrides = {'num_actors': FLAGS.num_actors,
                'checkpoint_replay': FLAGS.checkpoint_replay}
   for name in ('batch_size', 'learning_rate', 'checkpoint_seconds',
-               'stall_seconds'):
+               'stall_seconds', 'envs_per_actor', 'replay_ratio'):
     if getattr(FLAGS, name) is not None:
       overrides[name] = getattr(FLAGS, name)
   return overrides
@@ -83,6 +94,11 @@ def r2d2_overrides() -> Dict[str, object]:
 def check_run_flags():
   """Refuses budgets, actor counts and run directories that cannot work."""
   runs.check_budget(FLAGS.max_actor_steps, FLAGS.num_actors)
+  if FLAGS.envs_per_actor is not None and FLAGS.envs_per_actor < 1:
+    raise ValueError('--envs_per_actor must be at least 1 (got '
+                     f'{FLAGS.envs_per_actor}).')
+  if FLAGS.replay_ratio is not None and FLAGS.replay_ratio < 0:
+    raise ValueError(f'--replay_ratio must be >= 0 (got {FLAGS.replay_ratio}).')
   runs.check_run_dir(FLAGS.run_dir)
 
 

@@ -21,7 +21,7 @@ TIMEOUT_SECONDS = 240
 def tiny_config_values():
   """R2D2 settings for a program that learns a few steps within seconds."""
   return dict(trace_length=6, burn_in_length=2, replay_period=4,
-              batch_size=8, min_replay_size=8, samples_per_insert=8.0,
+              batch_size=8, min_replay_size=8, replay_ratio=12.0,
               num_actors=2, variable_update_period=10,
               evaluation_pause_seconds=0.5)
 

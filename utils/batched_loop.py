@@ -133,7 +133,13 @@ class BatchedEnvironmentLoop(core.Worker):
     self._returns = np.zeros(count)
     self._lengths = np.zeros(count, np.int64)
     self._total_steps = 0
+    self._timesteps = None  # Each environment's latest timestep.
     self._rate_mark = (0, time.time())
+
+  @property
+  def steps(self) -> int:
+    """Environment steps taken so far, over all environments."""
+    return self._total_steps
 
   def _begin_episode(self, index: int, timestep: dm_env.TimeStep) -> None:
     self._returns[index], self._lengths[index] = 0., 0
@@ -161,11 +167,14 @@ class BatchedEnvironmentLoop(core.Worker):
 
   def run(self, num_steps: Optional[int] = None) -> int:
     """Acts until the program stops it or, given `num_steps`, until that many
-    environment steps (over all environments, whole batches) are taken."""
+    environment steps (over all environments, whole batches) are taken; a
+    later call continues the episodes where this one left them."""
     environments = self._environments.environments
-    timesteps = self._environments.reset()
-    for index, timestep in enumerate(timesteps):
-      self._begin_episode(index, timestep)
+    if self._timesteps is None:  # Later calls continue the same episodes.
+      self._timesteps = self._environments.reset()
+      for index, timestep in enumerate(self._timesteps):
+        self._begin_episode(index, timestep)
+    timesteps = self._timesteps
     steps = 0
     while num_steps is None or steps < num_steps:
       actions = self._actor.select_actions([t.observation for t in timesteps])
@@ -186,6 +195,7 @@ class BatchedEnvironmentLoop(core.Worker):
         for index, timestep in zip(ended, self._environments.reset(ended)):
           timesteps[index] = timestep
           self._begin_episode(index, timestep)
+      self._timesteps = timesteps
       self._actor.update()
       if ended and self._pause_seconds:
         time.sleep(self._pause_seconds)

@@ -164,11 +164,10 @@ class CheckpointedLearner:
 
   def run(self):
     while not self._stopping.is_set():
-      with self._updating:
+      with self._updating:  # Stop-time saving waits for all of this.
         self._learner.step()
-        saved = self._checkpointer.save()
-      if saved:
-        self._after_save()
+        if self._checkpointer.save():
+          self._after_save()
 
   def get_variables(self, names):
     return self._learner.get_variables(names)

@@ -35,7 +35,11 @@ class R2D2Config:
   # Replay.
   min_replay_size: int = 6250  # Sequences before learning starts.
   max_replay_size: int = 100_000  # Sequences; see the class docstring.
-  samples_per_insert: float = 0.0  # 0 lets the learner run freely.
+  # The replay ratio: how many times the learner trains on each actor step,
+  # on average (learner steps x batch_size x trace_length / actor steps).
+  # Replay's rate limiter holds it there, blocking actors or learner as
+  # needed; 0 lets the learner run freely. See `samples_per_insert`.
+  replay_ratio: float = 0.0
   samples_per_insert_tolerance: float = 0.1
   prefetch_size: int = 4
 
@@ -76,6 +80,12 @@ class R2D2Config:
                           self.epsilon_alpha)
 
   @property
+  def samples_per_insert(self) -> float:
+    """Reverb's ratio for `replay_ratio`: a sequence is inserted every
+    `replay_period` actor steps and each sample trains on `trace_length`."""
+    return self.replay_ratio * self.replay_period / self.trace_length
+
+  @property
   def sequence_length(self) -> int:
     """Steps stored per replay item: burn-in, trace and one bootstrap step."""
     return self.burn_in_length + self.trace_length + 1
@@ -94,7 +104,7 @@ def small_domain_config(**overrides) -> R2D2Config:
       target_update_period=100,
       min_replay_size=50,
       max_replay_size=10_000,
-      samples_per_insert=16.0,
+      replay_ratio=32.0,
       num_actors=2,
       variable_update_period=50,
       evaluation_pause_seconds=5.0,

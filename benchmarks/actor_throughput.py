@@ -1,0 +1,221 @@
+r"""Actor node throughput on one core, next to the raw environment's, in one run.
+
+  python -m benchmarks.actor_throughput [--seconds=8] [--rounds=2]
+
+Each measurement runs in its own process pinned to one CPU core (core 0), so
+figures are per core and do not disturb each other; measurements alternate
+over `--rounds` and the median is reported. An actor node is measured as the
+programs build it (`builder.actor(...)`: batched environments, the agent's
+actor, one SequenceAdder per environment writing to a Reverb server in the
+same process, CSV episode logs), stepping for `--seconds` after a warm-up.
+
+Rows: raw MiniGrid steps/s (gymnasium, random actions), the actor node of
+R2D2, BT (Q and a TF pi_p in one call, flights and a+) and NGU pre-training
+(embedding, RND and k-NN novelty online) at 1 and at `--envs` environments;
+Atari env-only steps/s and the Atari R2D2 actor node. Figures also go to
+--json.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_float('seconds', 8., 'Timed seconds per measurement.')
+flags.DEFINE_float('warmup_seconds', 4., 'Untimed seconds before each one.')
+flags.DEFINE_integer('rounds', 2, 'Alternating rounds; the median is kept.')
+flags.DEFINE_integer('envs', 32, 'Environments per actor node (batched).')
+flags.DEFINE_integer('atari_envs', 16,
+                     'Environments per Atari actor node (batched).')
+flags.DEFINE_string('minigrid', 'MiniGrid-MultiRoom-N2-S4-v0',
+                    'MiniGrid level to act in.')
+flags.DEFINE_string('game', 'montezuma_revenge', 'Atari game to act in.')
+flags.DEFINE_bool('skip_atari', False, 'Measure MiniGrid only.')
+flags.DEFINE_string('json', 'docs/actor_throughput.json',
+                    'Where to write the figures.')
+flags.DEFINE_string('measure', '',
+                    'Internal: run one measurement in this process.')
+
+
+def _timed(step_count, seconds: float, warmup: float) -> float:
+  """Steps/s of a worker running in a thread, read from `step_count()`."""
+  time.sleep(warmup)
+  steps, start = step_count(), time.time()
+  time.sleep(seconds)
+  return (step_count() - steps) / (time.time() - start)
+
+
+def _raw_minigrid(level: str):
+  import gymnasium  # pylint: disable=g-import-not-at-top
+  import minigrid  # pylint: disable=g-import-not-at-top,unused-import
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  env = gymnasium.make(level)
+  env.reset(seed=0)
+  rng = np.random.RandomState(0)
+  count = [0]
+
+  def work():
+    while True:
+      _, _, terminated, truncated, _ = env.step(rng.randint(7))
+      if terminated or truncated:
+        env.reset()
+      count[0] += 1
+  return work, lambda: count[0]
+
+
+def _atari_env(game: str):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
+  env = environments.make_environment(f'atari:{game}')
+  rng = np.random.RandomState(0)
+  count = [0]
+  num_actions = env.action_spec().num_values
+
+  def work():
+    timestep = env.reset()
+    while True:
+      timestep = env.step(np.int32(rng.randint(num_actions)))
+      if timestep.last():
+        timestep = env.reset()
+      count[0] += 1
+  return work, lambda: count[0]
+
+
+def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
+  """The actor node the `agent` program builds, with its own replay."""
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from acme.utils import counting  # pylint: disable=g-import-not-at-top
+  import reverb  # pylint: disable=g-import-not-at-top
+  from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
+  from behavior_transfer import networks  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.agents.bt import experiment as bt_experiment  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.agents.bt import pretrained  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.agents.ngu import experiment as ngu_experiment  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment  # pylint: disable=g-import-not-at-top
+  from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
+
+  overrides = dict(envs_per_actor=envs, num_actors=1, replay_ratio=0.)
+  if agent == 'r2d2':
+    builder = r2d2_experiment.make_program_builder(
+        environment, 'game',
+        r2d2_experiment.default_config(environment, **overrides), run_dir,
+        10**9, seed=0)
+  elif agent == 'ngu':
+    builder = ngu_experiment.make_program_builder(
+        environment, ngu_experiment.default_config(environment, **overrides),
+        run_dir, 10**9, seed=0)
+  else:  # BT with an exported (TF) pi_p of the domain's network.
+    spec = specs.make_environment_spec(
+        environments.make_environment(environment))
+    domain, _ = environments.parse_environment_name(environment)
+    pi_network = networks.make_q_network(domain, spec)
+    tf2_utils.create_variables(pi_network, [spec.observations])
+    policy_dir = pretrained.export_policy(
+        pi_network, spec, os.path.join(run_dir, 'policy'))
+    builder = bt_experiment.make_program_builder(
+        environment, 'game', f'exported:{policy_dir}',
+        bt_experiment.default_config(environment, 'bt', **overrides),
+        run_dir, 10**9, seed=0)
+  server = reverb.Server(builder.replay())
+  client = reverb.Client(f'localhost:{server.port}')
+  loop = builder.actor(client, None, counting.Counter(), 0)
+  loop.replay_server = server  # Lives as long as the loop.
+  return loop.run, lambda: loop.steps
+
+
+def measure(what: str) -> float:
+  """One measurement in this (pinned) process: steps/s."""
+  kind, _, rest = what.partition(':')
+  with tempfile.TemporaryDirectory() as run_dir:
+    if kind == 'raw':
+      work, count = _raw_minigrid(rest)
+    elif kind == 'atari_env':
+      work, count = _atari_env(rest)
+    else:  # node:<agent>:<envs>:<environment>
+      agent, envs, environment = rest.split(':', 2)
+      work, count = _actor_node(agent, environment, int(envs), run_dir)
+    threading.Thread(target=work, daemon=True).start()
+    return _timed(count, FLAGS.seconds, FLAGS.warmup_seconds)
+
+
+def run_pinned(what: str) -> float:
+  """`measure(what)` in a new process on core 0."""
+  output = subprocess.run(
+      ['taskset', '-c', '0', sys.executable, '-m', 'benchmarks.actor_throughput',
+       f'--measure={what}', f'--seconds={FLAGS.seconds}',
+       f'--warmup_seconds={FLAGS.warmup_seconds}'],
+      check=True, capture_output=True, text=True).stdout
+  return float(output.strip().splitlines()[-1])
+
+
+def main(_):
+  if FLAGS.measure:
+    rate = measure(FLAGS.measure)
+    print(rate, flush=True)
+    os._exit(0)  # The worker thread runs on; do not wait for it.
+
+  minigrid = f'minigrid:{FLAGS.minigrid}'
+  atari = f'atari:{FLAGS.game}'
+  wanted = {'raw MiniGrid env (gymnasium, random actions)': f'raw:{FLAGS.minigrid}'}
+  for agent in ('r2d2', 'bt', 'ngu'):
+    for envs in (1, FLAGS.envs):
+      wanted[f'{agent} actor node, {envs} env'] = f'node:{agent}:{envs}:{minigrid}'
+  if not FLAGS.skip_atari:
+    wanted['Atari env only (random actions)'] = f'atari_env:{FLAGS.game}'
+    for envs in (1, FLAGS.atari_envs):
+      wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
+
+  samples = {name: [] for name in wanted}
+  for round_index in range(FLAGS.rounds):
+    for name, what in wanted.items():
+      samples[name].append(run_pinned(what))
+      print(f'round {round_index + 1}: {name}: {samples[name][-1]:,.0f} '
+            'steps/s', flush=True)
+  rates = {name: statistics.median(values) for name, values in samples.items()}
+
+  raw = rates['raw MiniGrid env (gymnasium, random actions)']
+  rows = []
+  for name, rate in rates.items():
+    if name.startswith('Atari'):
+      base = rates['Atari env only (random actions)']
+      ratio = f'{rate / base:.2f} of Atari env-only'
+    else:
+      ratio = f'{rate / raw:.2f} of raw MiniGrid'
+    rows.append((name, rate, ratio))
+  comparisons = {}
+  for envs in (1, FLAGS.envs):
+    r2d2 = rates[f'r2d2 actor node, {envs} env']
+    comparisons[f'BT / R2D2 step time, {envs} env'] = (
+        r2d2 / rates[f'bt actor node, {envs} env'])
+    comparisons[f'NGU / R2D2 actor steps/s, {envs} env'] = (
+        rates[f'ngu actor node, {envs} env'] / r2d2)
+
+  print(f'\nOne core each; median of {FLAGS.rounds} rounds of '
+        f'{FLAGS.seconds:.0f} s; MiniGrid level {FLAGS.minigrid}.')
+  print('\n| measurement | steps/s | ratio |\n|---|---:|---|')
+  for name, rate, ratio in rows:
+    print(f'| {name} | {rate:,.0f} | {ratio} |')
+  print('\n| comparison | ratio |\n|---|---:|')
+  for name, value in comparisons.items():
+    print(f'| {name} | {value:.2f} |')
+  os.makedirs(os.path.dirname(FLAGS.json) or '.', exist_ok=True)
+  with open(FLAGS.json, 'w') as f:
+    json.dump({'command': 'python -m benchmarks.actor_throughput ' +
+                          ' '.join(sys.argv[1:]),
+               'seconds': FLAGS.seconds, 'rounds': FLAGS.rounds,
+               'steps_per_second': rates, 'samples': samples,
+               'ratios': {name: ratio for name, _, ratio in rows},
+               'comparisons': comparisons}, f, indent=2)
+  print(f'\nWrote {FLAGS.json}')
+
+
+if __name__ == '__main__':
+  app.run(main)
