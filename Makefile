@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning bench-bt-actor bench-bt-learning bench-ngu-throughput bench-transfer bench-faults r2d2-demo clean-venv
+.PHONY: demo test bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -29,14 +29,20 @@ bench-throughput: $(STAMP)
 bench-learning: $(STAMP)
 	$(PY) -m benchmarks.r2d2_learning
 
-bench-bt-actor: $(STAMP)
-	$(PY) -m benchmarks.bt_actor_cost
+bench-actors: $(STAMP)
+	$(PY) -m benchmarks.actor_throughput
+
+bench-program: $(STAMP)
+	$(PY) -m benchmarks.program_throughput --settings=2x16:2
+
+bench-learning-speed: $(STAMP)
+	$(PY) -m benchmarks.learning_speed
+
+bench-learner: $(STAMP)
+	$(PY) -m benchmarks.learner_cost
 
 bench-bt-learning: $(STAMP)
 	$(PY) -m benchmarks.bt_learning
-
-bench-ngu-throughput: $(STAMP)
-	$(PY) -m benchmarks.ngu_throughput
 
 bench-transfer: $(STAMP)
 	$(PY) -m benchmarks.transfer_study
