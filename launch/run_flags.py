@@ -32,14 +32,14 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_integer(
       'envs_per_actor', None,
       'Environments each actor node steps in lockstep, with one batched '
-      'network call per step (presets: Atari 1... see README; small domains '
-      '32). More environments gather more experience per core.')
+      'network call per step (presets: Atari 1, small domains 16). More '
+      'environments gather more experience per core.')
   flags.DEFINE_float(
       'replay_ratio', None,
       'Times the learner trains on each actor step on average (learner steps '
       'x batch x trace length / actor steps); replay\'s rate limiter holds '
       'it, blocking actors or learner. 0 lets the learner run freely. '
-      'Overrides the preset (Atari 0, small domains: see README).')
+      'Overrides the preset (Atari 0, small domains 4).')
   flags.DEFINE_integer(
       'max_actor_steps', max_actor_steps,
       'Budget in environment steps summed over actors; every node stops there.')
