@@ -10,12 +10,14 @@ actor, one SequenceAdder per environment writing to a Reverb server in the
 same process, CSV episode logs), stepping for `--seconds` after a warm-up.
 
 Rows: raw MiniGrid steps/s (gymnasium, random actions), the actor node of
-R2D2, BT (Q and a TF pi_p in one call, flights and a+) and NGU pre-training
+R2D2, BT (Q and a TF pi_p of the same network in one call, flights
+and a+) and NGU pre-training
 (embedding, RND and k-NN novelty online) at 1 and at `--envs` environments;
 Atari env-only steps/s and the Atari R2D2 actor node. Figures also go to
 --json.
 """
 
+import functools
 import json
 import os
 import statistics
@@ -44,13 +46,16 @@ flags.DEFINE_string('json', 'docs/actor_throughput.json',
 flags.DEFINE_string('measure', '',
                     'Internal: run one measurement in this process.')
 
-
-def _timed(step_count, seconds: float, warmup: float) -> float:
-  """Steps/s of a worker running in a thread, read from `step_count()`."""
+def _report_rate(step_count, seconds: float, warmup: float) -> None:
+  """Prints the steps/s of the worker running in the main thread, read from
+  `step_count()`, and ends the process."""
   time.sleep(warmup)
+  while not step_count():  # Slow starts (traces, loads) do not count.
+    time.sleep(0.5)
   steps, start = step_count(), time.time()
   time.sleep(seconds)
-  return (step_count() - steps) / (time.time() - start)
+  print((step_count() - steps) / (time.time() - start), flush=True)
+  os._exit(0)  # The worker runs on; do not wait for it.
 
 
 def _raw_minigrid(level: str):
@@ -91,16 +96,15 @@ def _atari_env(game: str):
 
 def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   """The actor node the `agent` program builds, with its own replay."""
-  from acme import specs  # pylint: disable=g-import-not-at-top
   from acme.utils import counting  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
+  from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
   from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
   from behavior_transfer import networks  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.bt import experiment as bt_experiment  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.bt import pretrained  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.ngu import experiment as ngu_experiment  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment  # pylint: disable=g-import-not-at-top
-  from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
 
   overrides = dict(envs_per_actor=envs, num_actors=1, replay_ratio=0.)
   if agent == 'r2d2':
@@ -112,18 +116,18 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
     builder = ngu_experiment.make_program_builder(
         environment, ngu_experiment.default_config(environment, **overrides),
         run_dir, 10**9, seed=0)
-  else:  # BT with an exported (TF) pi_p of the domain's network.
-    spec = specs.make_environment_spec(
-        environments.make_environment(environment))
+  else:  # BT; pi_p a TF-backed greedy policy of the domain's Q-network.
+    builder = bt_experiment.make_program_builder(
+        environment, 'game', 'random',
+        bt_experiment.default_config(environment, 'bt', **overrides),
+        run_dir, 10**9, seed=0)
+    spec = builder.environment_spec
     domain, _ = environments.parse_environment_name(environment)
     pi_network = networks.make_q_network(domain, spec)
     tf2_utils.create_variables(pi_network, [spec.observations])
-    policy_dir = pretrained.export_policy(
-        pi_network, spec, os.path.join(run_dir, 'policy'))
-    builder = bt_experiment.make_program_builder(
-        environment, 'game', f'exported:{policy_dir}',
-        bt_experiment.default_config(environment, 'bt', **overrides),
-        run_dir, 10**9, seed=0)
+    builder._pretrained_factory = functools.partial(  # pylint: disable=protected-access
+        pretrained.GreedyNetworkPolicy, pi_network,
+        spec.actions.num_values)
   server = reverb.Server(builder.replay())
   client = reverb.Client(f'localhost:{server.port}')
   loop = builder.actor(client, None, counting.Counter(), 0)
@@ -131,26 +135,30 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   return loop.run, lambda: loop.steps
 
 
-def measure(what: str) -> float:
-  """One measurement in this (pinned) process: steps/s."""
+def measure(what: str) -> None:
+  """One measurement in this (pinned) process; prints steps/s. The worker
+  runs in the main thread (TF functions restored from a SavedModel failed
+  when first called from another thread under absl's app.run)."""
   kind, _, rest = what.partition(':')
-  with tempfile.TemporaryDirectory() as run_dir:
-    if kind == 'raw':
-      work, count = _raw_minigrid(rest)
-    elif kind == 'atari_env':
-      work, count = _atari_env(rest)
-    else:  # node:<agent>:<envs>:<environment>
-      agent, envs, environment = rest.split(':', 2)
-      work, count = _actor_node(agent, environment, int(envs), run_dir)
-    threading.Thread(target=work, daemon=True).start()
-    return _timed(count, FLAGS.seconds, FLAGS.warmup_seconds)
+  run_dir = tempfile.mkdtemp()
+  if kind == 'raw':
+    work, count = _raw_minigrid(rest)
+  elif kind == 'atari_env':
+    work, count = _atari_env(rest)
+  else:  # node:<agent>:<envs>:<environment>
+    agent, envs, environment = rest.split(':', 2)
+    work, count = _actor_node(agent, environment, int(envs), run_dir)
+  threading.Thread(target=_report_rate, daemon=True,
+                   args=(count, FLAGS.seconds, FLAGS.warmup_seconds)).start()
+  work()
 
 
 def run_pinned(what: str) -> float:
   """`measure(what)` in a new process on core 0."""
   output = subprocess.run(
       ['taskset', '-c', '0', sys.executable, '-m', 'benchmarks.actor_throughput',
-       f'--measure={what}', f'--seconds={FLAGS.seconds}',
+       f'--measure={what}',
+       f'--seconds={FLAGS.seconds}',
        f'--warmup_seconds={FLAGS.warmup_seconds}'],
       check=True, capture_output=True, text=True).stdout
   return float(output.strip().splitlines()[-1])
@@ -158,9 +166,7 @@ def run_pinned(what: str) -> float:
 
 def main(_):
   if FLAGS.measure:
-    rate = measure(FLAGS.measure)
-    print(rate, flush=True)
-    os._exit(0)  # The worker thread runs on; do not wait for it.
+    measure(FLAGS.measure)
 
   minigrid = f'minigrid:{FLAGS.minigrid}'
   atari = f'atari:{FLAGS.game}'

@@ -2,13 +2,16 @@
 
 import itertools
 
+from acme import specs
 from acme.adders.reverb import base as adder_base
+from acme.tf import utils as tf2_utils
 from acme.wrappers import observation_action_reward
 import numpy as np
 import reverb
 import sonnet as snt
 import tensorflow as tf
 
+from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
@@ -179,3 +182,30 @@ def test_epsilon_ladder():
   np.testing.assert_allclose(eps[-1], 0.4**8)
   assert all(a > b for a, b in zip(eps, eps[1:]))
   assert r2d2_config.epsilon_ladder(1) == [0.4]
+
+
+def test_fused_unroll_computes_the_network_unroll_and_its_gradient():
+  # The learner's fused LSTM unroll (one BlockLSTM op) against Sonnet's
+  # step-by-step unroll of the same network: values, state and gradients.
+  env = environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0')
+  spec = specs.make_environment_spec(env)
+  tf.random.set_seed(4)
+  network = networks.make_small_network(spec.actions.num_values, lstm_size=16)
+  tf2_utils.create_variables(network, [spec.observations])
+  rng = np.random.RandomState(0)
+  inputs = tf.nest.map_structure(
+      lambda s: tf.constant(rng.randint(0, 3, (7, 4) + s.shape), s.dtype),
+      spec.observations)
+  state = tf.nest.map_structure(
+      lambda x: tf.constant(rng.randn(*x.shape), tf.float32),
+      network.initial_state(4))
+  with tf.GradientTape(persistent=True) as tape:
+    expected, expected_state = network.unroll(inputs, state, 7)
+    got, got_state = learning.unroll_q_network(network, inputs, state)
+    expected_sum, got_sum = tf.reduce_sum(expected ** 2), tf.reduce_sum(got ** 2)
+  np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+  for a, b in zip(tf.nest.flatten(got_state), tf.nest.flatten(expected_state)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  for a, b in zip(tape.gradient(got_sum, network.trainable_variables),
+                  tape.gradient(expected_sum, network.trainable_variables)):
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)

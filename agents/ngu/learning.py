@@ -1,9 +1,18 @@
 """Training NGU's embedding (inverse dynamics) and RND predictor from replay.
 
 The learner calls `IntrinsicModelTrainer.step` on each replay batch next to the
-R2D2 update; actors fetch the trained variables and compute rewards online.
+R2D2 update, in the same compiled graph; actors fetch the trained variables and
+compute rewards online.
+
+Cost: the intrinsic models are trained on a fraction of each batch's sequences
+(`intrinsic_batch_fraction`), not on all of them. Training f and the RND
+predictor costs three torsos forward and two backward per observation, more
+than the Q update's own work per observation: on the whole batch an NGU update
+cost 2.3 R2D2 updates; on the default eighth of it, about 1.3 (see
+benchmarks/learner_cost.py).
 """
 
+import math
 from typing import Dict, Mapping, Sequence
 
 from acme.adders import reverb as adders
@@ -12,10 +21,18 @@ from acme.tf import utils as tf2_utils
 import reverb
 import sonnet as snt
 import tensorflow as tf
+import tree
 
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import learning
+
+def intrinsic_sequences(batch_size: int, fraction: float) -> int:
+  """How many of a batch's sequences train the intrinsic models."""
+  if not 0. < fraction <= 1.:
+    raise ValueError(f'intrinsic_batch_fraction must be in (0, 1], got '
+                     f'{fraction}.')
+  return max(1, min(batch_size, int(math.ceil(fraction * batch_size - 1e-9))))
 
 
 class IntrinsicModelTrainer:
@@ -24,7 +41,9 @@ class IntrinsicModelTrainer:
   def __init__(self, models: ngu_networks.IntrinsicModels,
                learning_rate: float):
     self._models = models
-    self.optimizer = snt.optimizers.Adam(learning_rate)
+    # Sonnet's Adam (same update and state), one fused op per variable.
+    self.optimizer = learning.FusedAdam(learning_rate)
+    self.optimizer.create_slots(lambda: models.learned_variables)
 
   def losses(self, data: adders.Step) -> Dict[str, tf.Tensor]:
     """Losses on time-major [T, B] steps.
@@ -59,7 +78,11 @@ class IntrinsicModelTrainer:
 
 class NGULearner(learning.R2D2Learner):
   """R2D2 on intrinsic rewards, plus training of f and the RND predictor on
-  the same batches; serves 'policy' and 'intrinsic' variables."""
+  (a fraction of) the same batches; serves 'policy' and 'intrinsic' variables.
+
+  `config.intrinsic_batch_fraction` of each batch's sequences trains the
+  intrinsic models.
+  """
 
   def __init__(self, network, target_network,
                config: ngu_config.NGUConfig,
@@ -68,11 +91,16 @@ class NGULearner(learning.R2D2Learner):
     self._models = models
     self._trainer = IntrinsicModelTrainer(models,
                                           config.intrinsic_learning_rate)
+    self._intrinsic_batch_fraction = config.intrinsic_batch_fraction
+    self._intrinsic_sequences = intrinsic_sequences(
+        config.r2d2.batch_size, config.intrinsic_batch_fraction)
 
   def update(self, sample: reverb.ReplaySample) -> Dict[str, tf.Tensor]:
     metrics = super().update(sample)
-    metrics.update(
-        self._trainer.step(tf2_utils.batch_to_sequence(sample.data)))
+    data = sample.data
+    if self._intrinsic_batch_fraction < 1.:
+      data = tree.map_structure(lambda x: x[:self._intrinsic_sequences], data)
+    metrics.update(self._trainer.step(tf2_utils.batch_to_sequence(data)))
     return metrics
 
   def variables_by_name(self) -> Dict[str, Sequence[tf.Variable]]:

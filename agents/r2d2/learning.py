@@ -10,10 +10,18 @@ batch maximum, and their replay priority becomes 0.9 max|d| + 0.1 mean|d|.
 
 Subclasses change what is fitted by overriding `td_errors` (Behavior Transfer
 fits Q(s, a') as well as Q(s, a+)).
+
+Cost (see benchmarks/learner_cost.py): the same function as unrolling both
+networks with `RecurrentQNetwork.unroll`, computed with less work per update.
+`unroll_q_network` runs the LSTM as one fused op over the whole sequence
+(TensorFlow's BlockLSTM kernel and its fused gradient) instead of a
+`tf.while_loop` of per-step ops, and the target network embeds burn-in and
+trace in one batched torso call; online burn-in is unrolled without gradient.
 """
 
 import time
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence
+from typing import (Callable, Dict, Iterator, List, Mapping, NamedTuple,
+                    Optional, Sequence, Tuple)
 
 import acme
 from acme.adders import reverb as adders
@@ -25,6 +33,7 @@ from acme.utils import loggers
 import numpy as np
 import reverb
 import sonnet as snt
+from sonnet.src.optimizers import optimizer_utils
 import tensorflow as tf
 import tree
 
@@ -73,6 +82,126 @@ def importance_weights(probabilities: tf.Tensor, exponent: float) -> tf.Tensor:
   return weights / tf.reduce_max(weights)
 
 
+def _fusable_parts(network):
+  """(embed, core, head) of a RecurrentQNetwork whose core is a plain
+  snt.LSTM, or None when the network must be unrolled with its own `unroll`."""
+  parts = tuple(getattr(network, name, None)
+                for name in ('_embed', '_core', '_head'))
+  embed, core, head = parts
+  if (embed is None or head is None or type(core) is not snt.LSTM or  # pylint: disable=unidiomatic-typecheck
+      getattr(core, '_projection_size', None) is not None):
+    return None
+  return parts
+
+
+def fused_lstm_unroll(core: snt.LSTM, inputs: tf.Tensor,
+                      state: snt.LSTMState) -> Tuple[tf.Tensor, snt.LSTMState]:
+  """`snt.dynamic_unroll(core, inputs, state)` for a plain snt.LSTM as one op.
+
+  TensorFlow's fused BlockLSTM kernel (and its fused gradient) computes the
+  gates of `snt.LSTM` once its weights are reordered from Sonnet's (i, f, g, o)
+  layout to the kernel's (i, g, f, o), with no extra forget bias (Sonnet's is
+  part of `b`) and no cell clipping. (BlockLSTMV2, which takes Sonnet's
+  layout, has a wrong registered gradient in TF 2.8: it calls the V1 gradient
+  kernel.)
+  """
+  def reorder(x):  # (i, f, g, o) -> (i, g, f, o) along the last axis.
+    i, f, g, o = tf.split(x, 4, axis=-1)
+    return tf.concat([i, g, f, o], axis=-1)
+  w = reorder(tf.concat([core.input_to_hidden, core.hidden_to_hidden], 0))
+  peephole = tf.zeros(tf.shape(state.hidden)[1:], state.hidden.dtype)
+  _, cells, _, _, _, _, hiddens = tf.raw_ops.BlockLSTM(
+      seq_len_max=tf.cast(tf.shape(inputs)[0], tf.int64), x=inputs,
+      cs_prev=state.cell, h_prev=state.hidden, w=w, wci=peephole,
+      wcf=peephole, wco=peephole, b=reorder(core.b), forget_bias=0.,
+      cell_clip=-1., use_peephole=False)
+  return hiddens, snt.LSTMState(hidden=hiddens[-1], cell=cells[-1])
+
+
+def unroll_q_network(network: q_network.RecurrentQNetwork, inputs,
+                     state: snt.LSTMState, values: bool = True
+                     ) -> Tuple[Optional[tf.Tensor], snt.LSTMState]:
+  """`network.unroll(inputs, state)` over [T, B, ...] inputs, cheaper.
+
+  Same function (to float rounding): torso and head batched over all steps,
+  the LSTM fused. With `values=False` only the final state is computed (for
+  burn-in), and None is returned in place of the values.
+  """
+  parts = _fusable_parts(network)
+  if parts is None:
+    length = tree.flatten(inputs)[0].shape[0]
+    q_values, state = network.unroll(inputs, state, length)
+    return (q_values if values else None), state
+  embed, core, head = parts
+  embeddings = snt.BatchApply(embed)(inputs)
+  # Create the LSTM's variables if this is the network's first call.
+  core._initialize(embeddings[0])  # pylint: disable=protected-access
+  outputs, state = fused_lstm_unroll(core, embeddings, state)
+  if not values:
+    return None, state
+  return snt.BatchApply(head)(outputs), state
+
+
+class FusedAdam(snt.optimizers.Adam):
+  """`snt.optimizers.Adam` applied with one fused kernel per variable.
+
+  The same update rule and the same state (`step`, `m`, `v`: checkpoints are
+  interchangeable with `snt.optimizers.Adam`'s), but each dense update is one
+  ResourceApplyAdam op instead of about fifteen small ops. ResourceApplyAdam
+  computes lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + e'); with
+  e' = epsilon sqrt(1-b2^t) that is Sonnet's lr m_hat / (sqrt(v_hat) + epsilon).
+
+  The fused path needs the moment slots created outside tf.function
+  (`create_slots`, which the learners call when their variables exist); when
+  they are not, `apply` is Sonnet's.
+  """
+
+  def __init__(self, *args, name: str = 'adam', **kwargs):
+    super().__init__(*args, name=name, **kwargs)  # Sonnet's variable names.
+    self._fused = False
+
+  def create_slots(self, parameters: Callable[[], Sequence[tf.Variable]]
+                   ) -> None:
+    """Creates m and v now (eagerly) for the variables `parameters()` lists,
+    if they exist yet: enables the fused ops."""
+    if self.m or not tf.executing_eagerly():
+      return
+    try:
+      variables = parameters()
+    except ValueError:  # A Sonnet module without variables yet.
+      return
+    if variables:
+      self._initialize(variables)
+      self._fused = True
+
+  def apply(self, updates, parameters):
+    if (not self._fused or
+        any(isinstance(u, tf.IndexedSlices) for u in updates)):
+      return super().apply(updates, parameters)
+    optimizer_utils.check_updates_parameters(updates, parameters)
+    if len(parameters) != len(self.m):
+      raise ValueError(f'{len(parameters)} parameters for {len(self.m)} '
+                       'moment slots.')
+    self.step.assign_add(1)
+    scalars = {}  # Per dtype: the op's scalar inputs, computed once.
+    for update, param, m, v in zip(updates, parameters, self.m, self.v):
+      if update is None:
+        continue
+      dtype = update.dtype
+      if dtype not in scalars:
+        step = tf.cast(self.step, dtype)
+        beta1 = tf.cast(self.beta1, dtype)
+        beta2 = tf.cast(self.beta2, dtype)
+        beta2_power = tf.pow(beta2, step)
+        scalars[dtype] = dict(
+            beta1_power=tf.pow(beta1, step), beta2_power=beta2_power,
+            lr=tf.cast(self.learning_rate, dtype), beta1=beta1, beta2=beta2,
+            epsilon=tf.cast(self.epsilon, dtype) * tf.sqrt(1. - beta2_power))
+      tf.raw_ops.ResourceApplyAdam(
+          var=param.handle, m=m.handle, v=v.handle, grad=update,
+          **scalars[dtype])
+
+
 class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
   """Learns a recurrent Q-network from sequences in prioritised replay."""
 
@@ -91,8 +220,9 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     self._iterator = iterator
     self._replay_client = replay_client
     self._table = table
-    self._optimizer = snt.optimizers.Adam(
+    self._optimizer = FusedAdam(
         config.learning_rate, epsilon=config.adam_epsilon)
+    self._optimizer.create_slots(lambda: network.trainable_variables)
     self._num_steps = tf.Variable(0, dtype=tf.int64, name='learner_steps')
     # Every update reaches the counter at once (not a second later), so the
     # counter's checkpoints hold every logged learner step.
@@ -132,19 +262,19 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     target_core_state = tree.map_structure(tf.identity, core_state)
 
     burn_in = self._config.burn_in_length
+    # The target network needs no gradient: one torso call and one LSTM
+    # unroll over burn-in and trace together, from the stored state.
+    target_q_values, _ = unroll_q_network(
+        self._target_network, data.observation, target_core_state)
+    target_q_values = tf.stop_gradient(target_q_values[burn_in:])
     if burn_in:
       burn_in_obs = tree.map_structure(lambda x: x[:burn_in], data.observation)
-      _, core_state = self._network.unroll(burn_in_obs, core_state, burn_in)
-      _, target_core_state = self._target_network.unroll(
-          burn_in_obs, target_core_state, burn_in)
-      core_state, target_core_state = tree.map_structure(
-          tf.stop_gradient, (core_state, target_core_state))
+      _, core_state = unroll_q_network(
+          self._network, burn_in_obs, core_state, values=False)
+      core_state = tree.map_structure(tf.stop_gradient, core_state)
       data = tree.map_structure(lambda x: x[burn_in:], data)
 
-    length = data.reward.shape[0]
-    q_values, _ = self._network.unroll(data.observation, core_state, length)
-    target_q_values, _ = self._target_network.unroll(data.observation,
-                                                     target_core_state, length)
+    q_values, _ = unroll_q_network(self._network, data.observation, core_state)
     td = self.td_errors(q_values, target_q_values, data)
     weights = importance_weights(sample.info.probability,
                                  self._config.importance_sampling_exponent)
