@@ -8,9 +8,10 @@ Times `learner.step()` on a fixed synthetic batch of the small preset (batch
 the small Q-network) with `benchmarks.throughput.learner_updates_per_second`:
 compute only, no replay traffic. Learners are measured in interleaved rounds
 (R2D2, NGU, NGU on all sequences, R2D2, ...) after a discarded warm-up, and
-each figure is the median over rounds, since this machine is shared and noisy. NGU is measured with the
-default `NGUConfig.intrinsic_batch_fraction` and, when the config has it,
-also with 1.0 (the intrinsic models trained on every sequence).
+each figure is the median over rounds, since this machine is shared and
+noisy. NGU is measured with the default `NGUConfig.intrinsic_batch_fraction`
+and, when the config has it, also with 1.0 (the intrinsic models trained on
+every sequence).
 
 sequences/s = updates/s x batch; trained steps/s = updates/s x batch x trace
 length (the steps the Q-network fits per update).

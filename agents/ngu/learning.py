@@ -27,6 +27,7 @@ from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import learning
 
+
 def intrinsic_sequences(batch_size: int, fraction: float) -> int:
   """How many of a batch's sequences train the intrinsic models."""
   if not 0. < fraction <= 1.:
