@@ -22,7 +22,7 @@ def tiny_config_values():
   """R2D2 settings for a program that learns a few steps within seconds."""
   return dict(trace_length=6, burn_in_length=2, replay_period=4,
               batch_size=8, min_replay_size=8, replay_ratio=12.0,
-              num_actors=2, variable_update_period=10,
+              num_actors=2, envs_per_actor=2, variable_update_period=10,
               evaluation_pause_seconds=0.5)
 
 
@@ -126,7 +126,9 @@ class ProgramTest(absltest.TestCase):
 
     def broken_environment(seed):
       environment = experiment.environment_factory(ENVIRONMENT, 'game')(seed)
-      if seed % 1000 == 1:  # Only actor 1's environment breaks, mid-run.
+      # Only actor 1's first environment (acting environment 2) breaks,
+      # mid-run.
+      if seed % 100_000 == 2:
         return BreaksAfter(environment, steps=150)
       return environment
 
