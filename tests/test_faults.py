@@ -127,17 +127,27 @@ def _logged_actor_steps(run_dir):
   return list(episodes['actor_steps'])
 
 
+def _actor_rate(run_dir, seconds=3.):
+  """Actor steps per second logged over `seconds` of the running program."""
+  first, began = max(_logged_actor_steps(run_dir)), time.time()
+  time.sleep(seconds)
+  return (max(_logged_actor_steps(run_dir)) - first) / (time.time() - began)
+
+
 def test_kill_of_everything_loses_at_most_one_checkpoint_interval(tmp_path):
   run_dir = str(tmp_path / 'run')
   run = start(run_dir)
   run.wait_for_nodes(NODES)
   run.wait_for_actor_steps(2000)
+  rate = max(_actor_rate(run_dir), 100.)
+  assert checkpointing.saved_counts(run_dir).get('actor_steps', 0) > 0
   logged = max(_logged_actor_steps(run_dir))
   run_process.kill_group(run)
   run.wait(10)
-  saved = int(checkpointing.saved_counts(run_dir).get('actor_steps', 0))
-  # A checkpoint every 2 s; this machine's single actor does < 1,500 steps/s.
-  assert logged - 3000 <= saved <= logged + 500
+  saved = int(checkpointing.saved_counts(run_dir)['actor_steps'])
+  # A checkpoint every 2 s (plus 2 s for writing it and for CSV rows that lag
+  # the counter by up to an episode per environment).
+  assert logged - 4 * rate <= saved <= logged + 2 * rate, (logged, saved, rate)
 
   run = start(run_dir, saved + 200)
   code, _ = end_of(run, timeout=240)
