@@ -33,7 +33,7 @@ bench-actors: $(STAMP)
 	$(PY) -m benchmarks.actor_throughput
 
 bench-program: $(STAMP)
-	$(PY) -m benchmarks.program_throughput --settings=2x16:2
+	$(PY) -m benchmarks.program_throughput --settings=2x16:4,1x32:4
 
 bench-learning-speed: $(STAMP)
 	$(PY) -m benchmarks.learning_speed

@@ -31,7 +31,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum('agent', 'ngu', ['ngu', 'r2d2'], 'Which program to run.')
 flags.DEFINE_string('environment', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0',
                     'Environment of the runs.')
-flags.DEFINE_list('settings', ['2x16:8'],
+flags.DEFINE_list('settings', ['2x16:4'],
                   '<num_actors>x<envs_per_actor>:<replay_ratio> per run.')
 flags.DEFINE_integer('max_actor_steps', 150_000, 'Budget of each run.')
 flags.DEFINE_float('poll_seconds', 3., 'How often the logs are read.')
