@@ -13,8 +13,9 @@ Rows: raw MiniGrid steps/s (gymnasium, random actions), the actor node of
 R2D2, BT (Q and a TF pi_p of the same network in one call, flights
 and a+) and NGU pre-training
 (embedding, RND and k-NN novelty online) at 1 and at `--envs` environments;
-Atari env-only steps/s and the Atari R2D2 actor node. Figures also go to
---json.
+the R2D2 node at `--envs` with adders that discard their steps (what replay
+writing costs); Atari env-only steps/s and the Atari R2D2 actor node. Figures
+also go to --json.
 """
 
 import functools
@@ -94,8 +95,22 @@ def _atari_env(game: str):
   return work, lambda: count[0]
 
 
+class _DiscardingAdder:
+  """An adder that writes nothing: the node minus its replay writing."""
+
+  def add_first(self, timestep):
+    del timestep
+
+  def add(self, action, next_timestep, extras=()):
+    del action, next_timestep, extras
+
+  def reset(self):
+    pass
+
+
 def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
-  """The actor node the `agent` program builds, with its own replay."""
+  """The actor node the `agent` program builds, with its own replay
+  (`agent` 'r2d2-no-replay': R2D2 whose adders discard every step)."""
   from acme.utils import counting  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
@@ -107,7 +122,7 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment  # pylint: disable=g-import-not-at-top
 
   overrides = dict(envs_per_actor=envs, num_actors=1, replay_ratio=0.)
-  if agent == 'r2d2':
+  if agent.startswith('r2d2'):
     builder = r2d2_experiment.make_program_builder(
         environment, 'game',
         r2d2_experiment.default_config(environment, **overrides), run_dir,
@@ -128,6 +143,8 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
     builder._pretrained_factory = functools.partial(  # pylint: disable=protected-access
         pretrained.GreedyNetworkPolicy, pi_network,
         spec.actions.num_values)
+  if agent == 'r2d2-no-replay':
+    builder.make_adder = lambda replay: _DiscardingAdder()
   server = reverb.Server(builder.replay())
   client = reverb.Client(f'localhost:{server.port}')
   loop = builder.actor(client, None, counting.Counter(), 0)
@@ -174,6 +191,8 @@ def main(_):
   for agent in ('r2d2', 'bt', 'ngu'):
     for envs in (1, FLAGS.envs):
       wanted[f'{agent} actor node, {envs} env'] = f'node:{agent}:{envs}:{minigrid}'
+  wanted[f'r2d2 actor node, {FLAGS.envs} env, no replay writing'] = (
+      f'node:r2d2-no-replay:{FLAGS.envs}:{minigrid}')
   if not FLAGS.skip_atari:
     wanted['Atari env only (random actions)'] = f'atari_env:{FLAGS.game}'
     for envs in (1, FLAGS.atari_envs):
@@ -203,6 +222,9 @@ def main(_):
         r2d2 / rates[f'bt actor node, {envs} env'])
     comparisons[f'NGU / R2D2 actor steps/s, {envs} env'] = (
         rates[f'ngu actor node, {envs} env'] / r2d2)
+  comparisons[f'R2D2 node with / without replay writing, {FLAGS.envs} env'] = (
+      rates[f'r2d2 actor node, {FLAGS.envs} env'] /
+      rates[f'r2d2 actor node, {FLAGS.envs} env, no replay writing'])
 
   print(f'\nOne core each; median of {FLAGS.rounds} rounds of '
         f'{FLAGS.seconds:.0f} s; MiniGrid level {FLAGS.minigrid}.')
