@@ -19,7 +19,6 @@ also go to --json.
 """
 
 import functools
-import json
 import os
 import statistics
 import subprocess
@@ -30,6 +29,8 @@ import time
 
 from absl import app
 from absl import flags
+
+from benchmarks import figures
 
 FLAGS = flags.FLAGS
 flags.DEFINE_float('seconds', 8., 'Timed seconds per measurement.')
@@ -234,15 +235,11 @@ def main(_):
   print('\n| comparison | ratio |\n|---|---:|')
   for name, value in comparisons.items():
     print(f'| {name} | {value:.2f} |')
-  os.makedirs(os.path.dirname(FLAGS.json) or '.', exist_ok=True)
-  with open(FLAGS.json, 'w') as f:
-    json.dump({'command': 'python -m benchmarks.actor_throughput ' +
-                          ' '.join(sys.argv[1:]),
-               'seconds': FLAGS.seconds, 'rounds': FLAGS.rounds,
-               'steps_per_second': rates, 'samples': samples,
-               'ratios': {name: ratio for name, _, ratio in rows},
-               'comparisons': comparisons}, f, indent=2)
-  print(f'\nWrote {FLAGS.json}')
+  figures.write(FLAGS.json, 'benchmarks.actor_throughput', {
+      'seconds': FLAGS.seconds, 'rounds': FLAGS.rounds,
+      'steps_per_second': rates, 'samples': samples,
+      'ratios': {name: ratio for name, _, ratio in rows},
+      'comparisons': comparisons})
 
 
 if __name__ == '__main__':

@@ -48,6 +48,7 @@ from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import learning as ngu_learning
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
+from benchmarks import figures
 from benchmarks import throughput
 
 FLAGS = flags.FLAGS
@@ -182,13 +183,13 @@ def main(_):
     order = list(trees) if round_index % 2 == 0 else list(reversed(trees))
     for code in order:
       if FLAGS.baseline_dir:
-        figures = _run_worker(trees[code])
+        rates = _run_worker(trees[code])
       else:
-        figures = measure_round(FLAGS.environment, FLAGS.updates)
-      for name, rate in figures.items():
+        rates = measure_round(FLAGS.environment, FLAGS.updates)
+      for name, rate in rates.items():
         samples[code].setdefault(name, []).append(rate)
       print(f'  round {round_index + 1} {code}: ' + ', '.join(
-          f'{name} {rate:.1f}/s' for name, rate in figures.items()), flush=True)
+          f'{name} {rate:.1f}/s' for name, rate in rates.items()), flush=True)
 
   results = {code: _summary(samples[code], small.batch_size,
                             small.trace_length, small.sequence_length)
@@ -218,8 +219,7 @@ def main(_):
               f'{results["current"][name]["updates_per_second"] / results["baseline"][name]["updates_per_second"]:.2f} |')
 
   if FLAGS.json:
-    report = {
-        'command': ' '.join(['python -m benchmarks.learner_cost'] + sys.argv[1:]),
+    figures.write(FLAGS.json, 'benchmarks.learner_cost', {
         'environment': FLAGS.environment,
         'batch_size': small.batch_size,
         'burn_in_length': small.burn_in_length,
@@ -230,13 +230,7 @@ def main(_):
         'threads': FLAGS.threads,
         'wall_seconds': time.time() - start,
         'results': results,
-    }
-    directory = os.path.dirname(FLAGS.json)
-    if directory:
-      os.makedirs(directory, exist_ok=True)
-    with open(FLAGS.json, 'w') as f:
-      json.dump(report, f, indent=2)
-    print(f'\nwrote {FLAGS.json}')
+    })
 
 
 if __name__ == '__main__':

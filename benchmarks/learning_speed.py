@@ -1,12 +1,16 @@
 r"""Learning per wall-clock minute: this code against an earlier commit.
 
   python -m benchmarks.learning_speed [--baseline=4bb687e] [--seeds=0,1,2]
+  python -m benchmarks.learning_speed --baseline= \
+      --before_flags=--replay_ratio=16   # a setting of this code against its
+                                         # default
 
 Two studies, each over `--seeds`: R2D2 on MiniGrid-Empty-5x5 (success: the
 greedy evaluator's mean return over its last 3 episodes reaches 0.8) and BT
 with the scripted door seeker on MiniGrid-MultiRoom-N2-S4 (success: 0.5).
 Every run is the launch script of its version with its own presets
-(`local_mp`), the baseline from a `git worktree` of `--baseline`. Runs go one
+(`local_mp`) plus `--before_flags` / `--after_flags`, a commit's code from a
+`git worktree` of it (an empty `--baseline` or `--after`: this checkout). Runs go one
 after another, alternating versions, and are stopped as soon as they succeed
 (or after `--max_minutes`). Reports minutes and actor steps to success per
 seed, and their medians, before and after, in one table; writes --json.
@@ -19,18 +23,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 from absl import app
 from absl import flags
 import numpy as np
 import pandas as pd
 
+from benchmarks import figures
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('baseline', '4bb687e',
                     'Commit of the "before" code (the last one before the '
-                    'batched actors).')
+                    'batched actors); empty for this checkout as it is.')
 flags.DEFINE_string('after', '', 'Commit of the "after" code; empty for this '
                     'checkout as it is.')
+flags.DEFINE_list('before_flags', [], 'Extra launch flags of the "before" runs.')
+flags.DEFINE_list('after_flags', [], 'Extra launch flags of the "after" runs.')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds per study and version.')
 flags.DEFINE_list('studies', ['r2d2', 'bt'], 'Studies to run.')
 flags.DEFINE_float('max_minutes', 5., 'A run that has not succeeded by then '
@@ -74,10 +83,11 @@ def success(run_dir: str, threshold: float):
   return int(reached.iloc[0]) if len(reached) else None
 
 
-def run_one(study: str, seed: int, python_path: str, run_dir: str) -> dict:
+def run_one(study: str, seed: int, python_path: str, run_dir: str,
+            extra_flags: Sequence[str]) -> dict:
   spec = STUDIES[study]
   command = [sys.executable, '-m', f'behavior_transfer.launch.{spec["launcher"]}',
-             *spec['flags'], f'--seed={seed}', f'--run_dir={run_dir}',
+             *spec['flags'], *extra_flags, f'--seed={seed}', f'--run_dir={run_dir}',
              '--max_actor_steps=10000000', '--overwrite']
   environment = dict(os.environ)
   if python_path:
@@ -111,14 +121,16 @@ def _median(values):
 def main(_):
   results = {'before': [], 'after': []}
   with tempfile.TemporaryDirectory() as root:
-    paths = {'before': checkout_path(FLAGS.baseline, root),
+    paths = {'before': FLAGS.baseline and checkout_path(FLAGS.baseline, root),
              'after': FLAGS.after and checkout_path(FLAGS.after, root)}
+    extra_flags = {'before': FLAGS.before_flags, 'after': FLAGS.after_flags}
     try:
       for study in FLAGS.studies:
         for seed in map(int, FLAGS.seeds):
           for version in ('before', 'after'):
             run_dir = os.path.join(root, 'runs', version, study, str(seed))
-            result = run_one(study, seed, paths[version], run_dir)
+            result = run_one(study, seed, paths[version], run_dir,
+                             extra_flags[version])
             results[version].append(result)
             print(f'{version}: {result}', flush=True)
     finally:
@@ -132,8 +144,11 @@ def main(_):
     return 'not reached' if value is None or value == np.inf else (
         f'{value:,.{digits}f}')
 
-  print(f'\nBefore: commit {FLAGS.baseline}; after: '
-        f'{FLAGS.after or "this checkout"}. Runs '
+  def version(commit, extra_flags):
+    return ' '.join([commit or 'this checkout', *extra_flags])
+
+  print(f'\nBefore: {version(FLAGS.baseline, FLAGS.before_flags)}; after: '
+        f'{version(FLAGS.after, FLAGS.after_flags)}. Runs '
         f'stopped at success or after {FLAGS.max_minutes:.0f} min.')
   print('\n| study | seed | before: minutes | after: minutes | before: actor '
         'steps | after: actor steps |\n|---|---:|---:|---:|---:|---:|')
@@ -154,16 +169,12 @@ def main(_):
           f' | {show(summary[study]["after"]["minutes"], 1)} | '
           f'{show(summary[study]["before"]["actor_steps"], 0)} | '
           f'{show(summary[study]["after"]["actor_steps"], 0)} |')
-  os.makedirs(os.path.dirname(FLAGS.json) or '.', exist_ok=True)
-  with open(FLAGS.json, 'w') as f:
-    json.dump({'command': 'python -m benchmarks.learning_speed ' +
-                          ' '.join(sys.argv[1:]),
-               'baseline': FLAGS.baseline, 'after': FLAGS.after or 'checkout',
-               'max_minutes': FLAGS.max_minutes,
-               'results': results,
-               'medians': json.loads(json.dumps(summary).replace(
-                   'Infinity', 'null'))}, f, indent=2)
-  print(f'\nWrote {FLAGS.json}')
+  figures.write(FLAGS.json, 'benchmarks.learning_speed', {
+      'before': version(FLAGS.baseline, FLAGS.before_flags),
+      'after': version(FLAGS.after, FLAGS.after_flags),
+      'max_minutes': FLAGS.max_minutes,
+      'results': results,
+      'medians': json.loads(json.dumps(summary).replace('Infinity', 'null'))})
 
 
 if __name__ == '__main__':

@@ -13,7 +13,6 @@ ratio = learner steps x batch x trace length / actor steps. Prints a table
 and writes the same figures to --json.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from behavior_transfer.agents.r2d2 import config as r2d2_config
+from benchmarks import figures
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('agent', 'ngu', ['ngu', 'r2d2'], 'Which program to run.')
@@ -123,14 +123,9 @@ def main(_):
           f'{r["learner_updates_per_second"]:.1f} | '
           f'{r["learner_sequences_per_second"]:,.0f} | '
           f'{r["achieved_replay_ratio"]:.1f} | {r["wall_seconds"]:.0f} |')
-  os.makedirs(os.path.dirname(FLAGS.json) or '.', exist_ok=True)
-  with open(FLAGS.json, 'w') as f:
-    json.dump({'command': 'python -m benchmarks.program_throughput ' +
-                          ' '.join(sys.argv[1:]),
-               'agent': FLAGS.agent, 'environment': FLAGS.environment,
-               'max_actor_steps': FLAGS.max_actor_steps,
-               'results': results}, f, indent=2)
-  print(f'\nWrote {FLAGS.json}')
+  figures.write(FLAGS.json, 'benchmarks.program_throughput', {
+      'agent': FLAGS.agent, 'environment': FLAGS.environment,
+      'max_actor_steps': FLAGS.max_actor_steps, 'results': results})
 
 
 if __name__ == '__main__':
