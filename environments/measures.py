@@ -3,7 +3,10 @@ explored, read from the base environment beneath the wrappers.
 
 Exploration is the number of distinct MiniGrid cells the agent stood on, or the
 number of distinct Montezuma's Revenge rooms (RAM byte 3, where the game keeps
-the room index); other Atari games have no exploration measure here.
+the room index); other Atari games have no exploration measure here. On
+multi-room MiniGrid levels also the rooms the agent stood inside
+(`rooms_reached`) and whether one of them was the last, the goal's room
+(`reached_last_room`, 0 or 1).
 """
 
 from typing import Any, Dict, Optional
@@ -14,6 +17,7 @@ import dm_env
 
 from behavior_transfer.environments import atari
 from behavior_transfer.environments import minigrid
+from behavior_transfer.environments import rooms
 from behavior_transfer.environments import tasks
 
 _MONTEZUMA_ROOM_RAM_INDEX = 3
@@ -52,13 +56,18 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
         name: tasks.get_task(domain, name)
         for name in tasks.applicable_task_names(domain, base.simulator)}
     self._metric = exploration_metric_name(base)
+    self._has_rooms = (isinstance(base, minigrid.MiniGridEnvironment) and
+                       rooms.has_rooms(base.simulator))
     self._returns: Dict[str, float] = {}
     self._visited = set()
+    self._rooms_visited = set()
 
   def observe_first(self, env: dm_env.Environment, timestep: dm_env.TimeStep):
     del env, timestep
     self._returns = {name: 0. for name in self._tasks}
     self._visited = {_position(self._base)}
+    self._rooms_visited = set()
+    self._visit_room()
 
   def observe(self, env: dm_env.Environment, timestep: dm_env.TimeStep,
               action: Any):
@@ -67,15 +76,26 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
     for name, task in self._tasks.items():
       self._returns[name] += task(game_reward, simulator)
     self._visited.add(_position(self._base))
+    self._visit_room()
+
+  def _visit_room(self):
+    if self._has_rooms:
+      self._rooms_visited.add(rooms.room_index(self._base.simulator))
 
   def get_metrics(self) -> Dict[str, float]:
     metrics = {f'return_{name}': value for name, value in self._returns.items()}
     if self._metric:
       metrics[self._metric] = float(len(self._visited))
+    if self._has_rooms:
+      reached = self._rooms_visited - {None}
+      last_room = len(self._base.simulator.rooms) - 1
+      metrics['rooms_reached'] = float(len(reached))
+      metrics['reached_last_room'] = float(last_room in reached)
     return metrics
 
   @property
   def columns(self):
     """The log columns this observer adds."""
     return tuple(f'return_{name}' for name in self._tasks) + (
-        (self._metric,) if self._metric else ())
+        (self._metric,) if self._metric else ()) + (
+            ('rooms_reached', 'reached_last_room') if self._has_rooms else ())

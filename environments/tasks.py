@@ -17,6 +17,8 @@ sense only on some levels of its domain says so with `applies`.
 import difflib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from behavior_transfer.environments import rooms
+
 TaskFn = Callable[[float, Any], float]
 AppliesFn = Callable[[Any], bool]  # simulator -> does the task apply?
 
@@ -105,21 +107,14 @@ def goal_in_half_time_task(game_reward: float, simulator: Any) -> float:
 FIRST_ROOM_LURE = 0.01
 
 
-def _has_rooms(simulator: Any) -> bool:
-  return hasattr(simulator, 'rooms')
-
-
-@register_task('minigrid', 'deceptive_first_room', applies=_has_rooms)
+@register_task('minigrid', 'deceptive_first_room', applies=rooms.has_rooms)
 def deceptive_first_room_task(game_reward: float, simulator: Any) -> float:
   """Deceptive: the goal reward, plus a small reward for every step spent in
   the starting room, which pulls away from the goal. Staying put all episode
   earns at most FIRST_ROOM_LURE x step limit (0.4 on MultiRoom-N2-S4), less
   than reaching the goal quickly (about 0.8). For multi-room levels."""
-  rooms = getattr(simulator, 'rooms', None)
-  if not rooms:
+  if not getattr(simulator, 'rooms', None):
     raise ValueError('The deceptive_first_room task needs a multi-room MiniGrid '
                      'level (e.g. MiniGrid-MultiRoom-N2-S4-v0).')
-  (left, top), (width, height) = rooms[0].top, rooms[0].size
-  x, y = simulator.agent_pos
-  in_first_room = left < x < left + width - 1 and top < y < top + height - 1
+  in_first_room = rooms.room_index(simulator) == 0
   return game_reward + (FIRST_ROOM_LURE if in_first_room else 0.0)

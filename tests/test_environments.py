@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 from behavior_transfer import environments
+from behavior_transfer.agents.bt import scripted
 from behavior_transfer.environments import atari
+from behavior_transfer.environments import measures
 from behavior_transfer.environments import minigrid
+from behavior_transfer.environments import rooms
 from behavior_transfer.environments import tasks
 
 
@@ -197,3 +200,53 @@ def test_harder_sparse_task_pays_only_within_half_the_step_limit():
   assert tasks.get_task('minigrid', 'goal_in_half_time')(0.55, simulator) == 0.55
   simulator.step_count = 21
   assert tasks.get_task('minigrid', 'goal_in_half_time')(0.5, simulator) == 0.
+
+
+def test_room_index_is_the_room_whose_interior_holds_the_agent():
+  class Room:
+    def __init__(self, top, size):
+      self.top, self.size = top, size
+
+  class Simulator:  # Two 5x5 rooms sharing the wall at x = 4.
+    rooms = [Room((0, 0), (5, 5)), Room((4, 0), (5, 5))]
+    agent_pos = (0, 0)
+
+  simulator = Simulator()
+  expected = {(1, 1): 0, (3, 3): 0, (5, 2): 1, (7, 3): 1,
+              (4, 2): None,  # The doorway in the shared wall.
+              (0, 2): None, (2, 4): None, (8, 1): None}  # Outer walls.
+  for position, room in expected.items():
+    simulator.agent_pos = position
+    assert rooms.room_index(simulator) == room, position
+  assert rooms.has_rooms(simulator)
+  assert not rooms.has_rooms(object())
+
+
+def _episode_metrics(environment, policy, seed=0):
+  env = environments.make_environment(environment, 'game', seed=seed)
+  observer = measures.TaskReturnsAndExploration(
+      measures.unwrap(env), 'minigrid')
+  timestep = env.reset()
+  observer.observe_first(env, timestep)
+  while not timestep.last():
+    timestep = env.step(np.int32(policy(timestep.observation)))
+    observer.observe(env, timestep, None)
+  return observer.columns, observer.get_metrics()
+
+
+def test_rooms_reached_and_last_room_on_multi_room_levels_only():
+  level = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
+  columns, spinning = _episode_metrics(level, lambda _: scripted.LEFT)
+  assert {'rooms_reached', 'reached_last_room'} <= set(columns)
+  assert spinning['rooms_reached'] == 1 and spinning['reached_last_room'] == 0
+  seeker = scripted.DoorSeekingPolicy(seed=0)
+  through = [_episode_metrics(
+      level, lambda o: seeker.step(o, None)[0], seed)[1] for seed in range(5)]
+  # The door seeker gets through the door in some episodes, never further
+  # than the last of the two rooms.
+  assert any(m['rooms_reached'] == 2 and m['reached_last_room'] == 1
+             for m in through)
+  assert all(m['rooms_reached'] <= 2 for m in through)
+  columns, _ = _episode_metrics('minigrid:MiniGrid-Empty-5x5-v0',
+                                lambda _: scripted.LEFT)
+  assert 'rooms_reached' not in columns
