@@ -10,6 +10,8 @@ pi_p's zero-shot return under every task and its exploration are printed next
 to a uniformly random policy's.
 """
 
+import dataclasses
+
 from absl import app
 from absl import flags
 
@@ -27,6 +29,11 @@ flags.DEFINE_enum(
     'intrinsic_reward', 'ngu', [r.value for r in ngu_config.IntrinsicReward],
     'ngu: episodic novelty x RND modulation; rnd: RND error alone; constant: '
     '+1 per step (favours long episodes).')
+flags.DEFINE_bool(
+    'rnd_observation_normalization', True,
+    'Whiten RND inputs by running observation statistics, clipped to [-5, 5] '
+    '(NGU and RND do); --nornd_observation_normalization feeds them raw, for '
+    'ablations.')
 flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
                      'random policy for the final zero-shot report.')
 
@@ -34,8 +41,10 @@ flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
-    config = experiment.default_config(
-        FLAGS.environment, FLAGS.intrinsic_reward, **run_flags.r2d2_overrides())
+    config = dataclasses.replace(
+        experiment.default_config(FLAGS.environment, FLAGS.intrinsic_reward,
+                                  **run_flags.r2d2_overrides()),
+        rnd_observation_normalization=FLAGS.rnd_observation_normalization)
     summary = experiment.run(
         FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
         FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)

@@ -24,13 +24,16 @@ _MINIGRID_CHANNEL_SCALE = (10., 5., 2.)
 class AtariTorso(snt.Module):
   """Agent57 torso: conv 32 8x8/4, 64 4x4/2, 64 3x3/1, then linear 512."""
 
-  def __init__(self, hidden_size: int = 512, name: str = 'atari_torso'):
+  def __init__(self, hidden_size: int = 512, rescale: bool = True,
+               name: str = 'atari_torso'):
+    """`rescale=False` for inputs already normalised (RND's whitened frames)."""
     super().__init__(name=name)
     self._convs = acme_atari.AtariTorso()
     self._linear = snt.Linear(hidden_size)
+    self._scale = 255. if rescale else 1.
 
   def __call__(self, images: tf.Tensor) -> tf.Tensor:
-    inputs = tf.cast(images, tf.float32) / 255.
+    inputs = tf.cast(images, tf.float32) / self._scale
     return tf.nn.relu(self._linear(self._convs(inputs)))
 
 
@@ -40,8 +43,11 @@ class MiniGridTorso(snt.Module):
   def __init__(self,
                channels: Sequence[int] = (16, 32),
                hidden_size: int = 64,
+               rescale: bool = True,
                name: str = 'minigrid_torso'):
+    """`rescale=False` for inputs already normalised (RND's whitened views)."""
     super().__init__(name=name)
+    self._scale = _MINIGRID_CHANNEL_SCALE if rescale else (1., 1., 1.)
     layers = []
     for c in channels:
       layers += [snt.Conv2D(c, [2, 2], padding='VALID'), tf.nn.relu]
@@ -49,7 +55,7 @@ class MiniGridTorso(snt.Module):
         layers + [snt.Flatten(), snt.Linear(hidden_size), tf.nn.relu])
 
   def __call__(self, images: tf.Tensor) -> tf.Tensor:
-    inputs = tf.cast(images, tf.float32) / tf.constant(_MINIGRID_CHANNEL_SCALE)
+    inputs = tf.cast(images, tf.float32) / tf.constant(self._scale)
     return self._network(inputs)
 
 

@@ -48,3 +48,43 @@ def test_actor_outputs_have_the_configured_sizes():
   models = networks.IntrinsicModels('minigrid', NUM_ACTIONS, embedding_size=32)
   embedding, error = models(tf.zeros((5, 7, 7, 3), tf.uint8))
   assert embedding.shape == (5, 32) and error.shape == (5,)
+
+
+def test_observation_normalizer_matches_running_numpy_statistics():
+  rng = np.random.RandomState(0)
+  normalizer = networks.ObservationNormalizer(clip=5.)
+  scale = rng.uniform(0.5, 20., size=(2, 3))
+  scale[0, 0] = 0.  # A dimension that never changes.
+  probe = rng.randn(4, 2, 3).astype(np.float32) * 30.
+  # Before any statistics: observations pass through, clipped.
+  np.testing.assert_allclose(normalizer(probe), np.clip(probe, -5., 5.))
+  seen = []
+  for size in (3, 17, 40, 1):
+    batch = (rng.randn(size, 2, 3) * scale + 7.).astype(np.float32)
+    normalizer.update(batch)
+    seen.append(batch)
+    everything = np.concatenate(seen)
+    np.testing.assert_allclose(normalizer.mean, everything.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(normalizer.variance, everything.var(0),
+                               rtol=1e-4, atol=1e-5)
+    assert float(normalizer.count) == len(everything)
+  expected = np.clip((probe - everything.mean(0)) /
+                     np.sqrt(everything.var(0) + 1e-8), -5., 5.)
+  np.testing.assert_allclose(normalizer(probe), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_learner_updates_rnd_statistics_that_actors_fetch_with_the_models():
+  models = networks.IntrinsicModels('minigrid', NUM_ACTIONS)
+  models.create_variables(tf.TensorSpec((7, 7, 3), tf.uint8))
+  normalizer = models.rnd.normalizer
+  assert any(v is normalizer.mean for v in models.variables)
+  assert not any(v is normalizer.mean for v in models.learned_variables)
+  batch = fixed_batch()
+  learning.IntrinsicModelTrainer(models, learning_rate=1e-3).step(batch)
+  images = batch.observation.observation.numpy().reshape(T * B, 7, 7, 3)
+  assert float(normalizer.count) == T * B
+  np.testing.assert_allclose(normalizer.mean, images.mean(0), rtol=1e-5)
+  # Without normalisation RND has no statistics to share.
+  assert networks.IntrinsicModels(
+      'minigrid', NUM_ACTIONS,
+      normalize_rnd_observations=False).rnd.normalizer is None

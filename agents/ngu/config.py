@@ -29,6 +29,9 @@ class NGUConfig:
   # Life-long novelty (RND).
   max_modulation: float = 5.0  # L.
   rnd_output_size: int = 128
+  # RND's inputs whitened by running observation statistics, clipped to
+  # [-5, 5] (Burda et al. 2019); False feeds the torso's usual scaling.
+  rnd_observation_normalization: bool = True
   # Training of f (inverse dynamics) and the RND predictor on the learner.
   intrinsic_learning_rate: float = 5e-4
   # Fraction of each replay batch's sequences that trains f and the RND

@@ -68,7 +68,12 @@ class IntrinsicModelTrainer:
     return {'inverse_dynamics_loss': inverse_dynamics, 'rnd_loss': rnd}
 
   def step(self, data: adders.Step) -> Dict[str, tf.Tensor]:
-    """One update of f, the inverse-dynamics head and g_hat (never g)."""
+    """One update of f, the inverse-dynamics head and g_hat (never g), after
+    RND's observation statistics take in this batch's observations."""
+    normalizer = self._models.rnd.normalizer
+    if normalizer is not None:
+      images = data.observation.observation
+      normalizer.update(tf.reshape(images, [-1] + images.shape[2:].as_list()))
     variables = self._models.learned_variables
     with tf.GradientTape() as tape:
       losses = self.losses(data)

@@ -4,11 +4,14 @@ f maps an observation to a small "controllable state" embedding; it is trained
 only through an inverse-dynamics classifier p(a_t | f(s_t), f(s_{t+1})), so it
 keeps what the agent's actions change. RND's predictor g_hat regresses a fixed,
 randomly initialised target g; its error is large on rarely seen observations.
-Both take the raw observation image (not the OAR tuple) and reuse the
-Q-network torsos.
+RND sees observations whitened by running per-dimension statistics and clipped
+to [-5, 5] (Burda et al. 2019, as NGU uses it), so that no pixel's constant
+offset or scale dominates the error. Both take the observation image (not the
+OAR tuple) and reuse the Q-network torsos.
 """
 
-from typing import Callable
+import functools
+from typing import Callable, Optional
 
 import sonnet as snt
 import tensorflow as tf
@@ -18,13 +21,61 @@ from behavior_transfer.networks import q_network
 TorsoFactory = Callable[[], snt.Module]
 
 
-def torso_factory(domain: str) -> TorsoFactory:
-  """The observation torso of a domain's Q-network preset."""
+def torso_factory(domain: str, rescale: bool = True) -> TorsoFactory:
+  """The observation torso of a domain's Q-network preset (`rescale=False`
+  for inputs that are already normalised)."""
   if domain == 'atari':
-    return q_network.AtariTorso
+    return functools.partial(q_network.AtariTorso, rescale=rescale)
   if domain == 'minigrid':
-    return q_network.MiniGridTorso
+    return functools.partial(q_network.MiniGridTorso, rescale=rescale)
   raise ValueError(f'No torso for domain {domain!r}; valid: atari, minigrid.')
+
+
+class ObservationNormalizer(snt.Module):
+  """Running per-dimension mean and variance of observations, and the
+  whitening (x - mean) / std clipped to [-clip, clip].
+
+  The statistics are variables: the learner updates them from the
+  observations it trains RND on, and actors fetch them with the models.
+  Before the first update it passes observations through (clipped).
+  """
+
+  def __init__(self, clip: float = 5., epsilon: float = 1e-8,
+               name: str = 'observation_normalizer'):
+    super().__init__(name=name)
+    self._clip = clip
+    self._epsilon = epsilon
+
+  @snt.once
+  def _create_variables(self, observation: tf.Tensor) -> None:
+    shape = observation.shape[1:]
+    self.count = tf.Variable(0., dtype=tf.float64, trainable=False,
+                             name='count')
+    self.mean = tf.Variable(tf.zeros(shape), trainable=False, name='mean')
+    self.variance = tf.Variable(tf.ones(shape), trainable=False,
+                                name='variance')
+
+  def update(self, observations: tf.Tensor) -> None:
+    """Merges a [N, ...] batch's moments into the running ones (Chan et
+    al.'s parallel algorithm)."""
+    self._create_variables(observations)
+    observations = tf.cast(observations, tf.float32)
+    batch_mean, batch_variance = tf.nn.moments(observations, axes=[0])
+    batch_count = tf.cast(tf.shape(observations)[0], tf.float64)
+    total = self.count + batch_count
+    weight = tf.cast(batch_count / total, tf.float32)
+    delta = batch_mean - self.mean
+    self.mean.assign_add(delta * weight)
+    self.variance.assign(
+        self.variance * (1. - weight) + batch_variance * weight +
+        tf.square(delta) * weight * (1. - weight))
+    self.count.assign(total)
+
+  def __call__(self, observations: tf.Tensor) -> tf.Tensor:
+    self._create_variables(observations)
+    whitened = ((tf.cast(observations, tf.float32) - self.mean) /
+                tf.sqrt(self.variance + self._epsilon))
+    return tf.clip_by_value(whitened, -self._clip, self._clip)
 
 
 class Embedding(snt.Module):
@@ -52,11 +103,14 @@ class InverseDynamics(snt.Module):
 
 
 class RandomNetworkDistillation(snt.Module):
-  """A frozen random target g and a trained predictor g_hat."""
+  """A frozen random target g and a trained predictor g_hat, on whitened
+  observations when `normalizer` is given (raw ones otherwise)."""
 
   def __init__(self, torso_factory_fn: TorsoFactory, output_size: int,
+               normalizer: Optional[ObservationNormalizer] = None,
                name: str = 'rnd'):
     super().__init__(name=name)
+    self.normalizer = normalizer
     self._target = snt.Sequential([torso_factory_fn(), snt.Linear(output_size)],
                                   name='target')
     self.predictor = snt.Sequential(
@@ -65,6 +119,8 @@ class RandomNetworkDistillation(snt.Module):
 
   def error(self, observation: tf.Tensor) -> tf.Tensor:
     """||g_hat(s) - g(s)||^2 per observation; no gradient into g."""
+    if self.normalizer is not None:
+      observation = self.normalizer(observation)
     target = tf.stop_gradient(self._target(observation))
     return tf.reduce_sum(tf.square(self.predictor(observation) - target), -1)
 
@@ -73,12 +129,18 @@ class IntrinsicModels(snt.Module):
   """Everything NGU learns besides the Q-network."""
 
   def __init__(self, domain: str, num_actions: int, embedding_size: int = 32,
-               rnd_output_size: int = 128):
+               rnd_output_size: int = 128,
+               normalize_rnd_observations: bool = True):
     super().__init__(name='intrinsic_models')
-    make_torso = torso_factory(domain)
-    self.embedding = Embedding(make_torso(), embedding_size)
+    self.embedding = Embedding(torso_factory(domain)(), embedding_size)
     self.inverse_dynamics = InverseDynamics(num_actions)
-    self.rnd = RandomNetworkDistillation(make_torso, rnd_output_size)
+    if normalize_rnd_observations:
+      self.rnd = RandomNetworkDistillation(
+          torso_factory(domain, rescale=False), rnd_output_size,
+          ObservationNormalizer())
+    else:
+      self.rnd = RandomNetworkDistillation(torso_factory(domain),
+                                           rnd_output_size)
 
   def create_variables(self, observation_spec) -> None:
     """Creates every variable, so learner and actors list the same ones."""

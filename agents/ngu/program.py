@@ -60,7 +60,8 @@ class DistributedNGU(r2d2_program.DistributedR2D2):
     config = self._ngu_config
     models = ngu_networks.IntrinsicModels(
         self._domain, self.environment_spec.actions.num_values,
-        config.embedding_size, config.rnd_output_size)
+        config.embedding_size, config.rnd_output_size,
+        config.rnd_observation_normalization)
     models.create_variables(self.environment_spec.observations.observation)
     return models
 
