@@ -39,7 +39,7 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'Times the learner trains on each actor step on average (learner steps '
       'x batch x trace length / actor steps); replay\'s rate limiter holds '
       'it, blocking actors or learner. 0 lets the learner run freely. '
-      'Overrides the preset (Atari 0, small domains 4).')
+      'Overrides the preset (Atari 0; small domains 16, NGU pre-training 4).')
   flags.DEFINE_integer(
       'max_actor_steps', max_actor_steps,
       'Budget in environment steps summed over actors; every node stops there.')
