@@ -32,8 +32,14 @@ class PretrainingProgramTest(absltest.TestCase):
     logs = reports.read_logs(run_dir)
     learner = logs['learner']
     self.assertGreater(learner['learner_steps'].max(), 2)
-    self.assertTrue((learner['inverse_dynamics_loss'] > 0).all())
-    self.assertTrue((learner['rnd_loss'] > 0).all())
+    self.assertTrue((learner['inverse_dynamics_loss'] > 0).all(),
+                    learner.to_string())
+    # RND's first updates whiten with statistics of a few tiny batches, which
+    # map every input to zero while those batches' observations are all the
+    # same; once replay has variety the error is positive.
+    self.assertTrue((learner['rnd_loss'] >= 0).all(), learner.to_string())
+    self.assertTrue((learner['rnd_loss'].iloc[len(learner) // 2:] > 0).all(),
+                    learner.to_string())
     episodes = reports.actor_episodes(logs)
     # Intrinsic rewards reached replay and the logs: positive, not the game's.
     self.assertGreater(episodes['episode_return'].mean(), 0.)
