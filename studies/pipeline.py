@@ -48,8 +48,11 @@ class PipelineSettings:
   task: str = 'game'
   arms: Sequence[TransferArm] = (TransferArm('bt'),
                                  TransferArm('epsilon_greedy'))
-  pretrain_steps: int = 30_000
-  transfer_steps: int = 30_000
+  # Pre-training trains on each step 4 times, transfer 16 times: these
+  # budgets give each stage about as many learner updates (~1,000-2,000)
+  # as the one-environment actors of earlier versions had at 30,000 steps.
+  pretrain_steps: int = 200_000
+  transfer_steps: int = 60_000
   intrinsic_reward: str = 'ngu'
   num_actors: int = 2
   seed: int = 0
