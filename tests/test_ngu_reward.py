@@ -134,3 +134,21 @@ def test_environments_of_a_batch_keep_their_own_memories_and_statistics():
       first = rng.randn(1, 4)
       batch(first, [0.5], indices=[1])
       alone[1](first, [0.5])
+
+
+def test_full_memory_replaces_its_oldest_embeddings():
+  # Capacity 4 (NGU's is 30,000): each reward compares with the 4 latest
+  # embeddings of the episode only.
+  config = ngu_config.NGUConfig(num_neighbours=2, episodic_memory_capacity=4)
+  novelty = single(rewards.EpisodicNovelty(config))
+  rng = np.random.RandomState(3)
+  points = [rng.randn(3) for _ in range(70)]
+  points.append(points[0] + 1e-3)  # A revisit of a long-forgotten state.
+  novelty(points[0])
+  history = []
+  for t in range(1, len(points)):
+    expected, history = expected_episodic(points[max(0, t - 4):t], points[t],
+                                          history, k=2)
+    assert novelty(points[t]) == pytest.approx(expected, rel=1e-9), t
+  with pytest.raises(ValueError, match='episodic_memory_capacity'):
+    rewards.EpisodicNovelty(ngu_config.NGUConfig(episodic_memory_capacity=0))

@@ -26,6 +26,9 @@ class NGUConfig:
   pseudo_count_constant: float = 1e-3  # c.
   maximum_similarity: float = 8.0  # s_m.
   embedding_size: int = 32  # Size of the controllable-state embedding f.
+  # Embeddings an episode's memory holds; once full, each new one replaces
+  # the oldest.
+  episodic_memory_capacity: int = 30_000
   # Life-long novelty (RND).
   max_modulation: float = 5.0  # L.
   rnd_output_size: int = 128

@@ -60,8 +60,14 @@ class EpisodicNovelty:
   def __init__(self, config: ngu_config.NGUConfig, num_environments: int = 1):
     self._config = config
     self._count = num_environments
-    self._memory = None  # [K, capacity, D]; rows [:size[i]] are episode i's.
-    self._sizes = np.zeros(num_environments, np.int64)
+    if config.episodic_memory_capacity < 1:
+      raise ValueError('episodic_memory_capacity must be at least 1, got '
+                       f'{config.episodic_memory_capacity}.')
+    self._capacity = config.episodic_memory_capacity
+    # [K, buffer, D]; environment i's memory is row i's first
+    # min(sizes[i], capacity) entries, written round-robin once full.
+    self._memory = None
+    self._sizes = np.zeros(num_environments, np.int64)  # Embeddings seen.
     # d_m^2: the mean of every k-NN squared distance each environment saw.
     self._distance_sums = np.zeros(num_environments)
     self._distance_counts = np.zeros(num_environments)
@@ -80,12 +86,13 @@ class EpisodicNovelty:
     embeddings = np.asarray(embeddings, np.float64)
     self._make_room(embeddings.shape[-1])
     sizes = self._sizes[rows]
-    longest = int(sizes.max()) if len(rows) else 0
+    stored = np.minimum(sizes, self._capacity)
+    longest = int(stored.max()) if len(rows) else 0
     rewards = np.zeros(len(rows))
     if longest:
       memories = self._memory[rows, :longest]
       squared = np.sum((memories - embeddings[:, None]) ** 2, axis=-1)
-      squared[np.arange(longest)[None] >= sizes[:, None]] = np.inf
+      squared[np.arange(longest)[None] >= stored[:, None]] = np.inf
       k = min(config.num_neighbours, longest)
       if k < longest:
         squared = np.partition(squared, k - 1, axis=1)
@@ -102,18 +109,20 @@ class EpisodicNovelty:
       rewards = np.where(
           (sizes == 0) | (similarity > config.maximum_similarity), 0.,
           1. / similarity)
-    self._memory[rows, sizes] = embeddings
+    self._memory[rows, sizes % self._capacity] = embeddings
     self._sizes[rows] += 1
     return rewards
 
   def _make_room(self, size: int) -> None:
     """Makes room for one more embedding per environment, doubling the
-    buffer when one is full (no per-step copy of whole episodes)."""
+    buffer up to the capacity when one is full (no per-step copy of whole
+    episodes)."""
     if self._memory is None or self._memory.shape[2] != size:
-      self._memory = np.zeros((self._count, 64, size))
+      self._memory = np.zeros((self._count, min(64, self._capacity), size))
       self._sizes[:] = 0
-    elif self._sizes.max() == self._memory.shape[1]:
-      grown = np.zeros((self._count, 2 * self._memory.shape[1], size))
+    elif (self._sizes.max() == self._memory.shape[1] < self._capacity):
+      grown = np.zeros((self._count, min(2 * self._memory.shape[1],
+                                         self._capacity), size))
       grown[:, :self._memory.shape[1]] = self._memory
       self._memory = grown
 
