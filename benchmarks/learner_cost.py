@@ -48,7 +48,6 @@ from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import learning as ngu_learning
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
-from benchmarks import figures
 from benchmarks import throughput
 
 FLAGS = flags.FLAGS
@@ -219,6 +218,9 @@ def main(_):
               f'{results["current"][name]["updates_per_second"] / results["baseline"][name]["updates_per_second"]:.2f} |')
 
   if FLAGS.json:
+    # Imported here: workers run this file against older checkouts, whose
+    # `benchmarks` package may not have it.
+    from benchmarks import figures  # pylint: disable=g-import-not-at-top
     figures.write(FLAGS.json, 'benchmarks.learner_cost', {
         'environment': FLAGS.environment,
         'batch_size': small.batch_size,

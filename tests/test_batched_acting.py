@@ -105,13 +105,17 @@ class Setup:
             _spec().observations.observation))
 
 
-def _run(setup, indices, clients):
+def _run(setup, indices, clients, calls=1):
+  """Steps the actor of `indices` for STEPS_PER_ENVIRONMENT batched steps in
+  `calls` calls of the loop's `run`; returns the loop."""
   actor, adder_list = setup.actor(indices, clients)
   loop = batched_loop.BatchedEnvironmentLoop(
       setup.environments(indices), actor, observers=[[] for _ in indices])
-  loop.run(num_steps=STEPS_PER_ENVIRONMENT * len(indices))
+  for _ in range(calls):
+    loop.run(num_steps=STEPS_PER_ENVIRONMENT * len(indices) // calls)
   for adder in adder_list:
     adder.reset()  # Flushes items still in flight.
+  return loop
 
 
 def _items(client):
@@ -198,3 +202,24 @@ def test_bt_flights_and_extra_action_are_per_environment():
     action, state = policy.step(timestep.observation, state)
     assert r[1]['executed_action'] == action
     timestep = env.step(np.int32(action))
+
+
+def test_later_runs_continue_the_episodes_of_earlier_ones():
+  # run(n) three times writes what one run(3n) writes: episodes are not cut
+  # (or restarted) at the end of a call.
+  setup = Setup('r2d2')
+  servers = [reverb.Server([reverb.Table.queue(
+      TABLE, 10_000, signature=setup.signature())]) for _ in range(2)]
+  clients = [reverb.Client(f'localhost:{s.port}') for s in servers]
+  try:
+    whole = _run(setup, [0], [clients[0]])
+    parts = _run(setup, [0], [clients[1]], calls=3)
+    items = [_items(c) for c in clients]
+  finally:
+    for server in servers:
+      server.stop()
+  assert whole.steps == parts.steps == STEPS_PER_ENVIRONMENT
+  assert len(items[0]) == len(items[1]) > 0
+  for got, expected in zip(items[1], items[0]):
+    for a, b in zip(tree.flatten(got), tree.flatten(expected)):
+      np.testing.assert_array_equal(a, b)  # Same maths, same order.

@@ -15,6 +15,7 @@ from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
+from behavior_transfer.agents.r2d2 import program
 
 NUM_ACTIONS, BATCH, LSTM = 4, 3, 16
 EPS = 1e-3
@@ -209,3 +210,34 @@ def test_fused_unroll_computes_the_network_unroll_and_its_gradient():
   for a, b in zip(tape.gradient(got_sum, network.trainable_variables),
                   tape.gradient(expected_sum, network.trainable_variables)):
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_fused_adam_follows_sonnets_adam_exactly():
+  rng = np.random.RandomState(0)
+  start = [rng.randn(3, 4).astype(np.float32), rng.randn(5).astype(np.float32)]
+  fused_vars = [tf.Variable(x) for x in start]
+  sonnet_vars = [tf.Variable(x) for x in start]
+  fused = learning.FusedAdam(1e-2, epsilon=1e-3)
+  fused.create_slots(lambda: fused_vars)
+  assert fused._fused  # pylint: disable=protected-access
+  reference = snt.optimizers.Adam(1e-2, epsilon=1e-3)
+  for _ in range(20):
+    gradients = [tf.constant(rng.randn(*x.shape).astype(np.float32))
+                 for x in start]
+    fused.apply(gradients, fused_vars)
+    reference.apply(gradients, sonnet_vars)
+  for a, b in zip(fused_vars, sonnet_vars):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+  assert int(fused.step) == int(reference.step) == 20
+  for a, b in zip(fused.m + fused.v, reference.m + reference.v):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_replay_ratio_sets_the_tables_samples_per_insert():
+  # A sequence per 10 steps, 20 trained steps per sample: training on each
+  # step 4 times takes 2 samples per inserted sequence.
+  config = r2d2_config.small_domain_config(replay_ratio=4., replay_period=10,
+                                           trace_length=20)
+  assert config.samples_per_insert == 2.
+  table = program.make_replay_table(config, None)
+  assert table.info.rate_limiter_info.samples_per_insert == 2.

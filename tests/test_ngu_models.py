@@ -3,6 +3,7 @@
 from acme.adders.reverb import base as adder_base
 from acme.wrappers import observation_action_reward
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from behavior_transfer.agents.ngu import learning
@@ -88,3 +89,13 @@ def test_learner_updates_rnd_statistics_that_actors_fetch_with_the_models():
   assert networks.IntrinsicModels(
       'minigrid', NUM_ACTIONS,
       normalize_rnd_observations=False).rnd.normalizer is None
+
+
+def test_intrinsic_models_train_on_the_configured_fraction_of_a_batch():
+  assert learning.intrinsic_sequences(32, 0.125) == 4
+  assert learning.intrinsic_sequences(32, 1.) == 32
+  assert learning.intrinsic_sequences(8, 0.125) == 1
+  assert learning.intrinsic_sequences(5, 0.01) == 1  # At least one.
+  for fraction in (0., 1.5):
+    with pytest.raises(ValueError, match='intrinsic_batch_fraction'):
+      learning.intrinsic_sequences(32, fraction)
