@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
+.PHONY: demo test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -16,6 +16,14 @@ $(STAMP): setup.py
 
 demo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_pipeline --out_dir=$(RUN_DIR)
+
+# The pre-training behind the bundled pi_p (policies/bundled/ngu_multiroom);
+# about 20 minutes on 2 cores. Its provenance.json records the command.
+bundled-policy: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_ngu \
+	  --environment=minigrid:MiniGrid-MultiRoom-N4-S5-v0 \
+	  --max_actor_steps=2000000 --report_episodes=100 --seed=0 \
+	  --run_dir=runs/bundled_ngu_multiroom --bundle_as=ngu_multiroom
 
 r2d2-demo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=runs/r2d2_demo --overwrite

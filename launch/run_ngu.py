@@ -7,10 +7,13 @@ r"""Pre-trains an exploratory policy pi_p without reward (NGU) on Launchpad.
 pi_p is exported to <run_dir>/policy (load it with --pretrained=exported:...),
 the weights to <run_dir>/checkpoints/learner (for --weight_init). At the end,
 pi_p's zero-shot return under every task and its exploration are printed next
-to a uniformly random policy's.
+to a uniformly random policy's. With --bundle_as=<name> pi_p is also copied
+into the package (policies/bundled/<name>, with a provenance file), loadable
+as --pretrained=bundled:<name>.
 """
 
 import dataclasses
+import sys
 
 from absl import app
 from absl import flags
@@ -19,6 +22,8 @@ from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment
 from behavior_transfer.launch import run_flags
+from behavior_transfer.policies import bundled
+from behavior_transfer.studies import bundle
 from behavior_transfer.utils import reports
 
 FLAGS = run_flags.FLAGS
@@ -34,23 +39,56 @@ flags.DEFINE_bool(
     'Whiten RND inputs by running observation statistics, clipped to [-5, 5] '
     '(NGU and RND do); --nornd_observation_normalization feeds them raw, for '
     'ablations.')
+flags.DEFINE_integer(
+    'n_step', None, 'Overrides the preset n of the n-step return (small '
+    'domains 3, Atari 5 as R2D2; NGU itself uses Retrace(0.95)).')
+flags.DEFINE_float(
+    'intrinsic_batch_fraction', None,
+    'Fraction of each replay batch that trains the embedding and RND '
+    'predictor (default 1/8; NGU: 1).')
 flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
                      'random policy for the final zero-shot report.')
+flags.DEFINE_string(
+    'bundle_as', None, 'Also ship pi_p inside the package as '
+    'policies/bundled/<name> with a provenance file (this command, commit, '
+    'seed, steps, wall time, exploration next to random); replaces a '
+    'bundled policy of that name.')
 
 
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
+    if FLAGS.bundle_as:
+      bundled.check_new_name(FLAGS.bundle_as)
+    r2d2_overrides = run_flags.r2d2_overrides()
+    if FLAGS.n_step is not None:
+      r2d2_overrides['n_step'] = FLAGS.n_step
+    ngu_overrides = {}
+    if FLAGS.intrinsic_batch_fraction is not None:
+      ngu_overrides['intrinsic_batch_fraction'] = FLAGS.intrinsic_batch_fraction
     config = dataclasses.replace(
         experiment.default_config(FLAGS.environment, FLAGS.intrinsic_reward,
-                                  **run_flags.r2d2_overrides()),
-        rnd_observation_normalization=FLAGS.rnd_observation_normalization)
-    summary = experiment.run(
-        FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
-        FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
-    comparison = evaluation.compare_with_random(
-        experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
-        FLAGS.report_episodes, FLAGS.seed)
+                                  **r2d2_overrides),
+        rnd_observation_normalization=FLAGS.rnd_observation_normalization,
+        **ngu_overrides)
+    if FLAGS.bundle_as:
+      provenance = bundle.bundle_policy(
+          FLAGS.bundle_as, FLAGS.environment, config, FLAGS.max_actor_steps,
+          FLAGS.seed, FLAGS.run_dir, FLAGS.report_episodes,
+          ['python -m behavior_transfer.launch.run_ngu'] + sys.argv[1:],
+          FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
+      comparison = {key: provenance['exploration'][key]
+                    for key in ('pi_p', 'random')}
+      summary = reports.summarize(FLAGS.run_dir)
+      print(f'Bundled as {FLAGS.bundle_as!r}: --pretrained=bundled:'
+            f'{FLAGS.bundle_as}', flush=True)
+    else:
+      summary = experiment.run(
+          FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
+          FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
+      comparison = evaluation.compare_with_random(
+          experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
+          FLAGS.report_episodes, FLAGS.seed)
   print(f'\n{FLAGS.intrinsic_reward} pre-training on {FLAGS.environment} '
         f'finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'

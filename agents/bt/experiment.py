@@ -5,6 +5,8 @@ The pre-trained policy is named by a source string, parsed by
   'random'                  uniformly random primitive actions;
   'scripted:door_seeker'    the hand-written MiniGrid door seeker;
   'exported:<dir>'          a SavedModel written by `pretrained.export_policy`;
+  'bundled:<name>'          a SavedModel shipped with the package
+                            (`policies/bundled.py`);
   'checkpoint:<dir>'        a learner checkpoint of this project, read with the
                             environment's Q-network preset.
 """
@@ -22,10 +24,11 @@ from behavior_transfer.agents.bt import pretrained
 from behavior_transfer.agents.bt import program as bt_program
 from behavior_transfer.agents.bt import scripted
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
+from behavior_transfer.policies import bundled
 from behavior_transfer.utils import runs
 
 SCRIPTED_POLICIES = {'door_seeker': scripted.DoorSeekingPolicy}
-SOURCE_KINDS = ('random', 'scripted', 'exported', 'checkpoint')
+SOURCE_KINDS = ('random', 'scripted', 'exported', 'bundled', 'checkpoint')
 
 
 def _random(environment_spec: specs.EnvironmentSpec, seed: int):
@@ -51,13 +54,16 @@ def pretrained_factory(source: str, environment: str,
     return functools.partial(SCRIPTED_POLICIES[argument], seed)
   if kind == 'exported' and argument:
     return functools.partial(pretrained.ExportedPolicy, argument)
+  if kind == 'bundled':
+    return functools.partial(pretrained.ExportedPolicy,
+                             bundled.policy_path(argument))
   if kind == 'checkpoint' and argument:
     domain, _ = environments.parse_environment_name(environment)
     return functools.partial(_checkpoint, argument, domain, environment_spec)
   raise ValueError(
       f'Pre-trained policy source {source!r} must be one of "random", '
-      f'"scripted:<{"|".join(SCRIPTED_POLICIES)}>", "exported:<dir>" or '
-      '"checkpoint:<dir>".')
+      f'"scripted:<{"|".join(SCRIPTED_POLICIES)}>", "exported:<dir>", '
+      f'"bundled:<{"|".join(bundled.bundled_names())}>" or "checkpoint:<dir>".')
 
 
 def default_config(environment: str, exploration: str,

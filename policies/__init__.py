@@ -1,0 +1,1 @@
+"""Pre-trained policies that ship with the package (see `bundled`)."""

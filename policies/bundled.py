@@ -1,0 +1,61 @@
+"""Pre-trained policies shipped inside the package, loadable by a short name.
+
+Each bundled policy is a folder `policies/bundled/<name>/` holding a
+self-contained SavedModel written by `pretrained.export_policy` and a
+`provenance.json`: the command that made it, the commit, seed, budget, wall
+time, and its measured exploration next to a uniformly random policy's.
+`launch/bundle_policy.py` (`make bundled-policy`) writes such a folder.
+
+  --pretrained=bundled:<name>     on the transfer launchers
+"""
+
+import json
+import os
+import re
+from typing import Any, Dict, List
+
+from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.environments import names
+
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           'bundled')
+PROVENANCE_FILE = 'provenance.json'
+
+
+def bundled_names() -> List[str]:
+  """Names of the policies shipped with this copy of the package, sorted."""
+  if not os.path.isdir(BUNDLED_DIR):
+    return []
+  return sorted(
+      name for name in os.listdir(BUNDLED_DIR)
+      if os.path.isfile(os.path.join(BUNDLED_DIR, name, PROVENANCE_FILE)))
+
+
+def check_new_name(name: str) -> str:
+  """Returns `name` if it can name a bundled policy's folder."""
+  if not re.fullmatch(r'[a-z0-9][a-z0-9_-]*', name):
+    raise ValueError(f'A bundled policy name must be lower-case letters, '
+                     f'digits, "_" or "-" (got {name!r}).')
+  return name
+
+
+def policy_path(name: str) -> str:
+  """The SavedModel folder of bundled policy `name`; an unknown name raises an
+  error listing the shipped ones."""
+  return os.path.join(BUNDLED_DIR,
+                      names.check_name('bundled policy', name, bundled_names()))
+
+
+def provenance(name: str) -> Dict[str, Any]:
+  """How bundled policy `name` was made and how it explores."""
+  path = os.path.join(policy_path(name), PROVENANCE_FILE)
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise ValueError(f'Cannot read the provenance file {path}: {e}') from e
+
+
+def load(name: str) -> pretrained.ExportedPolicy:
+  """Bundled policy `name` as a frozen pi_p."""
+  return pretrained.ExportedPolicy(policy_path(name))
