@@ -9,7 +9,7 @@ multi-room MiniGrid levels also the rooms the agent stood inside
 (`reached_last_room`, 0 or 1).
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from acme import wrappers
 from acme.utils import observers
@@ -44,6 +44,18 @@ def exploration_metric_name(base: Any) -> Optional[str]:
   if _position(base) is not None:
     return 'distinct_rooms'
   return None
+
+
+def observers_for(environment: dm_env.Environment
+                  ) -> List[observers.EnvLoopObserver]:
+  """[TaskReturnsAndExploration] for this project's environments (under any
+  Acme wrappers); [] for environments it cannot read."""
+  base = unwrap(environment)
+  if isinstance(base, minigrid.MiniGridEnvironment):
+    return [TaskReturnsAndExploration(base, 'minigrid')]
+  if isinstance(base, atari.AtariEnvironment):
+    return [TaskReturnsAndExploration(base, 'atari')]
+  return []
 
 
 class TaskReturnsAndExploration(observers.EnvLoopObserver):

@@ -78,9 +78,7 @@ class DistributedNGU(r2d2_program.DistributedR2D2):
         reward_wrapper.IntrinsicRewardBatch(
             environment_batch.EnvironmentBatch(raw), models, self._ngu_config,
             self.environment_spec.observations.observation, client))
-    return environments, [
-        [measures.TaskReturnsAndExploration(measures.unwrap(env), self._domain)]
-        for env in raw]
+    return environments, [measures.observers_for(env) for env in raw]
 
   def make_learner(self, network, target_network, iterator, replay_client,
                    counter, logger) -> ngu_learning.NGULearner:

@@ -26,6 +26,7 @@ import tensorflow as tf
 from behavior_transfer.agents.r2d2 import actors
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
+from behavior_transfer.environments import measures
 from behavior_transfer.networks import q_network
 from behavior_transfer.utils import batched_loop
 from behavior_transfer.utils import environment_batch
@@ -174,12 +175,13 @@ class DistributedR2D2:
   ) -> Tuple[environment_batch.EnvironmentBatch,
              List[List[observers.EnvLoopObserver]]]:
     """An actor's (or the evaluator's) environments, one per seed, and for
-    each the observers that add columns to its episode rows (none here;
-    subclasses add measures)."""
+    each the observers that add columns to its episode rows: the return
+    under every task of the domain and the exploration measures, for this
+    project's environments."""
     del variable_source
-    return (environment_batch.EnvironmentBatch(
-        [self._environment_factory(seed) for seed in seeds]),
-            [[] for _ in seeds])
+    raw = [self._environment_factory(seed) for seed in seeds]
+    return (environment_batch.EnvironmentBatch(raw),
+            [measures.observers_for(env) for env in raw])
 
   def _environment_loop(self, label: str, environments, loop_observers,
                         actor: batched_loop.BatchedActor,
