@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
+.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -14,8 +14,14 @@ $(STAMP): setup.py
 	  $(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# Transfer from the bundled pi_p: BT against epsilon-greedy, ~10 minutes.
 demo: $(STAMP)
-	$(PY) -m behavior_transfer.launch.run_pipeline --out_dir=$(RUN_DIR)
+	$(PY) -m behavior_transfer.launch.run_pipeline --bundled=ngu_multiroom \
+	  --out_dir=$(RUN_DIR)
+
+# The whole job: NGU pre-training, then the same transfer, ~20 minutes.
+pipeline: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_pipeline --out_dir=runs/pipeline
 
 # The pre-training behind the bundled pi_p (policies/bundled/ngu_multiroom);
 # about 20 minutes on 2 cores. Its provenance.json records the command.

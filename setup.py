@@ -50,6 +50,9 @@ setuptools.setup(
     package_dir={'behavior_transfer': '.'},
     packages=['behavior_transfer'] +
     ['behavior_transfer.' + name for name in _SUBPACKAGES],
+    # The bundled pre-trained policies (SavedModels and provenance files).
+    package_data={'behavior_transfer.policies': ['bundled/*/*',
+                                                 'bundled/*/*/*']},
     install_requires=INSTALL_REQUIRES,
     extras_require={'test': ['pytest', 'pytest-timeout']},
 )

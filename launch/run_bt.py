@@ -25,6 +25,7 @@ flags.DEFINE_enum(
 flags.DEFINE_string(
     'pretrained', 'scripted:door_seeker',
     'The frozen pre-trained policy pi_p: "random", "scripted:door_seeker", '
+    '"bundled:<name>" (shipped with the package, e.g. bundled:ngu_multiroom), '
     '"exported:<dir>" (from export_policy) or "checkpoint:<dir>" (a learner '
     'checkpoint, e.g. <run_dir>/checkpoints/learner). Ignored by the '
     'epsilon_greedy and ez_greedy baselines.')
@@ -38,7 +39,8 @@ flags.DEFINE_enum(
     'the a+ output stays fresh) or partial (torso and LSTM; fresh head).')
 flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
                     'directory for --weight_init, e.g. '
-                    'runs/ngu/checkpoints/learner.')
+                    'runs/ngu/checkpoints/learner, or bundled:<name> for the '
+                    'weights of a bundled policy.')
 
 
 def main(_):

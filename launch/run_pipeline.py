@@ -1,9 +1,13 @@
 r"""The main job: pre-train pi_p with NGU without reward, then transfer it.
 
   python -m behavior_transfer.launch.run_pipeline --out_dir=runs/pipeline
+  python -m behavior_transfer.launch.run_pipeline --bundled=ngu_multiroom \
+      --out_dir=runs/demo        # transfer the shipped pi_p; no pre-training
 
-Defaults are small (MiniGrid-MultiRoom-N2-S4, 30k + 2 x 30k actor steps, about
-10 minutes on 2 cores); every stage scales by flag.
+Defaults: MiniGrid-MultiRoom-N4-S5-v0 (six rooms), 1M steps of pre-training
+(about 11 minutes on 2 cores), then 150k steps of BT and of epsilon-greedy
+transfer to the sparse goal (about 4 minutes each); every stage scales by flag
+and works for any MiniGrid id and any of its tasks.
 """
 
 from absl import app
@@ -24,6 +28,10 @@ flags.DEFINE_list('arms', [a.name for a in defaults.arms],
                   'Downstream agents: an exploration mode (bt, flights, '
                   'extra_action, epsilon_greedy, ez_greedy), optionally with '
                   '"+full_init" or "+partial_init" weight transfer.')
+flags.DEFINE_string(
+    'bundled', None, 'Skip pre-training and transfer this bundled pi_p (and '
+    'its weights, for "+..._init" agents), e.g. ngu_multiroom; see '
+    'policies/bundled/.')
 flags.DEFINE_integer('pretrain_steps', defaults.pretrain_steps,
                      'Actor steps of reward-free pre-training.')
 flags.DEFINE_integer('transfer_steps', defaults.transfer_steps,
@@ -47,7 +55,7 @@ def main(_):
     runs.check_run_dir(FLAGS.out_dir)
     settings = pipeline.PipelineSettings(
         environment=FLAGS.environment, task=FLAGS.task,
-        arms=pipeline.parse_arms(FLAGS.arms),
+        arms=pipeline.parse_arms(FLAGS.arms), bundled=FLAGS.bundled,
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
         intrinsic_reward=FLAGS.intrinsic_reward, num_actors=FLAGS.num_actors,

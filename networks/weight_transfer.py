@@ -38,10 +38,19 @@ def restore_network(network: q_network.RecurrentQNetwork, checkpoint_dir: str,
         'written by a learner, e.g. <run_dir>/checkpoints/learner).')
   checkpoint = tf.train.Checkpoint(learner={'network': network})
   try:
-    checkpoint.restore(latest).assert_existing_objects_matched()
+    status = checkpoint.restore(latest)
+    status.assert_existing_objects_matched()
+    status.expect_partial()  # The rest of a learner checkpoint is not needed.
   except (AssertionError, ValueError, tf.errors.OpError) as e:
     raise ValueError(f'Cannot load the Q-network from checkpoint {latest}: '
                      f'{e}') from e
+
+
+def save_network(network: q_network.RecurrentQNetwork, directory: str) -> str:
+  """Writes only `network`'s weights, in the layout `restore_network` reads
+  (a learner checkpoint's 'learner/network'); returns the checkpoint path."""
+  checkpoint = tf.train.Checkpoint(learner={'network': network})
+  return tf.train.CheckpointManager(checkpoint, directory, 1).save()
 
 
 def _pairs(mode: WeightInit, source: q_network.RecurrentQNetwork,

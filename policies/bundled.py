@@ -1,8 +1,9 @@
 """Pre-trained policies shipped inside the package, loadable by a short name.
 
 Each bundled policy is a folder `policies/bundled/<name>/` holding a
-self-contained SavedModel written by `pretrained.export_policy` and a
-`provenance.json`: the command that made it, the commit, seed, budget, wall
+self-contained SavedModel written by `pretrained.export_policy`, the
+Q-network's weights as a TF checkpoint in `weights/` (for weight transfer,
+`--weight_init`), and a `provenance.json`: the command that made it, the commit, seed, budget, wall
 time, and its measured exploration next to a uniformly random policy's.
 `launch/bundle_policy.py` (`make bundled-policy`) writes such a folder.
 
@@ -20,15 +21,16 @@ from behavior_transfer.environments import names
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            'bundled')
 PROVENANCE_FILE = 'provenance.json'
+WEIGHTS_DIR = 'weights'
 
 
-def bundled_names() -> List[str]:
+def bundled_names(directory: str = BUNDLED_DIR) -> List[str]:
   """Names of the policies shipped with this copy of the package, sorted."""
-  if not os.path.isdir(BUNDLED_DIR):
+  if not os.path.isdir(directory):
     return []
   return sorted(
-      name for name in os.listdir(BUNDLED_DIR)
-      if os.path.isfile(os.path.join(BUNDLED_DIR, name, PROVENANCE_FILE)))
+      name for name in os.listdir(directory)
+      if os.path.isfile(os.path.join(directory, name, PROVENANCE_FILE)))
 
 
 def check_new_name(name: str) -> str:
@@ -39,16 +41,21 @@ def check_new_name(name: str) -> str:
   return name
 
 
-def policy_path(name: str) -> str:
+def policy_path(name: str, directory: str = BUNDLED_DIR) -> str:
   """The SavedModel folder of bundled policy `name`; an unknown name raises an
-  error listing the shipped ones."""
-  return os.path.join(BUNDLED_DIR,
-                      names.check_name('bundled policy', name, bundled_names()))
+  error naming the shipped ones."""
+  return os.path.join(directory, names.check_name(
+      'bundled policy', name, bundled_names(directory)))
 
 
-def provenance(name: str) -> Dict[str, Any]:
+def weights_path(name: str, directory: str = BUNDLED_DIR) -> str:
+  """The checkpoint directory of bundled policy `name`'s Q-network weights."""
+  return os.path.join(policy_path(name, directory), WEIGHTS_DIR)
+
+
+def provenance(name: str, directory: str = BUNDLED_DIR) -> Dict[str, Any]:
   """How bundled policy `name` was made and how it explores."""
-  path = os.path.join(policy_path(name), PROVENANCE_FILE)
+  path = os.path.join(policy_path(name, directory), PROVENANCE_FILE)
   try:
     with open(path) as f:
       return json.load(f)
@@ -56,6 +63,6 @@ def provenance(name: str) -> Dict[str, Any]:
     raise ValueError(f'Cannot read the provenance file {path}: {e}') from e
 
 
-def load(name: str) -> pretrained.ExportedPolicy:
+def load(name: str, directory: str = BUNDLED_DIR) -> pretrained.ExportedPolicy:
   """Bundled policy `name` as a frozen pi_p."""
-  return pretrained.ExportedPolicy(policy_path(name))
+  return pretrained.ExportedPolicy(policy_path(name, directory))

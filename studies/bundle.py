@@ -2,7 +2,8 @@
 
 Runs reward-free pre-training to its budget, measures the exported pi_p's
 exploration next to a uniformly random policy's, then copies the SavedModel
-into `policies/bundled/<name>/` with a provenance file saying how it was made.
+into `policies/bundled/<name>/` with the Q-network's weights and a provenance
+file saying how it was made.
 """
 
 import dataclasses
@@ -14,10 +15,16 @@ import subprocess
 import time
 from typing import Any, Dict, Sequence
 
+from acme import specs
+
+from behavior_transfer import environments
+from behavior_transfer import networks
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
+from behavior_transfer.utils import reports
 
 
 def source_commit() -> str:
@@ -34,41 +41,64 @@ def source_commit() -> str:
   return commit + ('-dirty' if dirty else '')
 
 
+def save_weights(run_dir: str, environment: str, directory: str) -> str:
+  """The final learner checkpoint's Q-network alone, written to `directory`."""
+  domain, _ = environments.parse_environment_name(environment)
+  spec = specs.make_environment_spec(environments.make_environment(
+      environment, 'game'))
+  network = networks.make_q_network(domain, spec)
+  weight_transfer.restore_network(network, ngu_experiment.weights_dir(run_dir),
+                                  spec)
+  return weight_transfer.save_network(network, directory)
+
+
 def bundle_policy(name: str, environment: str, config: ngu_config.NGUConfig,
                   max_actor_steps: int, seed: int, run_dir: str,
                   report_episodes: int, command: Sequence[str],
                   launch_type: str = 'local_mp', overwrite: bool = False,
-                  bundled_dir: str = bundled.BUNDLED_DIR,
                   verbose: bool = False) -> Dict[str, Any]:
-  """Pre-trains in `run_dir` (resuming it if it exists), then writes
-  `<bundled_dir>/<name>/`; returns the provenance written there."""
+  """Pre-trains in `run_dir` (resuming it if it exists), then ships the
+  result as bundled policy `name`; returns its provenance."""
+  bundled.check_new_name(name)
+  commit = source_commit()  # The code that trains, not what is there after.
   started = time.time()
-  summary = ngu_experiment.run(environment, config, run_dir, max_actor_steps,
-                               seed, launch_type, overwrite, verbose=verbose)
-  wall_seconds = time.time() - started
+  ngu_experiment.run(environment, config, run_dir, max_actor_steps, seed,
+                     launch_type, overwrite, verbose=verbose)
+  config_values = dataclasses.asdict(config)
+  config_values['intrinsic_reward'] = config.intrinsic_reward.value
+  return write_bundle(name, run_dir, environment, seed, report_episodes, {
+      'intrinsic_reward': config.intrinsic_reward.value,
+      'command': ' '.join(command),
+      'commit': commit,
+      'wall_seconds': round(time.time() - started, 1),
+      'config': config_values})
+
+
+def write_bundle(name: str, run_dir: str, environment: str, seed: int,
+                 report_episodes: int, made_by: Dict[str, Any],
+                 directory: str = bundled.BUNDLED_DIR) -> Dict[str, Any]:
+  """Copies a finished pre-training run's pi_p and weights into
+  `<directory>/<name>/` with a provenance file: `made_by` (how it was made)
+  plus the run's steps and pi_p's exploration next to a random policy's,
+  measured here over `report_episodes` episodes."""
+  summary = reports.summarize(run_dir)
   policy_dir = ngu_experiment.policy_dir(run_dir)
   comparison = evaluation.compare_with_random(policy_dir, environment,
                                               report_episodes, seed)
-  config_values = dataclasses.asdict(config)
-  config_values['intrinsic_reward'] = config.intrinsic_reward.value
   provenance = {
-      'name': name,
-      'environment': environment,
-      'intrinsic_reward': config.intrinsic_reward.value,
-      'command': ' '.join(command),
-      'commit': source_commit(),
-      'seed': seed,
+      'name': name, 'environment': environment, 'seed': seed,
       'actor_steps': int(summary['actor_steps']),
       'learner_steps': int(summary.get('learner_steps', 0)),
-      'wall_seconds': round(wall_seconds, 1),
       'created': datetime.datetime.now().isoformat(timespec='seconds'),
+      **made_by,
       'exploration': {'episodes': report_episodes, 'seed': seed, **comparison},
-      'config': config_values,
   }
-  target = os.path.join(bundled_dir, name)
+  target = os.path.join(directory, bundled.check_new_name(name))
   staging = target + '.partial'
   shutil.rmtree(staging, ignore_errors=True)
   shutil.copytree(policy_dir, staging)
+  save_weights(run_dir, environment,
+               os.path.join(staging, bundled.WEIGHTS_DIR))
   with open(os.path.join(staging, bundled.PROVENANCE_FILE), 'w') as f:
     json.dump(provenance, f, indent=2)
   shutil.rmtree(target, ignore_errors=True)

@@ -1,6 +1,8 @@
 """The end-to-end job: pre-train pi_p without reward, then transfer it.
 
-1. NGU pre-training on the dynamics, reward-free; pi_p is exported.
+1. NGU pre-training on the dynamics, reward-free; pi_p is exported. Skipped
+   when a bundled pi_p is named (`bundled`): its SavedModel and weights ship
+   with the package (policies/bundled.py).
 2. pi_p's zero-shot return under every task and its exploration, next to a
    uniformly random policy's.
 3. Transfer to one task with each exploration mode (by default BT and plain
@@ -13,7 +15,7 @@ an interrupted pipeline resumes where it stopped.
 
 import dataclasses
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -27,6 +29,7 @@ from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.networks import weight_transfer
+from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.utils import reports
 
 
@@ -44,15 +47,16 @@ class TransferArm:
 
 @dataclasses.dataclass
 class PipelineSettings:
-  environment: str = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
+  # Six rooms joined by closed doors (minigrid registers "N4-S5-v0" with six
+  # rooms), 120-step episodes: room to explore for the pre-training.
+  environment: str = 'minigrid:MiniGrid-MultiRoom-N4-S5-v0'
   task: str = 'game'
   arms: Sequence[TransferArm] = (TransferArm('bt'),
                                  TransferArm('epsilon_greedy'))
-  # Pre-training trains on each step 4 times, transfer 16 times: these
-  # budgets give each stage about as many learner updates (~1,000-2,000)
-  # as the one-environment actors of earlier versions had at 30,000 steps.
-  pretrain_steps: int = 200_000
-  transfer_steps: int = 60_000
+  # A bundled policy's name: transfer it instead of pre-training.
+  bundled: Optional[str] = None
+  pretrain_steps: int = 1_000_000
+  transfer_steps: int = 150_000
   intrinsic_reward: str = 'ngu'
   num_actors: int = 2
   seed: int = 0
@@ -65,6 +69,19 @@ def validate(settings: PipelineSettings) -> None:
   """Checks names before hours of pre-training, not after."""
   environments.validate(settings.environment, settings.task)
   ngu_config.IntrinsicReward(settings.intrinsic_reward)
+  if settings.bundled is not None:
+    bundled_policies.policy_path(settings.bundled)
+
+
+def pretrained_dirs(settings: PipelineSettings, out_dir: str
+                    ) -> Tuple[str, str]:
+  """(pi_p's exported SavedModel, its weights checkpoint directory)."""
+  if settings.bundled is not None:
+    return (bundled_policies.policy_path(settings.bundled),
+            bundled_policies.weights_path(settings.bundled))
+  pretrain_dir = os.path.join(out_dir, 'pretrain')
+  return (ngu_experiment.policy_dir(pretrain_dir),
+          ngu_experiment.weights_dir(pretrain_dir))
 
 
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
@@ -79,20 +96,22 @@ def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   return run_dir
 
 
-def transfer(settings: PipelineSettings, pretrain_dir: str, out_dir: str,
-             task: str) -> Dict[str, str]:
-  """Stage 3; returns {arm name: run directory}."""
+def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
+             out_dir: str, task: str) -> Dict[str, str]:
+  """Stage 3 from `pretrained_dirs`; returns {arm name: run directory}."""
+  policy_dir, weights = pretrained
   run_dirs = {}
-  for arm in settings.arms:
+  for number, arm in enumerate(settings.arms, 1):
     run_dir = os.path.join(out_dir, 'transfer', task, arm.name)
+    print(f'\nTransfer {number}/{len(settings.arms)}: {arm.name} on '
+          f'{settings.environment} ({task}), seed {settings.seed}, '
+          f'{settings.transfer_steps:,} actor steps -> {run_dir}', flush=True)
     config = bt_experiment.default_config(
         settings.environment, arm.exploration, num_actors=settings.num_actors)
     bt_experiment.run(
-        settings.environment, task,
-        f'exported:{ngu_experiment.policy_dir(pretrain_dir)}', config, run_dir,
+        settings.environment, task, f'exported:{policy_dir}', config, run_dir,
         settings.transfer_steps, settings.seed, settings.launch_type,
-        weight_init=arm.weight_init,
-        weights_checkpoint=ngu_experiment.weights_dir(pretrain_dir),
+        weight_init=arm.weight_init, weights_checkpoint=weights,
         verbose=settings.verbose)
     run_dirs[arm.name] = run_dir
   return run_dirs
@@ -145,20 +164,34 @@ def plot_transfer(run_dirs: Dict[str, str], title: str, path: str,
   return path
 
 
+def describe_pretraining(settings: PipelineSettings) -> str:
+  if settings.bundled is not None:
+    made = bundled_policies.provenance(settings.bundled)
+    return (f'bundled pi_p {settings.bundled!r} ({made["intrinsic_reward"]}, '
+            f'{made["actor_steps"]:,} reward-free actor steps on '
+            f'{made["environment"]})')
+  return (f'{settings.intrinsic_reward} pre-training ({settings.pretrain_steps:,}'
+          ' reward-free actor steps)')
+
+
 def run(settings: PipelineSettings, out_dir: str) -> str:
   """Runs every stage; returns the printed report."""
-  pretrain_dir = pretrain(settings, out_dir)
+  if settings.bundled is None:
+    print(f'Pre-training: {describe_pretraining(settings)} on '
+          f'{settings.environment} -> {os.path.join(out_dir, "pretrain")}',
+          flush=True)
+    pretrain(settings, out_dir)
+  pretrained = pretrained_dirs(settings, out_dir)
   comparison = evaluation.compare_with_random(
-      ngu_experiment.policy_dir(pretrain_dir), settings.environment,
-      settings.report_episodes, settings.seed)
-  run_dirs = transfer(settings, pretrain_dir, out_dir, settings.task)
+      pretrained[0], settings.environment, settings.report_episodes,
+      settings.seed)
+  run_dirs = transfer(settings, pretrained, out_dir, settings.task)
   plot = plot_transfer(
-      run_dirs, f'Transfer to {settings.environment} ({settings.task}) after '
-      f'{settings.pretrain_steps} steps of {settings.intrinsic_reward} '
-      'pre-training', os.path.join(out_dir, 'transfer.png'))
+      run_dirs, f'Transfer to {settings.environment} ({settings.task}) from '
+      f'{describe_pretraining(settings)}', os.path.join(out_dir, 'transfer.png'))
   sections: List[str] = [
-      f'Pre-training ({settings.intrinsic_reward}, reward-free, '
-      f'{settings.pretrain_steps} actor steps): {pretrain_dir}',
+      f'pi_p: {describe_pretraining(settings)}; {settings.report_episodes} '
+      f'episodes on {settings.environment}:',
       evaluation.format_comparison(comparison),
       f'\nTransfer to task {settings.task!r} ({settings.transfer_steps} actor '
       'steps per agent):',

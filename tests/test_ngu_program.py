@@ -5,13 +5,18 @@ import os
 
 from absl.testing import absltest
 from acme import specs
+import numpy as np
 
 from behavior_transfer import environments
+from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.ngu import experiment
 from behavior_transfer.agents.ngu import program as ngu_program
+from behavior_transfer.networks import weight_transfer
+from behavior_transfer.policies import bundled
+from behavior_transfer.studies import bundle
 from behavior_transfer.utils import reports
 from tests import test_bt_actor
 from tests import test_program
@@ -61,6 +66,29 @@ class PretrainingProgramTest(absltest.TestCase):
         actor, 10, environment=environments.make_environment(ENVIRONMENT))
     self.assertTrue(all(r['in_flight'] for r in records))
     self.assertTrue(all(0 <= r['executed'] < 7 for r in records))
+
+    # Shipped as a bundled policy: SavedModel, weights and provenance, loaded
+    # by name; the weights are the learner's final online network.
+    directory = self.create_tempdir().full_path
+    made = bundle.write_bundle('tiny-ngu', run_dir, ENVIRONMENT, 0, 2,
+                               {'command': 'test'}, directory)
+    self.assertEqual(bundled.bundled_names(directory), ['tiny-ngu'])
+    self.assertEqual(bundled.provenance('tiny-ngu', directory), made)
+    self.assertEqual(made['actor_steps'],
+                     reports.summarize(run_dir)['actor_steps'])
+    self.assertEqual(set(made['exploration']),
+                     {'episodes', 'seed', 'pi_p', 'random'})
+    self.assertEqual(bundled.load('tiny-ngu', directory).num_actions, 7)
+    spec = specs.make_environment_spec(
+        environments.make_environment(ENVIRONMENT))
+    shipped, trained = (networks.make_q_network('minigrid', spec)
+                        for _ in range(2))
+    weight_transfer.restore_network(
+        shipped, bundled.weights_path('tiny-ngu', directory), spec)
+    weight_transfer.restore_network(
+        trained, experiment.weights_dir(run_dir), spec)
+    for a, b in zip(shipped.variables, trained.variables):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 if __name__ == '__main__':

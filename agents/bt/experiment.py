@@ -88,6 +88,9 @@ def make_program_builder(environment: str, task: str, pretrained_source: str,
   if config.exploration.uses_pretrained_policy:
     spec = specs.make_environment_spec(environment_factory(seed))
     factory = pretrained_factory(pretrained_source, environment, spec, seed)
+  if weights_checkpoint and weights_checkpoint.startswith('bundled:'):
+    weights_checkpoint = bundled.weights_path(
+        weights_checkpoint.partition(':')[2])
   return bt_program.DistributedBehaviorTransfer(
       environment_factory=environment_factory,
       network_factory=functools.partial(networks.make_q_network, domain),
@@ -117,7 +120,8 @@ def run(environment: str,
   """Runs one transfer experiment to its budget and returns its summary.
 
   `weight_init` ('none', 'full' or 'partial') with `weights_checkpoint` (a
-  pre-training run's checkpoints/learner) adds weight transfer to any mode.
+  pre-training run's checkpoints/learner, or 'bundled:<name>' for a bundled
+  policy's weights) adds weight transfer to any mode.
   """
   settings = dict(environment=environment, task=task, seed=seed,
                   pretrained=pretrained_source, agent='bt',

@@ -1,0 +1,93 @@
+"""The pi_p that ships with the package: loads by its short name, acts over
+the right action set, and explores more than a random policy."""
+
+import os
+
+from acme import specs
+import numpy as np
+import pytest
+
+from behavior_transfer import environments
+from behavior_transfer import networks
+from behavior_transfer.agents.bt import experiment as bt_experiment
+from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.agents.ngu import evaluation
+from behavior_transfer.networks import weight_transfer
+from behavior_transfer.policies import bundled
+from behavior_transfer.studies import pipeline
+
+NAME = 'ngu_multiroom'
+ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N4-S5-v0'
+
+
+def _spec(environment=ENVIRONMENT):
+  return specs.make_environment_spec(environments.make_environment(environment))
+
+
+def test_ships_with_a_complete_provenance_and_is_small():
+  assert NAME in bundled.bundled_names()
+  made = bundled.provenance(NAME)
+  assert made['environment'] == ENVIRONMENT
+  for key in ('command', 'commit', 'seed', 'actor_steps', 'wall_seconds'):
+    assert made[key] not in (None, ''), key
+  assert made['actor_steps'] >= 1_000_000
+  assert made['exploration']['pi_p']['rooms_reached'] > (
+      made['exploration']['random']['rooms_reached'])
+  size = sum(os.path.getsize(os.path.join(root, f))
+             for root, _, files in os.walk(bundled.policy_path(NAME))
+             for f in files)
+  assert size < 5 * 2**20
+
+
+def test_loads_by_short_name_and_acts_over_the_action_set():
+  spec = _spec()
+  policy = bt_experiment.pretrained_factory(f'bundled:{NAME}', ENVIRONMENT,
+                                            spec)()
+  pretrained.check_action_spec(policy, spec.actions)
+  environment = environments.make_environment(ENVIRONMENT, seed=3)
+  timestep, state = environment.reset(), policy.initial_state()
+  for _ in range(30):
+    action, state = policy.step(timestep.observation, state)
+    assert 0 <= action < spec.actions.num_values
+    timestep = environment.step(action)
+
+
+def test_explores_more_than_random_on_fixed_seed_episodes():
+  policy = bundled.load(NAME)
+  shipped = evaluation.policy_measures(policy, ENVIRONMENT, 4, seed=5)
+  random = evaluation.policy_measures(
+      pretrained.RandomPolicy(policy.num_actions, 5), ENVIRONMENT, 4, seed=5)
+  assert shipped['rooms_reached'] >= random['rooms_reached'] + 1, (shipped,
+                                                                   random)
+  assert shipped['distinct_cells'] > 2 * random['distinct_cells'], (shipped,
+                                                                    random)
+
+
+def test_its_weights_initialise_bt_with_partial_transfer(tmp_path):
+  spec = _spec()
+  network = networks.make_q_network('minigrid', spec)
+  weight_transfer.restore_network(network, bundled.weights_path(NAME), spec)
+  # The program checks the weights fit when it is built.
+  builder = bt_experiment.make_program_builder(
+      ENVIRONMENT, 'game', f'bundled:{NAME}',
+      bt_experiment.default_config(ENVIRONMENT, 'bt'), str(tmp_path), 100, 0,
+      weight_init='partial', weights_checkpoint=f'bundled:{NAME}')
+  # pylint: disable=protected-access
+  downstream = builder._make_network()
+  weight_transfer.initialise(weight_transfer.WeightInit.PARTIAL,
+                             builder._pretrained_network(), downstream)
+  shipped = [v for v in network.variables if 'lstm' in v.name]
+  loaded = [v for v in downstream.variables if 'lstm' in v.name]
+  assert shipped and len(shipped) == len(loaded)
+  for source, target in zip(shipped, loaded):
+    np.testing.assert_array_equal(source.numpy(), target.numpy())
+
+
+def test_unknown_and_malformed_names_are_refused():
+  with pytest.raises(ValueError, match='ngu_multiroom'):
+    bt_experiment.pretrained_factory('bundled:ngu_multirom', ENVIRONMENT,
+                                     _spec())
+  with pytest.raises(ValueError, match='ngu_multiroom'):
+    pipeline.validate(pipeline.PipelineSettings(bundled='nope'))
+  with pytest.raises(ValueError, match='lower-case'):
+    bundled.check_new_name('../elsewhere')
