@@ -14,14 +14,15 @@ $(STAMP): setup.py
 	  $(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-# Transfer from the bundled pi_p: BT against epsilon-greedy, ~10 minutes.
+# Transfer from the bundled pi_p to a sparse task: BT against epsilon-greedy.
 demo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_pipeline --bundled=ngu_multiroom \
-	  --out_dir=$(RUN_DIR)
+	  --task=reach_third_room --out_dir=$(RUN_DIR)
 
-# The whole job: NGU pre-training, then the same transfer, ~20 minutes.
+# The whole job: NGU pre-training, then the same transfer.
 pipeline: $(STAMP)
-	$(PY) -m behavior_transfer.launch.run_pipeline --out_dir=runs/pipeline
+	$(PY) -m behavior_transfer.launch.run_pipeline --task=reach_third_room \
+	  --out_dir=runs/pipeline
 
 # The pre-training behind the bundled pi_p (policies/bundled/ngu_multiroom);
 # about 20 minutes on 2 cores. Its provenance.json records the command.

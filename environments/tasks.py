@@ -92,8 +92,8 @@ def reward_free_task(game_reward: float, simulator: Any) -> float:
 
 
 # Transfer tasks over MiniGrid dynamics, mirroring the paper's modified games:
-# the game's own sparse goal reward ('game'), a harder sparse task and a
-# deceptive one.
+# the game's own sparse goal reward ('game'), harder or easier sparse tasks
+# and a deceptive one.
 
 
 @register_task('minigrid', 'goal_in_half_time')
@@ -118,3 +118,39 @@ def deceptive_first_room_task(game_reward: float, simulator: Any) -> float:
                      'level (e.g. MiniGrid-MultiRoom-N2-S4-v0).')
   in_first_room = rooms.room_index(simulator) == 0
   return game_reward + (FIRST_ROOM_LURE if in_first_room else 0.0)
+
+
+def _first_reached(simulator: Any, room: int, name: str) -> float:
+  """1.0 on the step of an episode when the agent first stands inside room
+  `room` or a later one, else 0.0. Remembers that step on the simulator,
+  per episode (MiniGrid builds a new grid at every reset), so calling the
+  task again on the same step (as the measures do) answers the same."""
+  key = f'_reached_step_{name}'
+  grid, step = getattr(simulator, key, (None, None))
+  if grid is simulator.grid:
+    return float(step == simulator.step_count)
+  index = rooms.room_index(simulator)
+  if index is None or index < room:
+    return 0.0
+  setattr(simulator, key, (simulator.grid, simulator.step_count))
+  return 1.0
+
+
+def _has_three_rooms(simulator: Any) -> bool:
+  return rooms.has_rooms(simulator) and getattr(simulator, 'minNumRooms', 0) >= 3
+
+
+@register_task('minigrid', 'reach_third_room', applies=_has_three_rooms)
+def reach_third_room_task(game_reward: float, simulator: Any) -> float:
+  """Sparse, aligned with an explorer: +1 the first time in an episode the
+  agent stands inside the third room (behind two doors) or beyond."""
+  del game_reward
+  return _first_reached(simulator, 2, 'third_room')
+
+
+@register_task('minigrid', 'reach_last_room', applies=rooms.has_rooms)
+def reach_last_room_task(game_reward: float, simulator: Any) -> float:
+  """Harder sparse: +1 the first time in an episode the agent stands inside
+  the last room, the goal's (behind every door)."""
+  del game_reward
+  return _first_reached(simulator, len(simulator.rooms) - 1, 'last_room')

@@ -187,8 +187,9 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
       settings.seed)
   run_dirs = transfer(settings, pretrained, out_dir, settings.task)
   plot = plot_transfer(
-      run_dirs, f'Transfer to {settings.environment} ({settings.task}) from '
-      f'{describe_pretraining(settings)}', os.path.join(out_dir, 'transfer.png'))
+      run_dirs, f'Transfer to {settings.environment} ({settings.task}), seed '
+      f'{settings.seed}\nfrom {describe_pretraining(settings)}',
+      os.path.join(out_dir, 'transfer.png'))
   sections: List[str] = [
       f'pi_p: {describe_pretraining(settings)}; {settings.report_episodes} '
       f'episodes on {settings.environment}:',

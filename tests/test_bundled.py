@@ -43,7 +43,7 @@ def test_loads_by_short_name_and_acts_over_the_action_set():
   spec = _spec()
   policy = bt_experiment.pretrained_factory(f'bundled:{NAME}', ENVIRONMENT,
                                             spec)()
-  pretrained.check_action_spec(policy, spec.actions)
+  pretrained.check_action_spec(policy, spec)
   environment = environments.make_environment(ENVIRONMENT, seed=3)
   timestep, state = environment.reset(), policy.initial_state()
   for _ in range(30):

@@ -141,7 +141,8 @@ class TestMiniGrid:
 
 def test_unknown_task_lists_valid_ones():
   with pytest.raises(ValueError, match='Valid tasks: deceptive_first_room, '
-                     'game, goal_in_half_time, none'):
+                     'game, goal_in_half_time, none, reach_last_room, '
+                     'reach_third_room'):
     environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0', task='gold')
 
 
@@ -250,3 +251,34 @@ def test_rooms_reached_and_last_room_on_multi_room_levels_only():
   columns, _ = _episode_metrics('minigrid:MiniGrid-Empty-5x5-v0',
                                 lambda _: scripted.LEFT)
   assert 'rooms_reached' not in columns
+
+
+def test_room_tasks_pay_once_per_episode_on_first_reaching_the_room():
+  class Room:
+    def __init__(self, left):
+      self.top, self.size = (left, 0), (5, 5)
+
+  class Simulator:  # Three 5x5 rooms in a row; the task reads these.
+    rooms = [Room(0), Room(4), Room(8)]
+    minNumRooms = 3
+    grid, step_count, agent_pos = object(), 0, (1, 1)
+
+  simulator = Simulator()
+  third = tasks.get_task('minigrid', 'reach_third_room')
+  last = tasks.get_task('minigrid', 'reach_last_room')
+  paid = []
+  # x: room 0, room 1, doorway, room 2, room 2, back in room 1, room 2 again.
+  for x in (2, 6, 8, 10, 11, 6, 10):
+    simulator.step_count += 1
+    simulator.agent_pos = (x, 2)
+    paid.append(third(0., simulator))
+    # Asked again on the same step (as the measures do): the same answer.
+    assert third(0., simulator) == paid[-1]
+  assert paid == [0., 0., 0., 1., 0., 0., 0.]
+  assert last(0., simulator) == 1.  # Its own memory: room 2 is the last.
+  # A new episode (a new grid) pays again.
+  simulator.grid, simulator.step_count = object(), 1
+  assert third(0., simulator) == 1.
+  assert tasks.applies('minigrid', 'reach_third_room', simulator)
+  simulator.minNumRooms = 2
+  assert not tasks.applies('minigrid', 'reach_third_room', simulator)
