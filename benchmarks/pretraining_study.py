@@ -1,6 +1,6 @@
 r"""Which reward-free pre-training learns to explore: NGU, RND, constant reward.
 
-  python -m benchmarks.pretraining_study [--max_actor_steps=600000] \
+  python -m benchmarks.pretraining_study [--max_actor_steps=500000] \
       [--arms=ngu,rnd,constant,ngu_raw_rnd_inputs,ngu_n_step_5,...]
 
 Pre-trains one pi_p per arm on the same dynamics (default
@@ -55,7 +55,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('environment', 'minigrid:MiniGrid-MultiRoom-N4-S5-v0',
                     'Dynamics of the pre-training.')
 flags.DEFINE_list('arms', list(ARMS), f'Arms, from: {", ".join(ARMS)}.')
-flags.DEFINE_integer('max_actor_steps', 600_000, 'Budget of every arm.')
+flags.DEFINE_integer('max_actor_steps', 500_000, 'Budget of every arm.')
 flags.DEFINE_integer('seed', 0, 'Seed of every arm.')
 flags.DEFINE_integer('episodes', 50, 'Fixed-seed episodes for the final '
                      'pi_p of each arm and the random policy.')

@@ -71,13 +71,6 @@ def spread(values) -> str:
   return f'{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}]'
 
 
-def solved(episodes, task: str):
-  """Which episodes solved `task`: its sparse reward, or the goal for a task
-  that also pays for other things."""
-  column = 'return_game' if task == 'deceptive_first_room' else f'return_{task}'
-  return episodes[column] > 0
-
-
 def run_measures(run_dir: str, task: str, budget: int) -> Dict[str, float]:
   """Success rates and AUC of one transfer run."""
   logs = reports.read_logs(run_dir)
@@ -87,8 +80,8 @@ def run_measures(run_dir: str, task: str, budget: int) -> Dict[str, float]:
   grid = np.linspace(0, budget, 200)
   steps, returns = study.evaluator_curve(run_dir, window=1)
   return {
-      'evaluator_success_late': float(solved(late, task).mean()),
-      'actor_success': float(solved(episodes, task).mean()),
+      'evaluator_success_late': float(pipeline.solved(late, task).mean()),
+      'actor_success': float(pipeline.solved(episodes, task).mean()),
       'auc': float(study.on_grid(steps, returns, grid).mean()),
   }
 

@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import pandas as pd
 
 from behavior_transfer import environments
 from behavior_transfer.agents.bt import config as bt_config
@@ -125,7 +126,18 @@ def evaluator_return(run_dir: str, last: int = 5) -> float:
   return float(evaluator['episode_return'].tail(last).mean())
 
 
-def comparison_table(run_dirs: Dict[str, str]) -> str:
+def solved(episodes: pd.DataFrame, task: str) -> pd.Series:
+  """Which logged episodes solved `task`: its return is positive, or, for a
+  task that also pays for other things (deceptive_first_room's lure), the
+  level's goal was reached."""
+  column = ('return_game' if task == 'deceptive_first_room' else
+            f'return_{task}')
+  if column not in episodes:  # Environments without task measures.
+    column = 'episode_return'
+  return episodes[column] > 0
+
+
+def comparison_table(run_dirs: Dict[str, str], task: str) -> str:
   lines = ['| agent | evaluator return (last 5) | actor return (last 50) | '
            'actor episodes solved |', '|---|---:|---:|---:|']
   for name, run_dir in run_dirs.items():
@@ -133,7 +145,7 @@ def comparison_table(run_dirs: Dict[str, str]) -> str:
     lines.append(
         f'| {name} | {evaluator_return(run_dir):.3f} | '
         f'{episodes["episode_return"].tail(50).mean():.3f} | '
-        f'{(episodes["episode_return"] > 0).mean():.3f} |')
+        f'{solved(episodes, task).mean():.3f} |')
   return '\n'.join(lines)
 
 
@@ -196,7 +208,7 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
       evaluation.format_comparison(comparison),
       f'\nTransfer to task {settings.task!r} ({settings.transfer_steps} actor '
       'steps per agent):',
-      comparison_table(run_dirs),
+      comparison_table(run_dirs, settings.task),
       f'\nlearning curves: {plot}']
   return '\n'.join(sections)
 

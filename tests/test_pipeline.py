@@ -1,5 +1,6 @@
 """The pipeline's settings: agent names and stage names are checked up front."""
 
+import pandas as pd
 import pytest
 
 from behavior_transfer.studies import pipeline
@@ -25,3 +26,17 @@ def test_unknown_task_or_reward_is_refused_before_anything_runs():
     pipeline.validate(pipeline.PipelineSettings(task='gaol'))
   with pytest.raises(ValueError, match='curiosity'):
     pipeline.validate(pipeline.PipelineSettings(intrinsic_reward='curiosity'))
+
+
+def test_solved_counts_the_tasks_own_success_not_its_lure():
+  episodes = pd.DataFrame({
+      'episode_return': [0.4, 1.2, 1.0, 0.0],
+      'return_game': [0., 0.8, 0., 0.],
+      'return_reach_third_room': [0., 1., 1., 0.]})
+  assert list(pipeline.solved(episodes, 'deceptive_first_room')) == [
+      False, True, False, False]
+  assert list(pipeline.solved(episodes, 'reach_third_room')) == [
+      False, True, True, False]
+  # Environments without task measures: the logged return itself.
+  assert list(pipeline.solved(episodes[['episode_return']], 'game')) == [
+      True, True, True, False]
