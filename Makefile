@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-transfer bench-faults r2d2-demo clean-venv
+.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults r2d2-demo clean-venv
 
 $(STAMP): setup.py
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -58,6 +58,9 @@ bench-learner: $(STAMP)
 
 bench-bt-learning: $(STAMP)
 	$(PY) -m benchmarks.bt_learning
+
+bench-pretraining: $(STAMP)
+	$(PY) -m benchmarks.pretraining_study --max_actor_steps=500000
 
 bench-transfer: $(STAMP)
 	$(PY) -m benchmarks.transfer_study

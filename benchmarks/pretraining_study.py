@@ -130,6 +130,10 @@ def main(_):
             for arm, run_dir in run_dirs.items()}
   plot(curves, random, columns, FLAGS.plot)
 
+  # The greedy policy can change markedly between checkpoints: the
+  # evaluator's last episodes next to the final export show by how much.
+  late_rooms = {arm: float(np.mean(curve['rooms_reached'][-1:]))
+                for arm, curve in curves.items()} if 'rooms_reached' in random else {}
   header = ['pi_p of', 'what it tests'] + columns + ['rooms vs random']
   lines = [f'Final greedy pi_p after {FLAGS.max_actor_steps:,} reward-free '
            f'actor steps on {FLAGS.environment}, {FLAGS.episodes} fixed-seed '
@@ -143,12 +147,17 @@ def main(_):
     lines.append('| ' + ' | '.join(
         [arm, ARMS[arm][3] if arm in ARMS else 'uniformly random actions'] +
         [f'{row[c]:.3f}' for c in columns] + [f'{ratio:.2f}x']) + ' |')
+  if late_rooms:
+    lines.append(f'\nrooms_reached of the evaluator\'s last {FLAGS.window} '
+                 'greedy episodes (latest weights, other layouts): ' + ', '.join(
+                     f'{arm} {value:.2f}' for arm, value in late_rooms.items()))
   lines.append(f'\nlearning curves: {FLAGS.plot}')
   print('\n'.join(lines), flush=True)
   figures.write(FLAGS.json, 'benchmarks.pretraining_study', {
       'environment': FLAGS.environment, 'seed': FLAGS.seed,
       'max_actor_steps': FLAGS.max_actor_steps, 'episodes': FLAGS.episodes,
-      'final': rows, 'arms': {arm: ARMS[arm][3] for arm in run_dirs},
+      'final': rows, 'evaluator_last_rooms_reached': late_rooms,
+      'arms': {arm: ARMS[arm][3] for arm in run_dirs},
       'curves': curves})
 
 
