@@ -3,11 +3,14 @@
 Each bundled policy is a folder `policies/bundled/<name>/` holding a
 self-contained SavedModel written by `pretrained.export_policy`, the
 Q-network's weights as a TF checkpoint in `weights/` (for weight transfer,
-`--weight_init`), and a `provenance.json`: the command that made it, the commit, seed, budget, wall
-time, and its measured exploration next to a uniformly random policy's.
-`launch/bundle_policy.py` (`make bundled-policy`) writes such a folder.
+`--weight_init`), and a `provenance.json`: the command that made it, the
+commit, seed, budget, wall time, and its measured exploration next to a
+uniformly random policy's. `run_ngu --bundle_as=<name>` (library:
+`studies/bundle.py`; `make bundled-policy` for `ngu_multiroom`) writes one.
 
-  --pretrained=bundled:<name>     on the transfer launchers
+  --pretrained=bundled:<name>     run_bt: pi_p
+  --weights=bundled:<name>        run_bt: its weights, for --weight_init
+  --bundled=<name>                run_pipeline: instead of pre-training
 """
 
 import json
