@@ -22,8 +22,8 @@ defaults = pipeline.PipelineSettings()
 flags.DEFINE_string('environment', defaults.environment,
                     'Dynamics shared by pre-training and transfer.')
 flags.DEFINE_string('task', defaults.task, 'The transfer task (reward '
-                    'function), e.g. game, goal_in_half_time, '
-                    'deceptive_first_room.')
+                    'function), e.g. game, reach_third_room, reach_last_room, '
+                    'goal_in_half_time, deceptive_first_room.')
 flags.DEFINE_list('arms', [a.name for a in defaults.arms],
                   'Downstream agents: an exploration mode (bt, flights, '
                   'extra_action, epsilon_greedy, ez_greedy), optionally with '
