@@ -14,11 +14,12 @@ def finished(run_dir: str, max_actor_steps: int) -> bool:
           reports.summarize(run_dir)['actor_steps'] >= max_actor_steps)
 
 
-def evaluator_curve(run_dir: str, window: int = 3, min_periods: int = 1):
-  """(actor steps, evaluator return averaged over the last `window` episodes,
-  NaN until `min_periods` episodes exist)."""
+def evaluator_curve(run_dir: str, window: int = 3, min_periods: int = 1,
+                    column: str = 'episode_return'):
+  """(actor steps, the evaluator's `column` (its return by default) averaged
+  over the last `window` episodes, NaN until `min_periods` episodes exist)."""
   evaluator = reports.read_logs(run_dir)['evaluator']
-  smoothed = evaluator['episode_return'].rolling(window, min_periods).mean()
+  smoothed = evaluator[column].rolling(window, min_periods).mean()
   return evaluator['actor_steps'].to_numpy(), smoothed.to_numpy()
 
 

@@ -88,13 +88,9 @@ def run_measures(run_dir: str, task: str, budget: int) -> Dict[str, float]:
 
 def curves(run_dirs: List[str], column: str, grid: np.ndarray) -> np.ndarray:
   """[seeds, grid] of an evaluator column (mean of 5 episodes) on `grid`."""
-  rows = []
-  for run_dir in run_dirs:
-    evaluator = reports.read_logs(run_dir)['evaluator']
-    smoothed = evaluator[column].rolling(5, 1).mean().to_numpy()
-    rows.append(study.on_grid(evaluator['actor_steps'].to_numpy(), smoothed,
-                              grid))
-  return np.stack(rows)
+  return np.stack([
+      study.on_grid(*study.evaluator_curve(d, window=5, column=column), grid)
+      for d in run_dirs])
 
 
 def plot_task(task: str, runs: Dict[str, List[str]], grid: np.ndarray,

@@ -5,9 +5,9 @@ r"""The main job: pre-train pi_p with NGU without reward, then transfer it.
       --out_dir=runs/demo        # transfer the shipped pi_p; no pre-training
 
 Defaults: MiniGrid-MultiRoom-N4-S5-v0 (six rooms), 1M steps of pre-training
-(about 11 minutes on 2 cores), then 150k steps of BT and of epsilon-greedy
-transfer to the sparse goal (about 4 minutes each); every stage scales by flag
-and works for any MiniGrid id and any of its tasks.
+(about 9 minutes on 2 cores), then 150k steps of BT and of epsilon-greedy
+transfer to the level's goal (about 2.5 minutes each); every stage scales by
+flag and works for any MiniGrid id and any of its tasks.
 """
 
 from absl import app

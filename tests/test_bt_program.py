@@ -2,6 +2,7 @@
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import numpy as np
 
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment
@@ -30,6 +31,15 @@ class TransferProgramTest(parameterized.TestCase):
     self.assertGreater(logs['learner']['learner_steps'].max(), 2)
     episodes = reports.actor_episodes(logs)
     self.assertGreaterEqual(episodes['actor_steps'].max(), BUDGET)
+    # Transfer runs log the return under every task and the exploration
+    # measures, as pre-training runs do.
+    for column in ('return_game', 'return_deceptive_first_room',
+                   'distinct_cells', 'rooms_reached'):
+      self.assertIn(column, episodes)
+      self.assertIn(column, logs['evaluator'])
+    np.testing.assert_allclose(episodes['return_game'],
+                               episodes['episode_return'], atol=1e-5)
+    self.assertGreaterEqual(episodes['rooms_reached'].min(), 1)
     mode = bt_config.Exploration(exploration)
     flight_fraction = episodes['flight_fraction']
     if mode.uses_flights:

@@ -83,6 +83,16 @@ def test_its_weights_initialise_bt_with_partial_transfer(tmp_path):
     np.testing.assert_array_equal(source.numpy(), target.numpy())
 
 
+def test_the_pipeline_transfers_the_bundle_instead_of_pre_training():
+  settings = pipeline.PipelineSettings(bundled=NAME)
+  pipeline.validate(settings)
+  assert pipeline.pretrained_dirs(settings, 'unused') == (
+      bundled.policy_path(NAME), bundled.weights_path(NAME))
+  steps = bundled.provenance(NAME)['actor_steps']
+  assert f'{steps:,} reward-free actor steps' in pipeline.describe_pretraining(
+      settings)
+
+
 def test_unknown_and_malformed_names_are_refused():
   with pytest.raises(ValueError, match='ngu_multiroom'):
     bt_experiment.pretrained_factory('bundled:ngu_multirom', ENVIRONMENT,

@@ -28,7 +28,6 @@ from behavior_transfer.policies import bundled
 from behavior_transfer.utils import runs
 
 SCRIPTED_POLICIES = {'door_seeker': scripted.DoorSeekingPolicy}
-SOURCE_KINDS = ('random', 'scripted', 'exported', 'bundled', 'checkpoint')
 
 
 def _random(environment_spec: specs.EnvironmentSpec, seed: int):
