@@ -142,7 +142,8 @@ def main(_):
     for seed in map(int, FLAGS.seeds):
       seeded = dataclasses.replace(settings, seed=seed)
       seed_dir = os.path.join(FLAGS.out_dir, f'seed_{seed}')
-      for name, run_dir in pipeline.transfer(seeded, pretrained, seed_dir,
+      sources = pipeline.pretrained_sources(seeded, FLAGS.out_dir)
+      for name, run_dir in pipeline.transfer(seeded, sources, seed_dir,
                                              task).items():
         runs[name].append(run_dir)
     measured = {name: [run_measures(d, task, FLAGS.transfer_steps)

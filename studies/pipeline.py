@@ -85,6 +85,19 @@ def pretrained_dirs(settings: PipelineSettings, out_dir: str
           ngu_experiment.weights_dir(pretrain_dir))
 
 
+def pretrained_sources(settings: PipelineSettings, out_dir: str
+                       ) -> Tuple[str, str]:
+  """pi_p's source and its weights' for the transfer runs: 'bundled:<name>'
+  for both when a bundle is named (so run settings do not depend on where
+  the package lives), else 'exported:<dir>' and the checkpoint directory."""
+  if settings.bundled is not None:
+    bundled_policies.policy_path(settings.bundled)
+    source = f'bundled:{settings.bundled}'
+    return source, source
+  policy_dir, weights = pretrained_dirs(settings, out_dir)
+  return f'exported:{policy_dir}', weights
+
+
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   """Stage 1; returns the pre-training run directory."""
   run_dir = os.path.join(out_dir, 'pretrain')
@@ -99,8 +112,8 @@ def pretrain(settings: PipelineSettings, out_dir: str) -> str:
 
 def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
              out_dir: str, task: str) -> Dict[str, str]:
-  """Stage 3 from `pretrained_dirs`; returns {arm name: run directory}."""
-  policy_dir, weights = pretrained
+  """Stage 3 from `pretrained_sources`; returns {arm name: run directory}."""
+  policy_source, weights = pretrained
   run_dirs = {}
   for number, arm in enumerate(settings.arms, 1):
     run_dir = os.path.join(out_dir, 'transfer', task, arm.name)
@@ -110,7 +123,7 @@ def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
     config = bt_experiment.default_config(
         settings.environment, arm.exploration, num_actors=settings.num_actors)
     bt_experiment.run(
-        settings.environment, task, f'exported:{policy_dir}', config, run_dir,
+        settings.environment, task, policy_source, config, run_dir,
         settings.transfer_steps, settings.seed, settings.launch_type,
         weight_init=arm.weight_init, weights_checkpoint=weights,
         verbose=settings.verbose)
@@ -197,7 +210,8 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
   comparison = evaluation.compare_with_random(
       pretrained[0], settings.environment, settings.report_episodes,
       settings.seed)
-  run_dirs = transfer(settings, pretrained, out_dir, settings.task)
+  run_dirs = transfer(settings, pretrained_sources(settings, out_dir),
+                      out_dir, settings.task)
   plot = plot_transfer(
       run_dirs, f'Transfer to {settings.environment} ({settings.task}), seed '
       f'{settings.seed}\nfrom {describe_pretraining(settings)}',

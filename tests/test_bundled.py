@@ -88,6 +88,9 @@ def test_the_pipeline_transfers_the_bundle_instead_of_pre_training():
   pipeline.validate(settings)
   assert pipeline.pretrained_dirs(settings, 'unused') == (
       bundled.policy_path(NAME), bundled.weights_path(NAME))
+  # Runs record the bundle by name, not by where the package lives.
+  assert pipeline.pretrained_sources(settings, 'unused') == (
+      f'bundled:{NAME}', f'bundled:{NAME}')
   steps = bundled.provenance(NAME)['actor_steps']
   assert f'{steps:,} reward-free actor steps' in pipeline.describe_pretraining(
       settings)
