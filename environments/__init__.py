@@ -9,6 +9,7 @@ from acme import wrappers
 
 from behavior_transfer.environments import atari
 from behavior_transfer.environments import minigrid
+from behavior_transfer.environments import oar
 from behavior_transfer.environments import tasks
 
 DOMAINS = ('atari', 'minigrid')
@@ -54,8 +55,9 @@ def make_environment(name: str,
     name: '<domain>:<name>', e.g. 'atari:pong' or 'minigrid:MiniGrid-Empty-5x5-v0'.
     task: a task registered for the domain ('game', 'none', ...).
     seed: seeds the environment's randomness (no-ops, layouts).
-    oar_wrapper: wrap with Acme's ObservationActionRewardWrapper, so that the
-      recurrent Q-network sees observation, previous action and previous reward.
+    oar_wrapper: wrap with our ObservationActionRewardWrapper (Acme's, valid
+      also when step() starts a new episode), so that the recurrent
+      Q-network sees observation, previous action and previous reward.
     **kwargs: passed to the domain's environment class.
   """
   domain, level = parse_environment_name(name)
@@ -68,5 +70,5 @@ def make_environment(name: str,
   # float32 rewards and discounts, as the replay signature expects.
   environment = wrappers.SinglePrecisionWrapper(environment)
   if oar_wrapper:
-    environment = wrappers.ObservationActionRewardWrapper(environment)
+    environment = oar.ObservationActionRewardWrapper(environment)
   return environment

@@ -17,6 +17,7 @@ from PIL import Image
 
 from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
+from behavior_transfer.environments import timesteps
 
 OBSERVATION_SHAPE = (84, 84, 1)
 MAX_EPISODE_FRAMES = 108_000
@@ -96,14 +97,14 @@ class AtariEnvironment(dm_env.Environment):
       if i >= self._action_repeat - 2:
         self._ale.getScreenGrayscale(self._frames[i - self._action_repeat + 2])
     self.last_game_reward = game_reward  # Before the task; read by measures.
-    reward = np.float32(self._task(game_reward, self._ale))
+    reward = self._task(game_reward, self._ale)
     observation = self._observation()
     if self._ale.game_over():
       self._reset_next_step = True
       if self._ale.game_truncated():
-        return dm_env.truncation(reward, observation)
-      return dm_env.termination(reward, observation)
-    return dm_env.transition(reward, observation)
+        return timesteps.truncation(reward, observation)
+      return timesteps.termination(reward, observation)
+    return timesteps.transition(reward, observation)
 
   def _observation(self) -> np.ndarray:
     pooled = np.maximum(self._frames[0], self._frames[1])
@@ -119,10 +120,10 @@ class AtariEnvironment(dm_env.Environment):
     return specs.DiscreteArray(len(self._actions), name='action')
 
   def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name='reward')
+    return timesteps.reward_spec()
 
   def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0., 1., name='discount')
+    return timesteps.discount_spec()
 
   def episode_frame_number(self) -> int:
     return self._ale.getEpisodeFrameNumber()

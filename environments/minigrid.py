@@ -14,6 +14,7 @@ import numpy as np
 
 from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
+from behavior_transfer.environments import timesteps
 
 del minigrid  # Imported for its registrations only.
 
@@ -65,15 +66,15 @@ class MiniGridEnvironment(dm_env.Environment):
     observation, game_reward, terminated, truncated, _ = self._env.step(
         int(action))
     self.last_game_reward = float(game_reward)  # Before the task; for measures.
-    reward = np.float32(self._task(float(game_reward), self._env.unwrapped))
+    reward = self._task(float(game_reward), self._env.unwrapped)
     image = observation['image']
     if terminated:
       self._reset_next_step = True
-      return dm_env.termination(reward, image)
+      return timesteps.termination(reward, image)
     if truncated:
       self._reset_next_step = True
-      return dm_env.truncation(reward, image)
-    return dm_env.transition(reward, image)
+      return timesteps.truncation(reward, image)
+    return timesteps.transition(reward, image)
 
   def observation_spec(self) -> specs.Array:
     space = self._env.observation_space['image']
@@ -84,10 +85,10 @@ class MiniGridEnvironment(dm_env.Environment):
     return specs.DiscreteArray(int(self._env.action_space.n), name='action')
 
   def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name='reward')
+    return timesteps.reward_spec()
 
   def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0., 1., name='discount')
+    return timesteps.discount_spec()
 
   def close(self):
     self._env.close()
