@@ -7,7 +7,8 @@ with its own.
 
 import setuptools
 
-# The stack verified to install and run together on Python 3.10 (SPEC section 2).
+# The stack verified to install and run together on Python 3.10 (README, "Two
+# commands").
 # numpy 2 breaks TensorFlow 2.8 at import, so numpy, ml-dtypes and scipy are pinned.
 INSTALL_REQUIRES = [
     'tensorflow==2.8.0',

@@ -5,7 +5,7 @@ r"""Actor node throughput on one core, next to the raw environment's, in one run
 Each measurement runs in its own process pinned to one CPU core (core 0), so
 figures are per core and do not disturb each other; measurements alternate
 over `--rounds` and the median is reported. An actor node is measured as the
-programs build it (`builder.actor(...)`: batched environments, the agent's
+programs build it (`layout.actor(...)`: batched environments, the agent's
 actor, one SequenceAdder per environment writing to a Reverb server in the
 same process, CSV episode logs), stepping for `--seconds` after a warm-up.
 
@@ -118,37 +118,36 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
   from behavior_transfer import networks  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.bt import experiment as bt_experiment  # pylint: disable=g-import-not-at-top
-  from behavior_transfer.agents.bt import pretrained  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.ngu import experiment as ngu_experiment  # pylint: disable=g-import-not-at-top
   from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.policies import pretrained  # pylint: disable=g-import-not-at-top
 
   overrides = dict(envs_per_actor=envs, num_actors=1, replay_ratio=0.)
   if agent.startswith('r2d2'):
-    builder = r2d2_experiment.make_program_builder(
+    layout = r2d2_experiment.make_program_builder(
         environment, 'game',
         r2d2_experiment.default_config(environment, **overrides), run_dir,
         10**9, seed=0)
   elif agent == 'ngu':
-    builder = ngu_experiment.make_program_builder(
+    layout = ngu_experiment.make_program_builder(
         environment, ngu_experiment.default_config(environment, **overrides),
         run_dir, 10**9, seed=0)
   else:  # BT; pi_p a TF-backed greedy policy of the domain's Q-network.
-    builder = bt_experiment.make_program_builder(
+    layout = bt_experiment.make_program_builder(
         environment, 'game', 'random',
         bt_experiment.default_config(environment, 'bt', **overrides),
         run_dir, 10**9, seed=0)
-    spec = builder.environment_spec
+    spec = layout.environment_spec
     domain, _ = environments.parse_environment_name(environment)
     pi_network = networks.make_q_network(domain, spec)
     tf2_utils.create_variables(pi_network, [spec.observations])
-    builder._pretrained_factory = functools.partial(  # pylint: disable=protected-access
-        pretrained.GreedyNetworkPolicy, pi_network,
-        spec.actions.num_values)
+    layout.builder._pretrained_factory = lambda spec: (  # pylint: disable=protected-access
+        pretrained.GreedyNetworkPolicy(pi_network, spec.actions.num_values))
   if agent == 'r2d2-no-replay':
-    builder.make_adder = lambda replay: _DiscardingAdder()
-  server = reverb.Server(builder.replay())
+    layout.builder.make_adder = lambda replay: _DiscardingAdder()
+  server = reverb.Server(layout.replay())
   client = reverb.Client(f'localhost:{server.port}')
-  loop = builder.actor(client, None, counting.Counter(), 0)
+  loop = layout.actor(client, None, counting.Counter(), 0)
   loop.replay_server = server  # Lives as long as the loop.
   return loop.run, lambda: loop.steps
 

@@ -32,9 +32,9 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from behavior_transfer import environments
-from behavior_transfer.agents.bt import pretrained
-from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer.policies import evaluation
+from behavior_transfer.policies import pretrained
 from behavior_transfer.utils import reports
 from benchmarks import figures
 

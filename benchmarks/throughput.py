@@ -25,7 +25,7 @@ import tree
 
 from behavior_transfer import environments
 from behavior_transfer import networks
-from behavior_transfer.agents.r2d2 import actors
+from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
 
@@ -72,7 +72,7 @@ def actor_steps_per_second(game: str, seconds: float) -> float:
   spec = specs.make_environment_spec(env)
   network = networks.make_q_network('atari', spec)
   tf2_utils.create_variables(network, [spec.observations])
-  actor = actors.make_actor(network, epsilon=0.01)
+  actor = r2d2_actor.make_actor(network, epsilon=0.01)
   first = env.reset()
   actor.observe_first(first)
   actor.select_action(first.observation)  # Trace the policy once.

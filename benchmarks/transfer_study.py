@@ -37,7 +37,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from behavior_transfer.agents.ngu import evaluation
+from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import pipeline
 from behavior_transfer.utils import reports
 from benchmarks import figures

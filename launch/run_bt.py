@@ -46,10 +46,11 @@ flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
-    config = experiment.default_config(FLAGS.environment, FLAGS.exploration,
-                                       **run_flags.r2d2_overrides())
-    config.levy_epsilon_base = FLAGS.levy_epsilon_base
-    config.levy_epsilon_alpha = FLAGS.levy_epsilon_alpha
+    config = experiment.default_config(
+        FLAGS.environment, FLAGS.exploration,
+        levy_epsilon_base=FLAGS.levy_epsilon_base,
+        levy_epsilon_alpha=FLAGS.levy_epsilon_alpha,
+        **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
         FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,

@@ -12,17 +12,16 @@ into the package (policies/bundled/<name>, with a provenance file), loadable
 as --pretrained=bundled:<name>.
 """
 
-import dataclasses
 import sys
 
 from absl import app
 from absl import flags
 
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment
 from behavior_transfer.launch import run_flags
 from behavior_transfer.policies import bundled
+from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import bundle
 from behavior_transfer.utils import reports
 
@@ -60,17 +59,14 @@ def main(_):
     run_flags.check_run_flags()
     if FLAGS.bundle_as:
       bundled.check_new_name(FLAGS.bundle_as)
-    r2d2_overrides = run_flags.r2d2_overrides()
-    if FLAGS.n_step is not None:
-      r2d2_overrides['n_step'] = FLAGS.n_step
-    ngu_overrides = {}
-    if FLAGS.intrinsic_batch_fraction is not None:
-      ngu_overrides['intrinsic_batch_fraction'] = FLAGS.intrinsic_batch_fraction
-    config = dataclasses.replace(
-        experiment.default_config(FLAGS.environment, FLAGS.intrinsic_reward,
-                                  **r2d2_overrides),
+    overrides = run_flags.r2d2_overrides()
+    for name in ('n_step', 'intrinsic_batch_fraction'):
+      if getattr(FLAGS, name) is not None:
+        overrides[name] = getattr(FLAGS, name)
+    config = experiment.default_config(
+        FLAGS.environment, FLAGS.intrinsic_reward,
         rnd_observation_normalization=FLAGS.rnd_observation_normalization,
-        **ngu_overrides)
+        **overrides)
     if FLAGS.bundle_as:
       provenance = bundle.bundle_policy(
           FLAGS.bundle_as, FLAGS.environment, config, FLAGS.max_actor_steps,

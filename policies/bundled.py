@@ -18,8 +18,8 @@ import os
 import re
 from typing import Any, Dict, List
 
-from behavior_transfer.agents.bt import pretrained
 from behavior_transfer.environments import names
+from behavior_transfer.policies import pretrained
 
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            'bundled')

@@ -20,10 +20,10 @@ from acme import specs
 from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
+from behavior_transfer.policies import evaluation
 from behavior_transfer.utils import reports
 
 

@@ -27,10 +27,10 @@ from behavior_transfer import environments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled as bundled_policies
+from behavior_transfer.policies import evaluation
 from behavior_transfer.utils import reports
 
 

@@ -22,11 +22,11 @@ from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import pretrained
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.ngu import reward_wrapper
-from behavior_transfer.agents.r2d2 import actors
+from behavior_transfer.agents.r2d2 import actor as r2d2_actor
+from behavior_transfer.policies import pretrained
 from behavior_transfer.utils import batched_loop
 from behavior_transfer.utils import environment_batch
 from tests import test_bt_actor
@@ -90,8 +90,8 @@ class Setup:
       return bt_actor.BehaviorTransferActor(
           self.network, NUM_ACTIONS, bt_config.Exploration.BT, epsilons,
           [0.3] * len(indices), policy, adder_list, seeds=seeds), adder_list
-    return actors.EpsilonGreedyActor(self.network, epsilons, adder_list,
-                                     seeds=seeds), adder_list
+    return r2d2_actor.EpsilonGreedyActor(self.network, epsilons, adder_list,
+                                         seeds=seeds), adder_list
 
   def environments(self, indices):
     if self.kind != 'ngu':

@@ -12,7 +12,7 @@ from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.policies import pretrained
 
 E = bt_config.Exploration
 NUM_ACTIONS = 7

@@ -20,8 +20,9 @@ class TransferProgramTest(parameterized.TestCase):
   def test_program_runs_and_logs_what_explored(self, exploration):
     run_dir = self.create_tempdir().full_path
     config = experiment.default_config(
-        ENVIRONMENT, exploration, **test_program.tiny_config_values())
-    config.levy_epsilon_base = 0.3  # Flights often enough to see in 400 steps.
+        ENVIRONMENT, exploration,
+        levy_epsilon_base=0.3,  # Flights often enough to see in 400 steps.
+        **test_program.tiny_config_values())
     test_program.launch_until_stopped(
         self, lambda stop: experiment.make_program_builder(
             ENVIRONMENT, 'game', 'scripted:door_seeker', config, run_dir,

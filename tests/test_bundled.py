@@ -10,10 +10,11 @@ import pytest
 from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import experiment as bt_experiment
-from behavior_transfer.agents.bt import pretrained
-from behavior_transfer.agents.ngu import evaluation
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
+from behavior_transfer.policies import evaluation
+from behavior_transfer.policies import pretrained
+from behavior_transfer.policies import sources
 from behavior_transfer.studies import pipeline
 
 NAME = 'ngu_multiroom'
@@ -41,8 +42,7 @@ def test_ships_with_a_complete_provenance_and_is_small():
 
 def test_loads_by_short_name_and_acts_over_the_action_set():
   spec = _spec()
-  policy = bt_experiment.pretrained_factory(f'bundled:{NAME}', ENVIRONMENT,
-                                            spec)()
+  policy = sources.policy_factory(f'bundled:{NAME}', ENVIRONMENT)(spec)
   pretrained.check_action_spec(policy, spec)
   environment = environments.make_environment(ENVIRONMENT, seed=3)
   timestep, state = environment.reset(), policy.initial_state()
@@ -68,14 +68,12 @@ def test_its_weights_initialise_bt_with_partial_transfer(tmp_path):
   network = networks.make_q_network('minigrid', spec)
   weight_transfer.restore_network(network, bundled.weights_path(NAME), spec)
   # The program checks the weights fit when it is built.
-  builder = bt_experiment.make_program_builder(
+  layout = bt_experiment.make_program_builder(
       ENVIRONMENT, 'game', f'bundled:{NAME}',
       bt_experiment.default_config(ENVIRONMENT, 'bt'), str(tmp_path), 100, 0,
       weight_init='partial', weights_checkpoint=f'bundled:{NAME}')
-  # pylint: disable=protected-access
-  downstream = builder._make_network()
-  weight_transfer.initialise(weight_transfer.WeightInit.PARTIAL,
-                             builder._pretrained_network(), downstream)
+  # The learner's network before training.
+  downstream = layout.builder._learner_network(layout.environment_spec)  # pylint: disable=protected-access
   shipped = [v for v in network.variables if 'lstm' in v.name]
   loaded = [v for v in downstream.variables if 'lstm' in v.name]
   assert shipped and len(shipped) == len(loaded)
@@ -98,8 +96,7 @@ def test_the_pipeline_transfers_the_bundle_instead_of_pre_training():
 
 def test_unknown_and_malformed_names_are_refused():
   with pytest.raises(ValueError, match='ngu_multiroom'):
-    bt_experiment.pretrained_factory('bundled:ngu_multirom', ENVIRONMENT,
-                                     _spec())
+    sources.policy_factory('bundled:ngu_multirom', ENVIRONMENT)
   with pytest.raises(ValueError, match='ngu_multiroom'):
     pipeline.validate(pipeline.PipelineSettings(bundled='nope'))
   with pytest.raises(ValueError, match='lower-case'):

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from behavior_transfer import environments
-from behavior_transfer.agents.bt import scripted
 from behavior_transfer.environments import atari
 from behavior_transfer.environments import measures
 from behavior_transfer.environments import minigrid
 from behavior_transfer.environments import rooms
 from behavior_transfer.environments import tasks
+from behavior_transfer.policies import scripted
 
 
 def _rollout(env, actions):

@@ -13,9 +13,9 @@ import tensorflow as tf
 
 from behavior_transfer import environments
 from behavior_transfer import networks
+from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
-from behavior_transfer.agents.r2d2 import program
 
 NUM_ACTIONS, BATCH, LSTM = 4, 3, 16
 EPS = 1e-3
@@ -239,5 +239,5 @@ def test_replay_ratio_sets_the_tables_samples_per_insert():
   config = r2d2_config.small_domain_config(replay_ratio=4., replay_period=10,
                                            trace_length=20)
   assert config.samples_per_insert == 2.
-  table = program.make_replay_table(config, None)
+  table = r2d2_builder.make_replay_table(config, None)
   assert table.info.rate_limiter_info.samples_per_insert == 2.

@@ -1,8 +1,6 @@
 """The pre-training program under test_mt: it learns on intrinsic reward,
 reports task returns and exploration, and exports a pi_p the BT actor loads."""
 
-import os
-
 from absl.testing import absltest
 from acme import specs
 import numpy as np
@@ -11,11 +9,10 @@ from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.ngu import experiment
-from behavior_transfer.agents.ngu import program as ngu_program
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
+from behavior_transfer.policies import sources
 from behavior_transfer.studies import bundle
 from behavior_transfer.utils import reports
 from tests import test_bt_actor
@@ -54,11 +51,10 @@ class PretrainingProgramTest(absltest.TestCase):
     self.assertGreaterEqual(episodes['distinct_cells'].min(), 1)
 
     # The exported pi_p drives the BT actor on the same dynamics.
-    policy_dir = os.path.join(run_dir, ngu_program.POLICY_DIR)
-    factory = bt_experiment.pretrained_factory(
-        f'exported:{policy_dir}', ENVIRONMENT, specs.make_environment_spec(
-            environments.make_environment(ENVIRONMENT)))
-    policy = factory()
+    factory = sources.policy_factory(
+        f'exported:{experiment.policy_dir(run_dir)}', ENVIRONMENT)
+    policy = factory(specs.make_environment_spec(
+        environments.make_environment(ENVIRONMENT)))
     network = test_bt_actor.FixedQ([0.] * 7)
     actor = bt_actor.BehaviorTransferActor(
         network, 7, bt_config.Exploration.FLIGHTS, [0.], [1.], policy)

@@ -11,7 +11,8 @@ from behavior_transfer.agents.ngu import rewards
 
 def expected_episodic(memory, query, all_knn_distances, k, eps=1e-4, xi=0.008,
                       c=1e-3, s_m=8.0):
-  """SPEC section 8, written out step by step with plain Python."""
+  """The NGU reward of README's "Reward-free pre-training (NGU)", written out
+  step by step with plain Python."""
   distances = sorted(sum((a - b)**2 for a, b in zip(m, query)) for m in memory)[:k]
   all_knn_distances = all_knn_distances + distances
   d_m2 = sum(all_knn_distances) / len(all_knn_distances)
@@ -87,10 +88,10 @@ def test_lifelong_modulator_normalises_and_caps():
 
 
 def test_intrinsic_reward_kinds():
-  constant = rewards.IntrinsicReward(
+  constant = rewards.IntrinsicRewardFunction(
       ngu_config.NGUConfig(intrinsic_reward='constant'), num_environments=2)
   np.testing.assert_array_equal(constant(None, None), [1., 1.])
-  ngu = rewards.IntrinsicReward(ngu_config.NGUConfig(num_neighbours=2))
+  ngu = rewards.IntrinsicRewardFunction(ngu_config.NGUConfig(num_neighbours=2))
   assert ngu(np.zeros((1, 3)), [1.]) == 0.  # First step of the episode.
   assert ngu(np.ones((1, 3)), [1.]) > 0.
   ngu.reset()
@@ -115,8 +116,8 @@ def test_environments_of_a_batch_keep_their_own_memories_and_statistics():
   # the rewards of a one-environment computation on its own stream, and a
   # reset empties only its own memory.
   config = ngu_config.NGUConfig(num_neighbours=3)
-  batch = rewards.IntrinsicReward(config, num_environments=3)
-  alone = [rewards.IntrinsicReward(config) for _ in range(3)]
+  batch = rewards.IntrinsicRewardFunction(config, num_environments=3)
+  alone = [rewards.IntrinsicRewardFunction(config) for _ in range(3)]
   rng = np.random.RandomState(2)
   for t in range(40):
     embeddings, errors = rng.randn(3, 4), rng.rand(3)

@@ -15,8 +15,9 @@ import tensorflow as tf
 from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import experiment
-from behavior_transfer.agents.bt import pretrained
 from behavior_transfer.agents.r2d2 import learning
+from behavior_transfer.policies import pretrained
+from behavior_transfer.policies import sources
 from tests import test_learner
 
 ENVIRONMENT = 'minigrid:MiniGrid-FourRooms-v0'
@@ -104,10 +105,10 @@ def test_checkpoint_source_restores_the_learners_network(tmp_path):
   checkpoint_dir = str(tmp_path / 'checkpoints' / 'learner')
   assert tf.train.latest_checkpoint(checkpoint_dir)
 
-  factory = experiment.pretrained_factory(f'checkpoint:{checkpoint_dir}',
-                                          ENVIRONMENT, spec)
+  factory = sources.policy_factory(f'checkpoint:{checkpoint_dir}',
+                                   ENVIRONMENT)
   observations = rollout(environment, 30, seed=1)
-  assert (step_through(factory(), observations) ==
+  assert (step_through(factory(spec), observations) ==
           step_through(pretrained.GreedyNetworkPolicy(network, 7), observations))
 
 
@@ -121,12 +122,12 @@ def test_missing_or_corrupt_sources_name_the_file(tmp_path):
     pretrained.ExportedPolicy(str(tmp_path / 'broken'))
   with pytest.raises(FileNotFoundError, match='empty'):
     (tmp_path / 'empty').mkdir()
-    experiment.pretrained_factory(f'checkpoint:{tmp_path / "empty"}',
-                                  ENVIRONMENT, spec)()
+    sources.policy_factory(f'checkpoint:{tmp_path / "empty"}',
+                           ENVIRONMENT)(spec)
   with pytest.raises(ValueError, match='door_seeker'):
-    experiment.pretrained_factory('scripted:wall_hugger', ENVIRONMENT, spec)
+    sources.policy_factory('scripted:wall_hugger', ENVIRONMENT)
   with pytest.raises(ValueError, match='exported:<dir>'):
-    experiment.pretrained_factory('imagined', ENVIRONMENT, spec)
+    sources.policy_factory('imagined', ENVIRONMENT)
 
 
 def test_mismatching_action_space_is_refused_when_the_program_is_built(tmp_path):

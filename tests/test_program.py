@@ -1,5 +1,6 @@
 """The whole distributed R2D2 program, in-process under Launchpad's test_mt."""
 
+import functools
 import os
 import threading
 from unittest import mock
@@ -8,6 +9,9 @@ from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
 
+from behavior_transfer import networks
+from behavior_transfer.agents import distributed_layout
+from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import experiment
 from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import nodes
@@ -59,12 +63,17 @@ class ProgramTest(absltest.TestCase):
   def _run(self, run_dir, max_actor_steps, config=None, environment_factory=None):
     """Builds and runs the program until its budget node (or a failure) stops it."""
     def make_builder(stop_program):
-      builder = experiment.make_program_builder(
-          ENVIRONMENT, 'game', config or tiny_config(), run_dir,
-          max_actor_steps, seed=0, stop_program=stop_program)
-      if environment_factory is not None:
-        builder._environment_factory = environment_factory  # pylint: disable=protected-access
-      return builder
+      if environment_factory is None:
+        return experiment.make_program_builder(
+            ENVIRONMENT, 'game', config or tiny_config(), run_dir,
+            max_actor_steps, seed=0, stop_program=stop_program)
+      # The generic layout over an agent builder, as other projects use it.
+      return distributed_layout.DistributedLayout(
+          r2d2_builder.R2D2Builder(
+              config or tiny_config(),
+              functools.partial(networks.make_q_network, 'minigrid')),
+          environment_factory, run_dir, max_actor_steps, seed=0,
+          stop_program=stop_program)
 
     launch_until_stopped(self, make_builder)
     return reports.read_logs(run_dir)

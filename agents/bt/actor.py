@@ -22,17 +22,19 @@ see all K observations in one batched call, and each environment keeps its own
 flight, epsilon, epsilon_levy, random stream, recurrent states and adder.
 """
 
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from acme import adders as adders_lib
+from acme.tf import utils as tf2_utils
 from acme.tf import variable_utils
 import numpy as np
+import sonnet as snt
 import tensorflow as tf
+import tree
 
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import pretrained as pretrained_lib
-from behavior_transfer.agents.r2d2 import actors as r2d2_actors
-from behavior_transfer.networks import q_network
+from behavior_transfer.agents.r2d2 import actor as r2d2_actor
+from behavior_transfer.policies import pretrained as pretrained_lib
 from behavior_transfer.utils import batched_loop
 
 Exploration = bt_config.Exploration
@@ -45,11 +47,28 @@ def sample_flight_length(rng: np.random.RandomState, exponent: float) -> int:
   return int(rng.zipf(exponent))
 
 
+def _num_outputs(network: snt.RNNCore, observation_spec: Optional[Any]
+                 ) -> int:
+  """How many values `network` outputs per observation."""
+  if hasattr(network, 'num_outputs'):
+    return network.num_outputs
+  if observation_spec is None:
+    raise ValueError(
+        f'{type(network).__name__} has no num_outputs attribute: pass '
+        'observation_spec so that the actor can check its output size.')
+  values_spec, _ = tf2_utils.create_variables(network, [observation_spec])
+  shapes = [spec.shape for spec in tree.flatten(values_spec)]
+  if len(shapes) != 1 or len(shapes[0]) != 1:
+    raise ValueError('The network must output one vector of values per '
+                     f'observation; its outputs have shapes {shapes}.')
+  return shapes[0][0]
+
+
 class BehaviorTransferActor(batched_loop.BatchedActor):
   """Explores with flights of pi_p and the extra action a+ (Algorithm 1)."""
 
   def __init__(self,
-               network: q_network.RecurrentQNetwork,
+               network: snt.RNNCore,
                num_actions: int,
                exploration: Exploration,
                epsilons: Sequence[float],
@@ -58,9 +77,17 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
                adders: Optional[Sequence[adders_lib.Adder]] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
                flight_length_exponent: float = 2.0,
-               seeds: Optional[Sequence[int]] = None):
+               seeds: Optional[Sequence[int]] = None,
+               observation_spec: Optional[Any] = None):
     """Environment i explores with `epsilons[i]` and `levy_epsilons[i]`,
-    writes to `adders[i]` and draws from a stream seeded by `seeds[i]`."""
+    writes to `adders[i]` and draws from a stream seeded by `seeds[i]`.
+
+    `network` is any recurrent Sonnet core, `network(observations, state)`
+    -> (values over the choices, state), with |A| outputs, |A| + 1 (the last
+    is a+) when the exploration uses the extra action. Its output size is
+    read from `network.num_outputs`, or, for a core without that attribute,
+    from one call on `observation_spec` (which creates its variables).
+    """
     exploration = Exploration(exploration)
     if exploration.uses_pretrained_policy and pretrained is None:
       raise ValueError(f'Exploration {exploration.value!r} needs a pre-trained '
@@ -74,9 +101,13 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     self._num_actions = num_actions
     self._extra_action = num_actions  # a+ is the last output of Q.
     self._num_choices = num_actions + int(exploration.uses_extra_action)
-    if network.num_outputs != self._num_choices:
-      raise ValueError(f'{exploration.value!r} needs a Q-network with '
-                       f'{self._num_choices} outputs, got {network.num_outputs}.')
+    outputs = _num_outputs(network, observation_spec)
+    if outputs != self._num_choices:
+      raise ValueError(
+          f'Exploration {exploration.value!r} over {num_actions} actions '
+          f'needs a network with {self._num_choices} outputs (|A|'
+          f'{" + 1 for a+" if exploration.uses_extra_action else ""}), got '
+          f'{outputs}.')
     self._exploration = exploration
     self._epsilons = np.asarray(epsilons, np.float64)
     self._levy_epsilons = (np.asarray(levy_epsilons, np.float64)
@@ -89,10 +120,10 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
                   for seed in (seeds if seeds is not None else range(count))]
     self._pretrained_in_tf = (self._pretrained is not None and
                               self._pretrained.tf_step is not None)
-    self._q_states = r2d2_actors.RecurrentStates(network.initial_state(1),
+    self._q_states = r2d2_actor.RecurrentStates(network.initial_state(1),
                                                  count)
     if self._pretrained_in_tf:
-      self._pi_states = r2d2_actors.RecurrentStates(
+      self._pi_states = r2d2_actor.RecurrentStates(
           self._pretrained.initial_state(), count)
     elif self._pretrained is not None:  # Plain Python: one state per env.
       self._python_pi_states = [self._pretrained.initial_state()] * count

@@ -39,7 +39,16 @@ def signature(environment_spec: specs.EnvironmentSpec, num_choices: int,
       extras_spec(core_state_spec), sequence_length=sequence_length)
 
 
-def make_adder(client: reverb.Client, sequence_length: int,
-               period: int) -> adders.SequenceAdder:
-  return adders.SequenceAdder(client=client, period=period,
-                              sequence_length=sequence_length)
+def make_adder(client: reverb.Client, sequence_length: int, period: int,
+               **sequence_adder_kwargs) -> adders.SequenceAdder:
+  """Acme's SequenceAdder for BT steps (the BT actor writes the extras).
+
+  Takes every argument of `acme.adders.reverb.SequenceAdder`: e.g.
+  `priority_fns={'my_table': None}` writes to another table than Acme's
+  default 'priority_table' (with its priority function, None for 1.0),
+  `end_of_episode_behavior` chooses what happens to the last sequence of an
+  episode. The learner needs items of exactly `sequence_length` steps
+  (Acme's default, zero-padding episode ends, writes them).
+  """
+  return adders.SequenceAdder(client=client, sequence_length=sequence_length,
+                              period=period, **sequence_adder_kwargs)

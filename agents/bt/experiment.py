@@ -1,75 +1,34 @@
 """One call that runs a transfer experiment: BT, its ablations or a baseline.
 
-The pre-trained policy is named by a source string, parsed by
-`pretrained_factory`:
-  'random'                  uniformly random primitive actions;
-  'scripted:door_seeker'    the hand-written MiniGrid door seeker;
-  'exported:<dir>'          a SavedModel written by `pretrained.export_policy`;
-  'bundled:<name>'          a SavedModel shipped with the package
-                            (`policies/bundled.py`);
-  'checkpoint:<dir>'        a learner checkpoint of this project, read with the
-                            environment's Q-network preset.
+pi_p is named by a source string (`policies.sources`): 'random',
+'scripted:door_seeker', 'exported:<dir>', 'bundled:<name>' or
+'checkpoint:<dir>'.
 """
 
 import dataclasses
 import functools
 from typing import Dict, Optional
 
-from acme import specs
-
 from behavior_transfer import environments
 from behavior_transfer import networks
+from behavior_transfer.agents import distributed_layout
+from behavior_transfer.agents.bt import builder as bt_builder
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import pretrained
-from behavior_transfer.agents.bt import program as bt_program
-from behavior_transfer.agents.bt import scripted
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
-from behavior_transfer.policies import bundled
+from behavior_transfer.policies import sources
 from behavior_transfer.utils import runs
 
-SCRIPTED_POLICIES = {'door_seeker': scripted.DoorSeekingPolicy}
 
-
-def _random(environment_spec: specs.EnvironmentSpec, seed: int):
-  return pretrained.RandomPolicy(environment_spec.actions.num_values, seed)
-
-
-def _checkpoint(path: str, domain: str,
-                environment_spec: specs.EnvironmentSpec):
-  return pretrained.from_checkpoint(
-      path, networks.make_q_network(domain, environment_spec), environment_spec)
-
-
-def pretrained_factory(source: str, environment: str,
-                       environment_spec: specs.EnvironmentSpec, seed: int = 0):
-  """A picklable callable that loads pi_p from `source` (see module doc)."""
-  kind, _, argument = source.partition(':')
-  if kind == 'random':
-    return functools.partial(_random, environment_spec, seed)
-  if kind == 'scripted':
-    if argument not in SCRIPTED_POLICIES:
-      raise ValueError(f'Unknown scripted policy {argument!r}; valid: '
-                       f'{", ".join(sorted(SCRIPTED_POLICIES))}.')
-    return functools.partial(SCRIPTED_POLICIES[argument], seed)
-  if kind == 'exported' and argument:
-    return functools.partial(pretrained.ExportedPolicy, argument)
-  if kind == 'bundled':
-    return functools.partial(pretrained.ExportedPolicy,
-                             bundled.policy_path(argument))
-  if kind == 'checkpoint' and argument:
-    domain, _ = environments.parse_environment_name(environment)
-    return functools.partial(_checkpoint, argument, domain, environment_spec)
-  raise ValueError(
-      f'Pre-trained policy source {source!r} must be one of "random", '
-      f'"scripted:<{"|".join(SCRIPTED_POLICIES)}>", "exported:<dir>", '
-      f'"bundled:<{"|".join(bundled.bundled_names())}>" or "checkpoint:<dir>".')
-
-
-def default_config(environment: str, exploration: str,
-                   **r2d2_overrides) -> bt_config.BTConfig:
+def default_config(environment: str, exploration: str = 'bt',
+                   **overrides) -> bt_config.BTConfig:
+  """The transfer config for `environment`: R2D2's preset for its domain
+  under `exploration`. `overrides` set BTConfig fields (e.g.
+  levy_epsilon_base) and R2D2 fields (e.g. num_actors) by name."""
+  own, r2d2_overrides = r2d2_experiment.split_overrides(bt_config.BTConfig,
+                                                        overrides)
   return bt_config.BTConfig(
       r2d2=r2d2_experiment.default_config(environment, **r2d2_overrides),
-      exploration=bt_config.Exploration(exploration))
+      exploration=bt_config.Exploration(exploration), **own)
 
 
 def make_program_builder(environment: str, task: str, pretrained_source: str,
@@ -77,30 +36,24 @@ def make_program_builder(environment: str, task: str, pretrained_source: str,
                          max_actor_steps: int, seed: int, stop_program=None,
                          weight_init: str = 'none',
                          weights_checkpoint: Optional[str] = None
-                         ) -> bt_program.DistributedBehaviorTransfer:
-  """The transfer program builder; refuses a mismatching pi_p or weights
-  checkpoint right here."""
+                         ) -> distributed_layout.DistributedLayout:
+  """The transfer program; refuses unknown names, a mismatching pi_p or a
+  weights checkpoint that does not fit right here. `weights_checkpoint` is
+  a directory or 'bundled:<name>'."""
   environments.validate(environment, task)
   domain, _ = environments.parse_environment_name(environment)
-  environment_factory = r2d2_experiment.environment_factory(environment, task)
-  factory = None
+  pretrained_factory = None
   if config.exploration.uses_pretrained_policy:
-    spec = specs.make_environment_spec(environment_factory(seed))
-    factory = pretrained_factory(pretrained_source, environment, spec, seed)
-  if weights_checkpoint and weights_checkpoint.startswith('bundled:'):
-    weights_checkpoint = bundled.weights_path(
-        weights_checkpoint.partition(':')[2])
-  return bt_program.DistributedBehaviorTransfer(
-      environment_factory=environment_factory,
-      network_factory=functools.partial(networks.make_q_network, domain),
-      pretrained_factory=factory,
-      config=config,
-      run_dir=run_dir,
-      max_actor_steps=max_actor_steps,
-      seed=seed,
-      stop_program=stop_program,
-      weight_init=weight_init,
-      weights_checkpoint=weights_checkpoint)
+    pretrained_factory = sources.policy_factory(pretrained_source,
+                                                environment, seed)
+  if weights_checkpoint:
+    weights_checkpoint = sources.weights_checkpoint(weights_checkpoint)
+  builder = bt_builder.BTBuilder(
+      config, functools.partial(networks.make_q_network, domain),
+      pretrained_factory, weight_init, weights_checkpoint)
+  return distributed_layout.DistributedLayout(
+      builder, r2d2_experiment.environment_factory(environment, task),
+      run_dir, max_actor_steps, seed, stop_program)
 
 
 def run(environment: str,

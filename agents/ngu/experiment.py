@@ -7,8 +7,9 @@ from typing import Dict, Optional
 
 from behavior_transfer import environments
 from behavior_transfer import networks
+from behavior_transfer.agents import distributed_layout
+from behavior_transfer.agents.ngu import builder as ngu_builder
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import program as ngu_program
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
 from behavior_transfer.utils import runs
 
@@ -20,22 +21,34 @@ SMALL_DOMAIN_REPLAY_RATIO = 4.0
 
 
 def default_config(environment: str, intrinsic_reward: str = 'ngu',
-                   **r2d2_overrides) -> ngu_config.NGUConfig:
+                   **overrides) -> ngu_config.NGUConfig:
+  """The pre-training config for `environment`: R2D2's preset for its domain
+  (small domains at SMALL_DOMAIN_REPLAY_RATIO) under NGU's constants.
+  `overrides` set NGUConfig fields (e.g. intrinsic_batch_fraction) and R2D2
+  fields (e.g. n_step) by name."""
+  own, r2d2_overrides = r2d2_experiment.split_overrides(ngu_config.NGUConfig,
+                                                        overrides)
   domain, _ = environments.parse_environment_name(environment)
   if domain != 'atari':
     r2d2_overrides.setdefault('replay_ratio', SMALL_DOMAIN_REPLAY_RATIO)
   return ngu_config.NGUConfig(
       r2d2=r2d2_experiment.default_config(environment, **r2d2_overrides),
-      intrinsic_reward=ngu_config.IntrinsicReward(intrinsic_reward))
+      intrinsic_reward=ngu_config.IntrinsicReward(intrinsic_reward), **own)
 
 
 def make_program_builder(environment: str, config: ngu_config.NGUConfig,
                          run_dir: str, max_actor_steps: int, seed: int,
-                         stop_program=None) -> ngu_program.DistributedNGU:
+                         stop_program=None
+                         ) -> distributed_layout.DistributedLayout:
+  """The pre-training program on the dynamics `environment`; its own reward
+  is never optimised, only reported per task."""
   environments.validate(environment, 'none')
   domain, _ = environments.parse_environment_name(environment)
-  return ngu_program.DistributedNGU(
-      environment, functools.partial(networks.make_q_network, domain), config,
+  return distributed_layout.DistributedLayout(
+      ngu_builder.NGUBuilder(
+          config, functools.partial(networks.make_q_network, domain), domain),
+      functools.partial(environments.make_environment, environment, 'game',
+                        oar_wrapper=False),
       run_dir, max_actor_steps, seed, stop_program)
 
 
@@ -62,7 +75,7 @@ def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
 
 
 def policy_dir(run_dir: str) -> str:
-  return os.path.join(run_dir, ngu_program.POLICY_DIR)
+  return os.path.join(run_dir, ngu_builder.POLICY_DIR)
 
 
 def weights_dir(run_dir: str) -> str:

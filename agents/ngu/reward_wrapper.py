@@ -31,7 +31,7 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
                observation_spec,
                variable_client: Optional[variable_utils.VariableClient] = None):
     super().__init__(batch)
-    self._reward = rewards.IntrinsicReward(config, len(batch))
+    self._reward = rewards.IntrinsicRewardFunction(config, len(batch))
     self._uses_models = (config.intrinsic_reward !=
                          ngu_config.IntrinsicReward.CONSTANT)
     self._variable_client = variable_client

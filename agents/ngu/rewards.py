@@ -1,4 +1,4 @@
-"""NGU's intrinsic reward, computed online by each actor (SPEC section 8).
+"""NGU's intrinsic reward, computed online by each actor (as README states it).
 
   r_t = r_episodic * min(max(alpha_t, 1), L)
 
@@ -155,7 +155,7 @@ class LifelongModulator:
     return np.where(std > 0, errors / np.where(std > 0, std, 1.), 0.)
 
 
-class IntrinsicReward:
+class IntrinsicRewardFunction:
   """The intrinsic reward of the configured kind, per environment."""
 
   def __init__(self, config: ngu_config.NGUConfig, num_environments: int = 1):

@@ -5,12 +5,13 @@ The launch script parses flags and calls `run`; tests and benchmarks call it too
 
 import dataclasses
 import functools
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from behavior_transfer import environments
 from behavior_transfer import networks
+from behavior_transfer.agents import distributed_layout
+from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import config as r2d2_config
-from behavior_transfer.agents.r2d2 import program as r2d2_program
 from behavior_transfer.utils import runs
 
 
@@ -22,25 +23,32 @@ def default_config(environment: str, **overrides) -> r2d2_config.R2D2Config:
   return r2d2_config.small_domain_config(**overrides)
 
 
+def split_overrides(config_class, overrides: Dict[str, Any]
+                    ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+  """(`overrides` that are fields of `config_class`, the rest), for configs
+  that hold an R2D2 config in `r2d2`: one call sets fields of both."""
+  own = {field.name for field in dataclasses.fields(config_class)}
+  return ({k: v for k, v in overrides.items() if k in own},
+          {k: v for k, v in overrides.items() if k not in own})
+
+
 def make_program_builder(environment: str, task: str,
                          config: r2d2_config.R2D2Config, run_dir: str,
                          max_actor_steps: int, seed: int, stop_program=None
-                         ) -> r2d2_program.DistributedR2D2:
-  """The DistributedR2D2 builder for an environment name and task."""
+                         ) -> distributed_layout.DistributedLayout:
+  """The distributed R2D2 program for an environment name and task; its
+  `build()` makes the Launchpad program."""
   environments.validate(environment, task)
   domain, _ = environments.parse_environment_name(environment)
-  return r2d2_program.DistributedR2D2(
-      environment_factory=environment_factory(environment, task),
-      network_factory=functools.partial(networks.make_q_network, domain),
-      config=config,
-      run_dir=run_dir,
-      max_actor_steps=max_actor_steps,
-      seed=seed,
-      stop_program=stop_program)
+  return distributed_layout.DistributedLayout(
+      r2d2_builder.R2D2Builder(
+          config, functools.partial(networks.make_q_network, domain)),
+      environment_factory(environment, task), run_dir, max_actor_steps, seed,
+      stop_program)
 
 
 def environment_factory(environment: str, task: str
-                        ) -> r2d2_program.EnvironmentFactory:
+                        ) -> distributed_layout.EnvironmentFactory:
   """A picklable `seed -> environment` for the program's nodes."""
   return functools.partial(environments.make_environment, environment, task)
 
@@ -56,7 +64,6 @@ def run(environment: str,
         plot_title: Optional[str] = None,
         verbose: bool = False) -> Dict[str, float]:
   """Runs R2D2 to its step budget, then writes the plot and returns a summary."""
-  environments.validate(environment, task)
   settings = dict(environment=environment, task=task, seed=seed,
                   max_actor_steps=max_actor_steps, agent='r2d2',
                   **dataclasses.asdict(config))

@@ -20,7 +20,7 @@ trace in one batched torso call; online burn-in is unrolled without gradient.
 """
 
 import time
-from typing import (Callable, Dict, Iterator, List, Mapping, NamedTuple,
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple,
                     Optional, Sequence, Tuple)
 
 import acme
@@ -118,19 +118,22 @@ def fused_lstm_unroll(core: snt.LSTM, inputs: tf.Tensor,
   return hiddens, snt.LSTMState(hidden=hiddens[-1], cell=cells[-1])
 
 
-def unroll_q_network(network: q_network.RecurrentQNetwork, inputs,
-                     state: snt.LSTMState, values: bool = True
-                     ) -> Tuple[Optional[tf.Tensor], snt.LSTMState]:
+def unroll_q_network(network: snt.RNNCore, inputs, state,
+                     values: bool = True) -> Tuple[Optional[tf.Tensor], Any]:
   """`network.unroll(inputs, state)` over [T, B, ...] inputs, cheaper.
 
   Same function (to float rounding): torso and head batched over all steps,
   the LSTM fused. With `values=False` only the final state is computed (for
-  burn-in), and None is returned in place of the values.
+  burn-in), and None is returned in place of the values. Any other recurrent
+  Sonnet core is unrolled with its own `unroll`, or step by step.
   """
   parts = _fusable_parts(network)
   if parts is None:
-    length = tree.flatten(inputs)[0].shape[0]
-    q_values, state = network.unroll(inputs, state, length)
+    if hasattr(network, 'unroll'):
+      length = tree.flatten(inputs)[0].shape[0]
+      q_values, state = network.unroll(inputs, state, length)
+    else:
+      q_values, state = snt.dynamic_unroll(network, inputs, state)
     return (q_values if values else None), state
   embed, core, head = parts
   embeddings = snt.BatchApply(embed)(inputs)
@@ -251,9 +254,22 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
         bootstrap_n=self._config.n_step)
     return TDErrors(errors=loss.extra.errors, targets=loss.extra.targets)
 
+  def _check_sequence_length(self, length: Optional[int]) -> None:
+    """Refuses sampled sequences of another length than the config's
+    burn-in + trace + 1 (replay filled by adders of another config)."""
+    expected = self._config.sequence_length
+    if length is not None and length != expected:
+      raise ValueError(
+          f'Sampled sequences hold {length} steps but the learner\'s config '
+          f'expects burn_in_length + trace_length + 1 = {expected} '
+          f'({self._config.burn_in_length} + {self._config.trace_length} + '
+          '1): the replay table or adder was made with another sequence '
+          'length.')
+
   def loss_and_priorities(self, sample: reverb.ReplaySample):
     """The weighted loss, the new priorities and metrics of one batch."""
     data = tf2_utils.batch_to_sequence(sample.data)
+    self._check_sequence_length(data.reward.shape[0])
     batch_size = data.reward.shape[1]
     if self._config.store_lstm_state:
       core_state = tree.map_structure(lambda x: x[0], data.extras['core_state'])
@@ -326,6 +342,11 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     result['learner_steps_per_second'] = 1. / elapsed if elapsed else 0.
     result.update(counts)
     self._logger.write(result)
+
+  @property
+  def network(self) -> snt.RNNCore:
+    """The online Q-network being trained."""
+    return self._network
 
   def variables_by_name(self) -> Dict[str, Sequence[tf.Variable]]:
     """What actors may fetch: 'policy' is the online Q-network."""

@@ -7,7 +7,7 @@ goal as a wall, so it never collects the goal reward itself.
 
 import numpy as np
 
-from behavior_transfer.agents.bt import pretrained
+from behavior_transfer.policies import pretrained
 
 # MiniGrid's encoding (minigrid.core.constants) and actions.
 _EMPTY, _DOOR, _GOAL = 1, 4, 8

@@ -5,8 +5,8 @@ from typing import Dict
 import numpy as np
 
 from behavior_transfer import environments
-from behavior_transfer.agents.bt import pretrained
 from behavior_transfer.environments import measures
+from behavior_transfer.policies import pretrained
 
 
 def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,

@@ -1,0 +1,138 @@
+"""Behavior Transfer's pieces: R2D2 whose actors explore with pi_p.
+
+The Q-network has one output per primitive action, plus a+ when the extra
+action is in use. Actors load pi_p locally (`pretrained_factory`) and run the
+BT actor, writing with the BT adder; the learner is the extra-action learner
+when a+ is in use; the evaluator acts greedily over A+ without flights.
+Actor logs add the paper's figure 4 metrics: the fraction of steps whose
+greedy choice is a+, the fraction in flights and the fraction executing a+.
+"""
+
+from typing import Optional
+
+from acme import specs
+import reverb
+
+from behavior_transfer.agents.bt import actor as bt_actor
+from behavior_transfer.agents.bt import adder as bt_adder
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import learning as bt_learning
+from behavior_transfer.agents.r2d2 import builder as r2d2_builder
+from behavior_transfer.agents.r2d2 import learning as r2d2_learning
+from behavior_transfer.networks import weight_transfer
+from behavior_transfer.policies import pretrained as pretrained_lib
+from behavior_transfer.policies import sources
+from behavior_transfer.utils import logs
+
+
+class BTBuilder(r2d2_builder.R2D2Builder):
+  """Transfer with one exploration mode: BT, its ablations or a baseline."""
+
+  actor_columns = logs.ACTOR_COLUMNS + (
+      'greedy_extra_action_fraction', 'flight_fraction',
+      'extra_action_fraction')
+  evaluator_columns = logs.EVALUATOR_COLUMNS + (
+      'greedy_extra_action_fraction',)
+
+  def __init__(self,
+               config: bt_config.BTConfig,
+               network_factory: r2d2_builder.NetworkFactory,
+               pretrained_factory: Optional[sources.PolicyFactory] = None,
+               weight_init: weight_transfer.WeightInit = (
+                   weight_transfer.WeightInit.NONE),
+               weights_checkpoint: Optional[str] = None):
+    """`network_factory(environment_spec, num_outputs=...)` makes a
+    Q-network; `pretrained_factory(environment_spec)` loads pi_p (needed by
+    the modes that use it). `weight_init` 'full' or 'partial' initialises
+    the learner's Q-network from the pre-training checkpoint in
+    `weights_checkpoint`."""
+    super().__init__(config, network_factory)
+    self._pretrained_factory = pretrained_factory
+    self._weight_init = weight_transfer.WeightInit(weight_init)
+    self._weights_checkpoint = weights_checkpoint
+
+  @property
+  def r2d2_config(self):
+    return self._config.r2d2
+
+  def num_choices(self, environment_spec: specs.EnvironmentSpec) -> int:
+    """Q's outputs: the primitive actions, plus a+ when in use."""
+    return environment_spec.actions.num_values + int(
+        self._config.exploration.uses_extra_action)
+
+  def _new_network(self, environment_spec):
+    return self._network_factory(
+        environment_spec, num_outputs=self.num_choices(environment_spec))
+
+  def validate(self, environment_spec: specs.EnvironmentSpec) -> None:
+    """Refuses a missing or mismatching pi_p, and weights that do not fit the
+    Q-network, when the program is built rather than deep inside a node."""
+    exploration = self._config.exploration
+    if exploration.uses_pretrained_policy:
+      if self._pretrained_factory is None:
+        raise ValueError(f'Exploration {exploration.value!r} needs a '
+                         'pre-trained policy.')
+      pretrained_lib.check_action_spec(
+          self._pretrained_factory(environment_spec), environment_spec)
+    if self._weight_init != weight_transfer.WeightInit.NONE:
+      weight_transfer.check_compatible(
+          self._weight_init, self._pretrained_network(environment_spec),
+          self.make_network(environment_spec))
+
+  def _pretrained_network(self, environment_spec: specs.EnvironmentSpec):
+    """The pre-training Q-network (|A| outputs) from `weights_checkpoint`."""
+    if not self._weights_checkpoint:
+      raise ValueError(f'{self._weight_init.value} initialisation needs the '
+                       'pre-training checkpoint directory.')
+    network = self._network_factory(environment_spec)
+    weight_transfer.restore_network(network, self._weights_checkpoint,
+                                    environment_spec)
+    return network
+
+  def replay_signature(self, environment_spec: specs.EnvironmentSpec):
+    return bt_adder.signature(environment_spec,
+                              self.num_choices(environment_spec),
+                              self._core_state_spec(environment_spec),
+                              self.r2d2_config.sequence_length)
+
+  def make_adder(self, replay_client: reverb.Client):
+    return bt_adder.make_adder(replay_client,
+                               self.r2d2_config.sequence_length,
+                               self.r2d2_config.replay_period)
+
+  def make_actor(self, environment_spec, network, seeds, adders=None,
+                 variable_source=None, environment_indices=None
+                 ) -> bt_actor.BehaviorTransferActor:
+    """BT in environments `environment_indices`; the evaluator acts greedily
+    over A+ without flights."""
+    exploration = self._config.exploration
+    pretrained = None
+    if exploration.uses_pretrained_policy:
+      pretrained = self._pretrained_factory(environment_spec)
+    if environment_indices is None:
+      levy_epsilons = [0.] * len(seeds)
+    else:
+      ladder = self._config.levy_epsilons()
+      levy_epsilons = [ladder[i] for i in environment_indices]
+    return bt_actor.BehaviorTransferActor(
+        network, environment_spec.actions.num_values, exploration,
+        self.epsilons(environment_indices, len(seeds)), levy_epsilons,
+        pretrained, adders, self.make_variable_client(network, variable_source),
+        self._config.flight_length_exponent, seeds)
+
+  def _learner_network(self, environment_spec):
+    network = self.make_network(environment_spec)
+    if self._weight_init != weight_transfer.WeightInit.NONE:
+      weight_transfer.initialise(self._weight_init,
+                                 self._pretrained_network(environment_spec),
+                                 network)
+    return network
+
+  def _learner(self, environment_spec, network, target_network, dataset,
+               replay_client, counter, logger) -> r2d2_learning.R2D2Learner:
+    del environment_spec
+    learner_class = (bt_learning.ExtraActionLearner
+                     if self._config.exploration.uses_extra_action else
+                     r2d2_learning.R2D2Learner)
+    return learner_class(network, target_network, self.r2d2_config, dataset,
+                         replay_client, counter, logger)

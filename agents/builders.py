@@ -1,0 +1,114 @@
+"""What an agent is, apart from how its pieces are laid out over processes.
+
+An `AgentBuilder` makes an agent's pieces, Acme-style: replay tables, the
+dataset the learner samples, adders, actors, the learner, and the view of the
+environment its networks see. `distributed_layout.DistributedLayout` decides
+where each piece runs (one Launchpad program for every agent); the same
+pieces can be assembled by hand in any Acme project (README, "Use BT in your
+own Acme agent").
+
+Actors are batched (`utils.batched_loop.BatchedActor`): one actor steps K
+environments with one network call per step. Acting environment i of all
+actors' N has its own exploration rate from the agent's ladder;
+`environment_indices` says which of them an actor owns (None: the evaluator).
+"""
+
+import abc
+from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
+                    TYPE_CHECKING)
+
+import acme
+from acme import adders as acme_adders
+from acme import specs
+from acme.utils import counting
+from acme.utils import loggers
+import dm_env
+import reverb
+import sonnet as snt
+
+from behavior_transfer.utils import batched_loop
+from behavior_transfer.utils import environment_batch
+
+if TYPE_CHECKING:  # The R2D2 package imports this module.
+  from behavior_transfer.agents.r2d2 import config as r2d2_config  # pylint: disable=g-bad-import-order
+
+
+class AgentBuilder(abc.ABC):
+  """Makes the pieces of one agent."""
+
+  # Column names of the learner's, actors' and evaluator's CSV logs.
+  learner_columns: Tuple[str, ...] = ()
+  actor_columns: Tuple[str, ...] = ()
+  evaluator_columns: Tuple[str, ...] = ()
+
+  @property
+  @abc.abstractmethod
+  def r2d2_config(self) -> 'r2d2_config.R2D2Config':
+    """The R2D2 settings underneath: actor and environment counts, weight
+    fetches, evaluation and checkpoint cadence."""
+
+  def make_environment_spec(self, environment: dm_env.Environment
+                            ) -> specs.EnvironmentSpec:
+    """What the agent's networks see of an environment of the program."""
+    return specs.make_environment_spec(environment)
+
+  def validate(self, environment_spec: specs.EnvironmentSpec) -> None:
+    """Refuses, when the program is built, what would fail inside a node."""
+    del environment_spec
+
+  @abc.abstractmethod
+  def make_network(self, environment_spec: specs.EnvironmentSpec
+                   ) -> snt.RNNCore:
+    """The acting network, its variables created."""
+
+  @abc.abstractmethod
+  def make_replay_tables(self, environment_spec: specs.EnvironmentSpec
+                         ) -> List[reverb.Table]:
+    """The tables actors insert into and the learner samples."""
+
+  @abc.abstractmethod
+  def make_dataset_iterator(self, replay_client: reverb.Client
+                            ) -> Iterator[reverb.ReplaySample]:
+    """The learner's batches."""
+
+  @abc.abstractmethod
+  def make_adder(self, replay_client: reverb.Client) -> acme_adders.Adder:
+    """How one acting environment writes its experience."""
+
+  @abc.abstractmethod
+  def make_actor(self,
+                 environment_spec: specs.EnvironmentSpec,
+                 network: snt.RNNCore,
+                 seeds: Sequence[int],
+                 adders: Optional[Sequence[acme_adders.Adder]] = None,
+                 variable_source: Optional[acme.VariableSource] = None,
+                 environment_indices: Optional[Sequence[int]] = None
+                 ) -> batched_loop.BatchedActor:
+    """The actor of one environment per seed; None `environment_indices`
+    makes the evaluator's."""
+
+  @abc.abstractmethod
+  def make_learner(self,
+                   environment_spec: specs.EnvironmentSpec,
+                   dataset: Iterator[reverb.ReplaySample],
+                   replay_client: reverb.Client,
+                   counter: counting.Counter,
+                   logger: loggers.Logger) -> acme.Learner:
+    """The learner; it also serves the actors' variables."""
+
+  def make_environment_batch(
+      self, environments: Sequence[dm_env.Environment],
+      environment_spec: specs.EnvironmentSpec,
+      variable_source: Optional[acme.VariableSource] = None
+  ) -> environment_batch.EnvironmentBatch:
+    """An actor's environments as the agent steps them (agents that change
+    the reward, such as NGU, wrap them here)."""
+    del environment_spec, variable_source
+    return environment_batch.EnvironmentBatch(environments)
+
+  def after_checkpoint(self, learner: acme.Learner,
+                       environment_spec: specs.EnvironmentSpec,
+                       run_dir: str) -> Optional[Callable[[], Any]]:
+    """What the learner node does after each checkpoint; nothing here."""
+    del learner, environment_spec, run_dir
+    return None

@@ -1,0 +1,191 @@
+"""One Launchpad program layout for every agent of this project.
+
+Nodes: replay (Reverb, from the builder's tables), counter, step-budget
+coordinator, learner (also the variable source), cacher (serves the
+learner's variables to actors), N actors, each stepping `envs_per_actor`
+environments with one batched network call per step, and an evaluator.
+Learner and counter checkpoint into the run directory and restore from it,
+so launching the same run directory again resumes an interrupted run. Every
+node is managed (`utils.nodes`): a failure is recorded and stops the program.
+
+The builder (`agents.builders.AgentBuilder`) says what each piece is; this
+module only says where it runs and how the pieces find each other.
+"""
+
+from typing import Any, Callable, Optional, Sequence
+
+import acme
+from acme.utils import counting
+import dm_env
+import launchpad as lp
+import reverb
+import tensorflow as tf
+
+from behavior_transfer.agents import builders
+from behavior_transfer.environments import measures
+from behavior_transfer.utils import batched_loop
+from behavior_transfer.utils import checkpointing
+from behavior_transfer.utils import coordinator
+from behavior_transfer.utils import logs
+from behavior_transfer.utils import nodes
+from behavior_transfer.utils import variable_cache
+
+EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
+
+
+class DistributedLayout:
+  """Builds the node constructors and the program of one agent."""
+
+  def __init__(self,
+               builder: builders.AgentBuilder,
+               environment_factory: EnvironmentFactory,
+               run_dir: str,
+               max_actor_steps: int,
+               seed: int = 0,
+               stop_program: Optional[Callable[[], Any]] = None,
+               log_every_seconds: float = 10.):
+    """Checks the builder against the environment now, before any node
+    runs. `stop_program` ends the program (default: `lp.stop`)."""
+    config = builder.r2d2_config
+    if config.num_actors < 1:
+      raise ValueError(f'A program needs at least one actor (num_actors='
+                       f'{config.num_actors}).')
+    if config.envs_per_actor < 1:
+      raise ValueError('An actor needs at least one environment '
+                       f'(envs_per_actor={config.envs_per_actor}).')
+    self.builder = builder
+    self._config = config
+    self._environment_factory = environment_factory
+    self._run_dir = run_dir
+    self._max_actor_steps = max_actor_steps
+    self._seed = seed
+    self._stop_program = stop_program
+    self._log_every_seconds = log_every_seconds
+    environment = environment_factory(seed)
+    self.environment_spec = builder.make_environment_spec(environment)
+    environment.close()
+    builder.validate(self.environment_spec)
+
+  def environment_seed(self, index: int) -> int:
+    """Seed of acting environment `index` (actor-major over all actors'
+    environments); the evaluator's is the last index."""
+    return self._seed * 100_000 + index
+
+  def evaluator_seed(self) -> int:
+    return self.environment_seed(99_999)
+
+  def actor_environment_indices(self, actor_id: int) -> range:
+    """Which acting environments (and exploration rates) actor `actor_id`
+    steps."""
+    count = self._config.envs_per_actor
+    return range(actor_id * count, (actor_id + 1) * count)
+
+  # Node constructors.
+
+  def replay(self):
+    return self.builder.make_replay_tables(self.environment_spec)
+
+  def counter(self):
+    return checkpointing.CheckpointedCounter(
+        self._run_dir, self._config.checkpoint_seconds)
+
+  def coordinator(self, counter: counting.Counter):
+    return coordinator.StepBudget(
+        counter, self._max_actor_steps, self._stop_program or lp.stop,
+        self._run_dir, self._config.stall_seconds)
+
+  def learner(self, replay: reverb.Client, counter: counting.Counter):
+    learner = self.builder.make_learner(
+        self.environment_spec, self.builder.make_dataset_iterator(replay),
+        replay, counter,
+        logs.make_logger(self._run_dir, 'learner',
+                         self.builder.learner_columns,
+                         self._log_every_seconds))
+    checkpointer = checkpointing.make_checkpointer(
+        {checkpointing.LEARNER: learner.state}, self._run_dir,
+        checkpointing.LEARNER, self._config.checkpoint_seconds)
+    return checkpointing.CheckpointedLearner(
+        learner, checkpointer, self.builder.after_checkpoint(
+            learner, self.environment_spec, self._run_dir))
+
+  def _acting_loop(self, label: str, seeds: Sequence[int],
+                   variable_source: acme.VariableSource,
+                   counter: counting.Counter,
+                   replay: Optional[reverb.Client] = None,
+                   environment_indices: Optional[Sequence[int]] = None,
+                   pause_seconds: float = 0.
+                   ) -> batched_loop.BatchedEnvironmentLoop:
+    """The loop of an actor (or, without replay, of the evaluator); its rows
+    add the columns of the environments' observers: the return under every
+    task of the domain and the exploration measures."""
+    tf.random.set_seed(seeds[0])
+    builder = self.builder
+    actor = builder.make_actor(
+        self.environment_spec, builder.make_network(self.environment_spec),
+        seeds, [builder.make_adder(replay) for _ in seeds] if replay else None,
+        variable_source, environment_indices)
+    raw = [self._environment_factory(seed) for seed in seeds]
+    environments = builder.make_environment_batch(raw, self.environment_spec,
+                                                  variable_source)
+    loop_observers = [measures.observers_for(env) for env in raw]
+    columns = (builder.evaluator_columns if replay is None
+               else builder.actor_columns)
+    columns = tuple(columns) + tuple(
+        c for o in loop_observers[0] for c in getattr(o, 'columns', ()))
+    return batched_loop.BatchedEnvironmentLoop(
+        # Counts reach the counter when episodes end (not a second later),
+        # so its checkpoints hold every logged episode.
+        environments, actor,
+        counting.Counter(counter, label.split('_')[0], time_delta=0.),
+        logs.make_logger(self._run_dir, label, columns,
+                         self._log_every_seconds),
+        loop_observers, label=label, pause_seconds=pause_seconds)
+
+  def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
+            counter: counting.Counter,
+            actor_id: int) -> batched_loop.BatchedEnvironmentLoop:
+    indices = self.actor_environment_indices(actor_id)
+    return self._acting_loop(
+        f'actor_{actor_id}', [self.environment_seed(i) for i in indices],
+        variable_source, counter, replay, indices)
+
+  def evaluator(self, variable_source: acme.VariableSource,
+                counter: counting.Counter
+                ) -> batched_loop.BatchedEnvironmentLoop:
+    return self._acting_loop(
+        'evaluator', [self.evaluator_seed()], variable_source, counter,
+        pause_seconds=self._config.evaluation_pause_seconds)
+
+  # The program.
+
+  def _node(self, constructor, name: str, *args) -> lp.CourierNode:
+    managed = nodes.ManagedNode(constructor, name, self._run_dir,
+                                self._stop_program)
+    return lp.CourierNode(managed, *args)
+
+  def build(self, name: str = 'agent') -> lp.Program:
+    program = lp.Program(name=name)
+    with program.group('replay'):
+      replay = program.add_node(checkpointing.ReplayNode(
+          self.replay, self._run_dir,
+          self._config.checkpoint_seconds if self._config.checkpoint_replay
+          else None, self._stop_program))
+    with program.group('counter'):
+      counter = program.add_node(self._node(self.counter, 'counter'))
+    with program.group('coordinator'):
+      program.add_node(self._node(self.coordinator, 'coordinator', counter))
+    with program.group('learner'):
+      learner = program.add_node(
+          self._node(self.learner, 'learner', replay, counter))
+    with program.group('cacher'):
+      cacher = program.add_node(
+          self._node(variable_cache.VariableCache, 'cacher', learner))
+    with program.group('evaluator'):
+      program.add_node(
+          self._node(self.evaluator, 'evaluator', cacher, counter))
+    with program.group('actor'):
+      for actor_id in range(self._config.num_actors):
+        program.add_node(
+            self._node(self.actor, f'actor_{actor_id}', replay, cacher,
+                       counter, actor_id))
+    return program

@@ -1,0 +1,80 @@
+"""pi_p named by a source string, as launchers and run settings name it.
+
+  'random'                  uniformly random primitive actions;
+  'scripted:door_seeker'    the hand-written MiniGrid door seeker;
+  'exported:<dir>'          a SavedModel written by `pretrained.export_policy`;
+  'bundled:<name>'          a SavedModel shipped with the package (`bundled`);
+  'checkpoint:<dir>'        a learner checkpoint of this project, read with the
+                            environment's Q-network preset.
+
+`policy_factory` parses the string at once (unknown names fail before any
+program starts) and returns a picklable `environment_spec -> pi_p`, so every
+node of a program loads its own copy.
+"""
+
+import functools
+from typing import Callable
+
+from acme import specs
+
+from behavior_transfer import environments
+from behavior_transfer import networks
+from behavior_transfer.policies import bundled
+from behavior_transfer.policies import pretrained
+from behavior_transfer.policies import scripted
+
+PolicyFactory = Callable[[specs.EnvironmentSpec], pretrained.PretrainedPolicy]
+SCRIPTED_POLICIES = {'door_seeker': scripted.DoorSeekingPolicy}
+
+
+def _random(seed: int, environment_spec: specs.EnvironmentSpec):
+  return pretrained.RandomPolicy(environment_spec.actions.num_values, seed)
+
+
+def _scripted(name: str, seed: int, environment_spec: specs.EnvironmentSpec):
+  del environment_spec  # Scripted policies know their action set.
+  return SCRIPTED_POLICIES[name](seed)
+
+
+def _exported(path: str, environment_spec: specs.EnvironmentSpec):
+  del environment_spec  # The SavedModel carries its own.
+  return pretrained.ExportedPolicy(path)
+
+
+def _checkpoint(path: str, domain: str,
+                environment_spec: specs.EnvironmentSpec):
+  return pretrained.from_checkpoint(
+      path, networks.make_q_network(domain, environment_spec), environment_spec)
+
+
+def policy_factory(source: str, environment: str,
+                   seed: int = 0) -> PolicyFactory:
+  """`environment_spec -> pi_p` for `source` (see the module docstring) on
+  the dynamics `environment`; refuses malformed sources and unknown names."""
+  kind, _, argument = source.partition(':')
+  if kind == 'random' and not argument:
+    return functools.partial(_random, seed)
+  if kind == 'scripted':
+    if argument not in SCRIPTED_POLICIES:
+      raise ValueError(f'Unknown scripted policy {argument!r}; valid: '
+                       f'{", ".join(sorted(SCRIPTED_POLICIES))}.')
+    return functools.partial(_scripted, argument, seed)
+  if kind == 'exported' and argument:
+    return functools.partial(_exported, argument)
+  if kind == 'bundled':
+    return functools.partial(_exported, bundled.policy_path(argument))
+  if kind == 'checkpoint' and argument:
+    domain, _ = environments.parse_environment_name(environment)
+    return functools.partial(_checkpoint, argument, domain)
+  raise ValueError(
+      f'Pre-trained policy source {source!r} must be one of "random", '
+      f'"scripted:<{"|".join(SCRIPTED_POLICIES)}>", "exported:<dir>", '
+      f'"bundled:<{"|".join(bundled.bundled_names())}>" or "checkpoint:<dir>".')
+
+
+def weights_checkpoint(source: str) -> str:
+  """The weight-transfer checkpoint directory named by `source`: a directory,
+  or 'bundled:<name>' for a bundled policy's weights."""
+  if source.startswith('bundled:'):
+    return bundled.weights_path(source.partition(':')[2])
+  return source

@@ -1,0 +1,120 @@
+"""The pieces another Acme project picks up: the README's example, the BT
+actor over any recurrent core, the adder's Acme arguments, the learner's
+sequence-length check."""
+
+import os
+import re
+
+from acme import specs
+from acme import wrappers
+from acme.adders import reverb as adders
+from acme.tf import utils as tf2_utils
+import numpy as np
+import pytest
+import reverb
+import sonnet as snt
+import tensorflow as tf
+
+from behavior_transfer import environments
+from behavior_transfer.agents import bt
+from behavior_transfer.agents.r2d2 import learning
+from tests import test_bt_actor
+from tests import test_learner
+
+README = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'README.md')
+
+
+def readme_example() -> str:
+  """The code block of README's "Use BT in your own Acme agent"."""
+  with open(README) as f:
+    text = f.read()
+  section = text.split('## Use BT in your own Acme agent', 1)[1]
+  return re.search(r'```python\n(.*?)```', section, re.DOTALL).group(1)
+
+
+def test_the_readme_example_acts_writes_replay_and_learns():
+  namespace = {}
+  exec(compile(readme_example(), README, 'exec'), namespace)  # pylint: disable=exec-used
+  client, learner, network = (namespace[k] for k in
+                              ('client', 'learner', 'network'))
+  table = client.server_info()[adders.DEFAULT_PRIORITY_TABLE]
+  assert table.current_size > 0
+  before = [v.numpy() for v in network.trainable_variables]
+  learner.step()
+  assert any(not np.allclose(b, v.numpy())
+             for b, v in zip(before, network.trainable_variables))
+  namespace['server'].stop()
+
+
+class PlainCore(snt.RNNCore):
+  """A recurrent core without `num_outputs`: values from the observation."""
+
+  def __init__(self, outputs):
+    super().__init__()
+    self._linear = snt.Linear(outputs)
+
+  def __call__(self, observations, state):
+    flat = snt.Flatten()(tf.cast(observations.observation, tf.float32))
+    return self._linear(flat), state + 1
+
+  def initial_state(self, batch_size):
+    return tf.zeros([batch_size, 1])
+
+
+def _actor(network, exploration, observation_spec=None):
+  return bt.BehaviorTransferActor(
+      network, test_bt_actor.NUM_ACTIONS, exploration, [0.], [0.],
+      test_bt_actor.CountingPolicy(), observation_spec=observation_spec)
+
+
+def test_the_actor_takes_any_recurrent_core_with_the_right_outputs():
+  spec = specs.make_environment_spec(
+      environments.make_environment(test_bt_actor.ENVIRONMENT))
+  actions = test_bt_actor.NUM_ACTIONS
+  actor = _actor(PlainCore(actions + 1), bt.Exploration.BT, spec.observations)
+  records = test_bt_actor.run_actor(actor, 5)
+  assert all(0 <= r['executed'] < actions for r in records)
+  _actor(PlainCore(actions), bt.Exploration.FLIGHTS, spec.observations)
+  with pytest.raises(ValueError, match=r'needs a network with 8 outputs '
+                     r'\(\|A\| \+ 1 for a\+\), got 7'):
+    _actor(PlainCore(actions), bt.Exploration.BT, spec.observations)
+  with pytest.raises(ValueError, match='needs a network with 7 outputs'):
+    _actor(PlainCore(actions + 1), bt.Exploration.FLIGHTS, spec.observations)
+  with pytest.raises(ValueError, match='pass observation_spec'):
+    _actor(PlainCore(actions + 1), bt.Exploration.BT)
+
+
+def test_make_adder_takes_acmes_table_priority_and_episode_end():
+  server = reverb.Server([reverb.Table.queue('bt_sequences', 100)])
+  client = reverb.Client(f'localhost:{server.port}')
+  try:
+    adder = bt.make_adder(
+        client, sequence_length=4, period=4,
+        priority_fns={'bt_sequences': lambda step: 3.},
+        end_of_episode_behavior=adders.EndBehavior.TRUNCATE)
+    actor = bt.BehaviorTransferActor(
+        test_bt_actor.FixedQ([0.] * (test_bt_actor.NUM_ACTIONS + 1)),
+        test_bt_actor.NUM_ACTIONS, bt.Exploration.BT, [0.5], [0.1],
+        test_bt_actor.CountingPolicy(), [adder], seeds=[0])
+    # One 9-step episode: 10 timesteps, so items of 4, 4 and the last 2.
+    test_bt_actor.run_actor(actor, num_episodes=1, environment=(
+        wrappers.StepLimitWrapper(environments.make_environment(
+            test_bt_actor.ENVIRONMENT), step_limit=9)))
+    size = client.server_info()['bt_sequences'].current_size
+    items = list(client.sample('bt_sequences', num_samples=size,
+                               emit_timesteps=False))
+  finally:
+    server.stop()
+  assert items and all(item.info.priority == 3. for item in items)
+  assert sorted(item.data[0].shape[0] for item in items) == [2, 4, 4]
+
+
+def test_the_learner_refuses_sequences_of_another_length():
+  config = test_learner.make_config()
+  online, target = test_learner.make_networks()
+  learner = learning.R2D2Learner(online, target, config)
+  longer = test_learner.make_sample(test_learner.make_config(trace_length=8))
+  with pytest.raises(ValueError, match=r'hold 11 steps but .* expects '
+                     r'burn_in_length \+ trace_length \+ 1 = 9'):
+    learner.loss_and_priorities(longer)
+  learner.loss_and_priorities(test_learner.make_sample(config))
