@@ -3,6 +3,7 @@
 import functools
 import os
 import threading
+import time
 from unittest import mock
 
 from absl.testing import absltest
@@ -58,7 +59,38 @@ class BreaksAfter(wrappers.EnvironmentWrapper):
     return self._environment.step(action)
 
 
+class _StopsSoon:
+  """A worker that stops its program shortly after it starts."""
+
+  def __init__(self, stop_program):
+    self._stop_program = stop_program
+
+  def run(self):
+    time.sleep(1.)
+    self._stop_program()
+
+
 class ProgramTest(absltest.TestCase):
+
+  def test_a_node_still_being_built_when_the_program_stops_ends(self):
+    # Like an actor waiting for its first weights from a node already gone.
+    run_dir = self.create_tempdir().full_path
+    stopped, never = threading.Event(), threading.Event()
+    program = lp.Program('stops_while_building')
+    program.add_node(lp.CourierNode(nodes.ManagedNode(
+        never.wait, 'blocked', run_dir, stopped.set)), label='blocked')
+    program.add_node(lp.CourierNode(nodes.ManagedNode(
+        lambda: _StopsSoon(stopped.set), 'stopper', run_dir, stopped.set)),
+                     label='stopper')
+    manager = lp.launch(program, launch_type='test_mt', test_case=self,
+                        serialize_py_nodes=False)
+    self.assertTrue(stopped.wait(TIMEOUT_SECONDS))
+    cleanup = threading.Thread(target=manager.cleanup_after_test,
+                               args=(self,), daemon=True)
+    cleanup.start()
+    cleanup.join(60)
+    self.assertFalse(cleanup.is_alive(), 'the program did not end')
+    self.assertFalse(os.path.exists(os.path.join(run_dir, nodes.FAILURE_FILE)))
 
   def _run(self, run_dir, max_actor_steps, config=None, environment_factory=None):
     """Builds and runs the program until its budget node (or a failure) stops it."""

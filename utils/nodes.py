@@ -210,13 +210,32 @@ class ManagedNode:
   def __call__(self, *args, **kwargs):
     lifecycle = ProcessLifecycle(self._run_dir, self._name)
     lifecycle.begin()
-    try:
-      worker = self._constructor(*args, **kwargs)
-    except Exception:  # pylint: disable=broad-except
-      self._fail(traceback.format_exc())
+    built = {}
+
+    def construct():
+      try:
+        built['worker'] = self._constructor(*args, **kwargs)
+      except Exception as e:  # pylint: disable=broad-except
+        built['error'], built['trace'] = e, traceback.format_exc()
+
+    # Construction may wait on other nodes (an actor's first weights); it
+    # runs beside this thread so that a program stopping meanwhile ends the
+    # node instead of leaving it blocked on a node that is gone.
+    thread = threading.Thread(target=construct, daemon=True,
+                              name=f'{self._name}_construction')
+    thread.start()
+    while thread.is_alive():
+      thread.join(0.5)
+      if thread.is_alive() and lp.wait_for_stop(0.):
+        logging.info('%s: the program stopped before the node was built.',
+                     self._name)
+        lifecycle.end()
+        return _StoppedBeforeBuilt()
+    if 'error' in built:
+      self._fail(built['trace'])
       lifecycle.end(exit_code=1)
-      raise
-    return _ManagedWorker(worker, self._name, self._fail, lifecycle)
+      raise built['error']
+    return _ManagedWorker(built['worker'], self._name, self._fail, lifecycle)
 
   def _fail(self, trace: str):
     message = f'Node {self._name!r} failed:\n{trace}'
@@ -225,6 +244,13 @@ class ManagedNode:
     record_failure(self._run_dir, message)
     if self._stop_program is not None:
       self._stop_program()
+
+
+class _StoppedBeforeBuilt:
+  """The worker of a node whose program stopped while it was being built."""
+
+  def run(self):
+    pass
 
 
 class _ManagedWorker:
