@@ -1,13 +1,16 @@
 """The pieces another Acme project picks up: the README's example, the BT
-actor over any recurrent core, the adder's Acme arguments, the learner's
-sequence-length check."""
+actor over any recurrent core, the adder's Acme arguments (and Acme's own
+adder test cases), the learner's sequence-length check."""
 
 import os
 import re
 
+from absl.testing import parameterized
 from acme import specs
 from acme import wrappers
 from acme.adders import reverb as adders
+from acme.adders.reverb import test_cases as acme_adder_test_cases
+from acme.adders.reverb import test_utils as acme_adder_test_utils
 from acme.tf import utils as tf2_utils
 import numpy as np
 import pytest
@@ -118,3 +121,23 @@ def test_the_learner_refuses_sequences_of_another_length():
                      r'burn_in_length \+ trace_length \+ 1 = 9'):
     learner.loss_and_priorities(longer)
   learner.loss_and_priorities(test_learner.make_sample(config))
+
+
+class AdderConformanceTest(acme_adder_test_utils.AdderTestMixin,
+                           parameterized.TestCase):
+  """Acme's own SequenceAdder test cases, through `bt.make_adder`."""
+
+  @parameterized.named_parameters(
+      *acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER)
+  def test_adder(self, sequence_length, period, first, steps,
+                 expected_sequences,
+                 end_behavior=adders.EndBehavior.ZERO_PAD,
+                 repeat_episode_times=1):
+    adder = bt.make_adder(self.client, sequence_length, period,
+                          end_of_episode_behavior=end_behavior)
+    self.run_test_adder(
+        adder=adder, first=first, steps=steps,
+        expected_items=expected_sequences,
+        repeat_episode_times=repeat_episode_times, end_behavior=end_behavior,
+        signature=adder.signature(
+            *acme_adder_test_utils.get_specs(steps[0])))
