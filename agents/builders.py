@@ -30,7 +30,7 @@ from behavior_transfer.utils import batched_loop
 from behavior_transfer.utils import environment_batch
 
 if TYPE_CHECKING:  # The R2D2 package imports this module.
-  from behavior_transfer.agents.r2d2 import config as r2d2_config  # pylint: disable=g-bad-import-order
+  from behavior_transfer.agents.r2d2 import config as r2d2_config_lib  # pylint: disable=g-bad-import-order
 
 
 class AgentBuilder(abc.ABC):
@@ -43,7 +43,7 @@ class AgentBuilder(abc.ABC):
 
   @property
   @abc.abstractmethod
-  def r2d2_config(self) -> 'r2d2_config.R2D2Config':
+  def r2d2_config(self) -> 'r2d2_config_lib.R2D2Config':
     """The R2D2 settings underneath: actor and environment counts, weight
     fetches, evaluation and checkpoint cadence."""
 

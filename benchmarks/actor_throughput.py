@@ -18,7 +18,6 @@ writing costs); Atari env-only steps/s and the Atari R2D2 actor node. Figures
 also go to --json.
 """
 
-import functools
 import os
 import statistics
 import subprocess

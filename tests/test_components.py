@@ -11,7 +11,6 @@ from acme import wrappers
 from acme.adders import reverb as adders
 from acme.adders.reverb import test_cases as acme_adder_test_cases
 from acme.adders.reverb import test_utils as acme_adder_test_utils
-from acme.tf import utils as tf2_utils
 import numpy as np
 import pytest
 import reverb
