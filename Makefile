@@ -7,11 +7,11 @@ RUN_DIR ?= runs/demo
 
 .PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults r2d2-demo clean-venv
 
-$(STAMP): setup.py
+$(STAMP): setup.py requirements.txt requirements-vertex.txt
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
 	  test -x $(PY) || $$PYTHON310 -m venv $(VENV); \
 	  $(PY) -m pip install --quiet --upgrade 'pip<25' wheel 'setuptools<70'; \
-	  $(PY) -m pip install --quiet -e '.[test]'
+	  $(PY) -m pip install --quiet -e '.[test,vertex]'
 	@touch $(STAMP)
 
 # Transfer from the bundled pi_p to a sparse task: BT against epsilon-greedy.

@@ -53,7 +53,7 @@ def main(_):
         **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,
+        FLAGS.max_actor_steps, FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
         weight_init=FLAGS.weight_init, weights_checkpoint=FLAGS.weights,
         verbose=FLAGS.verbose)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '

@@ -1,6 +1,7 @@
 """The flags every launcher shares, and how a launcher ends.
 
-Exit codes: 0 the run reached its budget; 1 a node failed or died, the run
+Exit codes: 0 the run reached its budget (or was submitted to Vertex AI, or
+a dry run printed it); 1 a node failed or died, the run
 stalled, or a checkpoint could not be read; 2 bad input, refused before
 anything started; 130 interrupted (Ctrl-C or SIGTERM): run the same command to
 resume.
@@ -13,6 +14,7 @@ from typing import Dict
 
 from absl import flags
 
+from behavior_transfer.cluster import vertex
 from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import runs
 
@@ -66,11 +68,42 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       '120 s).')
 
 
-def define_operation_flags(run_dir: str):
-  """Where a run goes, how it is launched and what the terminal shows."""
+def define_launch_flags():
+  """How a program is launched: on this machine or on Vertex AI."""
   flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),
                     'Launchpad launch type: one process per node (local_mp), '
-                    'threads (local_mt), or several machines (vertex_ai).')
+                    'threads (local_mt), or a machine per node on Vertex AI '
+                    '(vertex_ai; see --vertex_mode).')
+  flags.DEFINE_enum(
+      'vertex_mode', 'submit', list(vertex.MODES),
+      'With --launch_type=vertex_ai: submit the job (needs a GCP project, '
+      'GOOGLE_CLOUD_BUCKET_NAME and --run_dir=/gcs/<bucket>/...), dry_run '
+      '(print the worker pools, machines and image Launchpad would submit, '
+      'then exit; no cloud account needed), or rehearsal (run that job on '
+      'this machine, each node on a host of its own: a network namespace; '
+      'needs root).')
+  flags.DEFINE_string(
+      'learner_accelerator', 'V100',
+      'With --launch_type=vertex_ai: the learner\'s accelerator (an XManager '
+      'type: V100, A100, T4, P100, P4, ...), or "none" for a CPU learner.')
+
+
+def launch():
+  """The launch type the flags ask for (`runs.Launch`)."""
+  if FLAGS.launch_type != vertex.LAUNCH_TYPE:
+    if FLAGS['vertex_mode'].present:
+      raise ValueError('--vertex_mode applies only with '
+                       '--launch_type=vertex_ai.')
+    return FLAGS.launch_type
+  accelerator = FLAGS.learner_accelerator
+  return vertex.VertexLaunch(
+      FLAGS.vertex_mode,
+      None if accelerator.lower() == 'none' else accelerator)
+
+
+def define_operation_flags(run_dir: str):
+  """Where a run goes, how it is launched and what the terminal shows."""
+  define_launch_flags()
   flags.DEFINE_string('run_dir', run_dir,
                       'Logs, checkpoints and plots go here; an existing run '
                       'directory is resumed from its checkpoints.')
@@ -99,7 +132,8 @@ def check_run_flags():
                      f'{FLAGS.envs_per_actor}).')
   if FLAGS.replay_ratio is not None and FLAGS.replay_ratio < 0:
     raise ValueError(f'--replay_ratio must be >= 0 (got {FLAGS.replay_ratio}).')
-  runs.check_run_dir(FLAGS.run_dir)
+  if not isinstance(launch(), vertex.VertexLaunch):  # It checks its own.
+    runs.check_run_dir(FLAGS.run_dir)
 
 
 @contextlib.contextmanager
@@ -118,6 +152,9 @@ def exit_codes():
     _exit(f'\nThe run failed.\n{e}', 1)
   except runs.RunInterrupted as e:
     _exit(f'\n{e}', 130)
+  except runs.Handover as e:
+    print(e, flush=True)
+    sys.exit(0)
   except KeyboardInterrupt:
     _exit('\nInterrupted before the run started; nothing was lost.', 130)
 

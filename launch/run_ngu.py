@@ -72,7 +72,7 @@ def main(_):
           FLAGS.bundle_as, FLAGS.environment, config, FLAGS.max_actor_steps,
           FLAGS.seed, FLAGS.run_dir, FLAGS.report_episodes,
           ['python -m behavior_transfer.launch.run_ngu'] + sys.argv[1:],
-          FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
+          run_flags.launch(), FLAGS.overwrite, verbose=FLAGS.verbose)
       comparison = {key: provenance['exploration'][key]
                     for key in ('pi_p', 'random')}
       summary = reports.summarize(FLAGS.run_dir)
@@ -81,7 +81,8 @@ def main(_):
     else:
       summary = experiment.run(
           FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
-          FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite, verbose=FLAGS.verbose)
+          FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
+          verbose=FLAGS.verbose)
       comparison = evaluation.compare_with_random(
           experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
           FLAGS.report_episodes, FLAGS.seed)

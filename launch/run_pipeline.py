@@ -13,6 +13,7 @@ flag and works for any MiniGrid id and any of its tasks.
 from absl import app
 from absl import flags
 
+from behavior_transfer.cluster import vertex
 from behavior_transfer.launch import run_flags
 from behavior_transfer.studies import pipeline
 from behavior_transfer.utils import runs
@@ -40,8 +41,7 @@ flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
 flags.DEFINE_integer('num_actors', defaults.num_actors, 'Actors per stage.')
 flags.DEFINE_integer('seed', defaults.seed, 'Seed of every stage.')
-flags.DEFINE_enum('launch_type', 'local_mp', list(runs.LAUNCH_TYPES),
-                  'Launchpad launch type of every stage.')
+run_flags.define_launch_flags()  # Of every stage.
 flags.DEFINE_string('out_dir', 'runs/pipeline', 'Run directories of all '
                     'stages; an existing one is resumed.')
 flags.DEFINE_bool('verbose', False, 'Show every line the nodes print; '
@@ -52,14 +52,15 @@ def main(_):
   with run_flags.exit_codes():
     for name in ('pretrain_steps', 'transfer_steps'):
       runs.check_budget(getattr(FLAGS, name), FLAGS.num_actors, name)
-    runs.check_run_dir(FLAGS.out_dir)
+    if not isinstance(run_flags.launch(), vertex.VertexLaunch):
+      runs.check_run_dir(FLAGS.out_dir)
     settings = pipeline.PipelineSettings(
         environment=FLAGS.environment, task=FLAGS.task,
         arms=pipeline.parse_arms(FLAGS.arms), bundled=FLAGS.bundled,
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
         intrinsic_reward=FLAGS.intrinsic_reward, num_actors=FLAGS.num_actors,
-        seed=FLAGS.seed, launch_type=FLAGS.launch_type, verbose=FLAGS.verbose)
+        seed=FLAGS.seed, launch_type=run_flags.launch(), verbose=FLAGS.verbose)
     pipeline.validate(settings)
     report = pipeline.run(settings, FLAGS.out_dir)
   print('\n' + report, flush=True)

@@ -25,7 +25,7 @@ def main(_):
                                        **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, FLAGS.launch_type, FLAGS.overwrite,
+        FLAGS.max_actor_steps, FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
         verbose=FLAGS.verbose)
   print(f'\nR2D2 on {FLAGS.environment} ({FLAGS.task}) finished; run '
         f'directory {FLAGS.run_dir}\n{reports.format_summary(summary)}\n'

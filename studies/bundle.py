@@ -55,7 +55,8 @@ def save_weights(run_dir: str, environment: str, directory: str) -> str:
 def bundle_policy(name: str, environment: str, config: ngu_config.NGUConfig,
                   max_actor_steps: int, seed: int, run_dir: str,
                   report_episodes: int, command: Sequence[str],
-                  launch_type: str = 'local_mp', overwrite: bool = False,
+                  launch_type: runs.Launch = 'local_mp',
+                  overwrite: bool = False,
                   verbose: bool = False) -> Dict[str, Any]:
   """Pre-trains in `run_dir` (resuming it if it exists), then ships the
   result as bundled policy `name`; returns its provenance."""

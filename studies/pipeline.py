@@ -62,7 +62,7 @@ class PipelineSettings:
   num_actors: int = 2
   seed: int = 0
   report_episodes: int = 20
-  launch_type: str = 'local_mp'
+  launch_type: runs.Launch = 'local_mp'  # Or a vertex.VertexLaunch.
   verbose: bool = False
 
 

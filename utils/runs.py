@@ -14,16 +14,26 @@ import json
 import os
 import shutil
 import signal
-from typing import Any, Callable, Dict, Mapping
+import time
+from typing import Any, Callable, Dict, Mapping, Union
 
 import launchpad as lp
 
+from behavior_transfer.agents import distributed_layout
+from behavior_transfer.cluster import rehearsal
+from behavior_transfer.cluster import resources
+from behavior_transfer.cluster import vertex
 from behavior_transfer.utils import checkpointing
 from behavior_transfer.utils import nodes
 from behavior_transfer.utils import reports
 from behavior_transfer.utils import supervisor
 
-LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
+LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', vertex.LAUNCH_TYPE)
+# A Launchpad launch type, or how to go to Vertex AI ('vertex_ai' alone
+# submits with the default resources).
+Launch = Union[str, vertex.VertexLaunch]
+# Written when a program is submitted to Vertex AI, until it has ended.
+SUBMITTED_FILE = 'SUBMITTED'
 # Settings that may change between the launches of one run.
 OPERATIONAL_SETTINGS = frozenset({
     'max_actor_steps', 'launch_type', 'overwrite', 'stall_seconds',
@@ -36,6 +46,11 @@ class NodeFailure(RuntimeError):
 
 class RunInterrupted(RuntimeError):
   """The run was stopped before its budget (Ctrl-C or SIGTERM); it resumes."""
+
+
+class Handover(Exception):
+  """The program runs elsewhere (submitted to Vertex AI) or was only
+  planned (a dry run); the message says what happened and what comes next."""
 
 
 def check_run_dir(run_dir: str) -> None:
@@ -96,7 +111,7 @@ def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
           f'({", ".join(sorted(changed))}); pass --overwrite or another '
           '--run_dir.')
   os.makedirs(run_dir, exist_ok=True)
-  for name in (nodes.FAILURE_FILE, nodes.FINISHED_FILE):
+  for name in (nodes.FAILURE_FILE, nodes.FINISHED_FILE, SUBMITTED_FILE):
     if os.path.exists(os.path.join(run_dir, name)):
       os.remove(os.path.join(run_dir, name))
   shutil.rmtree(os.path.join(run_dir, nodes.STATUS_DIR), ignore_errors=True)
@@ -149,11 +164,26 @@ def resume_point(run_dir: str) -> Dict[str, float]:
   return checkpointing.saved_counts(run_dir)
 
 
-def make_stop_program(launch_type: str) -> Callable[[], Any]:
-  """A picklable callable that ends every node of the program."""
+def as_launch(launch_type: Launch) -> Launch:
+  """Checks a launch type; 'vertex_ai' becomes a default `VertexLaunch`."""
+  if isinstance(launch_type, vertex.VertexLaunch):
+    return launch_type
   if launch_type not in LAUNCH_TYPES:
     raise ValueError(f'Unknown launch type {launch_type!r}; valid: '
                      f'{", ".join(LAUNCH_TYPES)}.')
+  if launch_type == vertex.LAUNCH_TYPE:
+    return vertex.VertexLaunch()
+  return launch_type
+
+
+def make_stop_program(launch_type: Launch) -> Callable[[], Any]:
+  """A picklable callable that ends every node of the program: on one
+  machine it asks the launcher, on Vertex AI it cancels the job."""
+  launch_type = as_launch(launch_type)
+  if isinstance(launch_type, vertex.VertexLaunch):
+    if launch_type.mode == 'rehearsal':
+      return _StopLocalProgram(os.getpid())
+    return lp.make_program_stopper(vertex.LAUNCH_TYPE)
   if launch_type == 'local_mp':
     return _StopLocalProgram(os.getpid())
   return lp.make_program_stopper(launch_type)
@@ -173,18 +203,20 @@ class _StopLocalProgram:
       pass
 
 
-def launch_and_wait(program: lp.Program, launch_type: str, run_dir: str,
-                    verbose: bool = False) -> supervisor.Ending:
-  """Launches `program` and waits until every node has ended."""
-  if launch_type == 'local_mp':
-    processes = supervisor.launch_local_mp(program, run_dir)
-    groups = collections.Counter(p.group for p in processes)
-    print(f'Started {len(processes)} node processes ('
-          f'{", ".join(f"{g} x{n}" if n > 1 else g for g, n in groups.items())}'
-          f'); their output goes to '
-          f'{os.path.dirname(os.path.dirname(processes[0].log_path))}.',
-          flush=True)
-    return supervisor.Supervisor(run_dir, processes, verbose).run()
+def _launch_local_mp(program: lp.Program, run_dir: str,
+                     verbose: bool) -> supervisor.Ending:
+  processes = supervisor.launch_local_mp(program, run_dir)
+  groups = collections.Counter(p.group for p in processes)
+  print(f'Started {len(processes)} node processes ('
+        f'{", ".join(f"{g} x{n}" if n > 1 else g for g, n in groups.items())}'
+        f'); their output goes to '
+        f'{os.path.dirname(os.path.dirname(processes[0].log_path))}.',
+        flush=True)
+  return supervisor.Supervisor(run_dir, processes, verbose).run()
+
+
+def _launch_in_process(program: lp.Program, launch_type: str,
+                       run_dir: str) -> supervisor.Ending:
   manager = lp.launch(program, launch_type=launch_type)
   if hasattr(manager, 'wait'):
     try:
@@ -198,20 +230,56 @@ def launch_and_wait(program: lp.Program, launch_type: str, run_dir: str,
   return supervisor.Ending(supervisor.Outcome.FINISHED)
 
 
-def run_to_budget(build_program: Callable[[Callable[[], Any]], lp.Program],
+def _launch_vertex(program: lp.Program,
+                   layout: distributed_layout.DistributedLayout,
+                   launch: vertex.VertexLaunch, run_dir: str,
+                   verbose: bool) -> supervisor.Ending:
+  """Rehearses the Vertex AI launch to its end, or submits it (Handover)."""
+  xm_resources = resources.docker_configs(layout, program.groups,
+                                          launch.learner_accelerator)
+  if launch.mode == 'rehearsal':
+    return rehearsal.run(vertex.plan(program, xm_resources), run_dir, verbose)
+  vertex.submit(program, xm_resources)
+  nodes.write_atomically(os.path.join(run_dir, SUBMITTED_FILE),
+                         f'{program.name} submitted {time.ctime()}\n')
+  raise Handover(
+      f'Submitted to Vertex AI. The nodes log, checkpoint and report into '
+      f'{run_dir}: progress in logs/*.csv, FINISHED at the budget, FAILED '
+      'naming a node that failed. Run the same command again once the job '
+      'has ended: it reports a finished run and resumes an unfinished one.')
+
+
+def check_not_submitted(run_dir: str) -> None:
+  """Refuses to launch into a run directory whose Vertex AI job may still be
+  running (it would run twice)."""
+  marker = os.path.join(run_dir, SUBMITTED_FILE)
+  ended = any(os.path.exists(os.path.join(run_dir, name))
+              for name in (nodes.FINISHED_FILE, nodes.FAILURE_FILE))
+  if os.path.exists(marker) and not ended:
+    with open(marker) as f:
+      submitted = f.read().strip()
+    raise ValueError(
+        f'{run_dir} belongs to a Vertex AI job that has not ended ({submitted}'
+        f'; no FINISHED or FAILED yet). Wait for it, or, if you cancelled it, '
+        f'delete {marker} and run again to resume.')
+
+
+def run_to_budget(make_layout: Callable[
+    [Callable[[], Any]], distributed_layout.DistributedLayout],
                   settings: Mapping[str, Any], run_dir: str,
-                  max_actor_steps: int, launch_type: str, overwrite: bool,
+                  max_actor_steps: int, launch_type: Launch, overwrite: bool,
                   plot_title: str, verbose: bool = False) -> Dict[str, float]:
   """Runs a program in `run_dir` until its budget, resuming if it can.
 
   Args:
-    build_program: makes the program given the callable that stops it.
+    make_layout: makes the program's layout given the callable that stops
+      the program.
     settings: the run's configuration, saved as config.json; a resumed run
       must have the same settings (operational ones aside).
     run_dir: the run directory.
     max_actor_steps: the budget; a resumed run that already used it only
       reports.
-    launch_type: a Launchpad launch type.
+    launch_type: a Launchpad launch type, or a `vertex.VertexLaunch`.
     overwrite: start afresh even if `run_dir` holds a run.
     plot_title: title of learning_curve.png.
     verbose: show every line the nodes print, not only their announcements.
@@ -224,10 +292,25 @@ def run_to_budget(build_program: Callable[[Callable[[], Any]], lp.Program],
     CheckpointError: a checkpoint to resume from cannot be read.
     NodeFailure: a node failed, died or the program stalled.
     RunInterrupted: Ctrl-C or SIGTERM stopped the run before its budget.
+    Handover: the program was submitted to Vertex AI, or only planned.
   """
-  check_run_dir(run_dir)
+  launch = as_launch(launch_type)
+  on_vertex = isinstance(launch, vertex.VertexLaunch)
+  if on_vertex and launch.mode != 'rehearsal':
+    vertex.check_run_dir(run_dir)
+  if on_vertex and launch.mode == 'submit':
+    vertex.check_cloud_setup()
+  if not (on_vertex and launch.mode == 'dry_run'):
+    check_run_dir(run_dir)
   # Building first checks names and pi_p before the run directory is touched.
-  program = build_program(make_stop_program(launch_type))
+  layout = make_layout(make_stop_program(launch))
+  program = layout.build()
+  if on_vertex and launch.mode == 'dry_run':
+    plan = vertex.plan(program, resources.docker_configs(
+        layout, program.groups, launch.learner_accelerator))
+    raise Handover(f'Dry run; nothing was submitted and {run_dir} was not '
+                   f'touched.\n{plan.describe()}')
+  check_not_submitted(run_dir)
   resumed = prepare_run_dir(run_dir, settings, overwrite)
   counts = resume_point(run_dir) if resumed else {}
   done = int(counts.get('actor_steps', 0))
@@ -244,7 +327,12 @@ def run_to_budget(build_program: Callable[[Callable[[], Any]], lp.Program],
     print(f'Resuming the run in {run_dir} from {where}'
           + (f'; dropped {dropped} log rows written after that checkpoint.'
              if dropped else '.'), flush=True)
-  ending = launch_and_wait(program, launch_type, run_dir, verbose)
+  if on_vertex:
+    ending = _launch_vertex(program, layout, launch, run_dir, verbose)
+  elif launch == 'local_mp':
+    ending = _launch_local_mp(program, run_dir, verbose)
+  else:
+    ending = _launch_in_process(program, launch, run_dir)
   if ending.outcome == supervisor.Outcome.FAILED:
     raise NodeFailure(ending.message)
   if ending.outcome == supervisor.Outcome.INTERRUPTED:

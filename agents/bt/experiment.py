@@ -63,7 +63,7 @@ def run(environment: str,
         run_dir: str,
         max_actor_steps: int,
         seed: int = 0,
-        launch_type: str = 'local_mp',
+        launch_type: runs.Launch = 'local_mp',
         overwrite: bool = False,
         plot_title: Optional[str] = None,
         weight_init: str = 'none',
@@ -84,13 +84,13 @@ def run(environment: str,
                     weights_checkpoint=weights_checkpoint)
   settings['exploration'] = config.exploration.value
 
-  def build_program(stop_program):
+  def make_layout(stop_program):
     return make_program_builder(environment, task, pretrained_source, config,
                                 run_dir, max_actor_steps, seed, stop_program,
-                                weight_init, weights_checkpoint).build()
+                                weight_init, weights_checkpoint)
 
   return runs.run_to_budget(
-      build_program, settings, run_dir, max_actor_steps, launch_type,
+      make_layout, settings, run_dir, max_actor_steps, launch_type,
       overwrite, plot_title or
       f'{config.exploration.value} on {environment} ({task}), pi_p: '
       f'{pretrained_source}', verbose)

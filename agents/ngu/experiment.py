@@ -53,7 +53,8 @@ def make_program_builder(environment: str, config: ngu_config.NGUConfig,
 
 
 def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
-        max_actor_steps: int, seed: int = 0, launch_type: str = 'local_mp',
+        max_actor_steps: int, seed: int = 0,
+        launch_type: runs.Launch = 'local_mp',
         overwrite: bool = False,
         plot_title: Optional[str] = None,
         verbose: bool = False) -> Dict[str, float]:
@@ -63,12 +64,12 @@ def run(environment: str, config: ngu_config.NGUConfig, run_dir: str,
                   max_actor_steps=max_actor_steps, **dataclasses.asdict(config))
   settings['intrinsic_reward'] = config.intrinsic_reward.value
 
-  def build_program(stop_program):
+  def make_layout(stop_program):
     return make_program_builder(environment, config, run_dir, max_actor_steps,
-                                seed, stop_program).build()
+                                seed, stop_program)
 
   return runs.run_to_budget(
-      build_program, settings, run_dir, max_actor_steps, launch_type,
+      make_layout, settings, run_dir, max_actor_steps, launch_type,
       overwrite, plot_title or
       f'{config.intrinsic_reward.value} pre-training on {environment} '
       '(intrinsic reward)', verbose)

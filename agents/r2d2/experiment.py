@@ -59,7 +59,7 @@ def run(environment: str,
         run_dir: str,
         max_actor_steps: int,
         seed: int = 0,
-        launch_type: str = 'local_mp',
+        launch_type: runs.Launch = 'local_mp',
         overwrite: bool = False,
         plot_title: Optional[str] = None,
         verbose: bool = False) -> Dict[str, float]:
@@ -68,10 +68,10 @@ def run(environment: str,
                   max_actor_steps=max_actor_steps, agent='r2d2',
                   **dataclasses.asdict(config))
 
-  def build_program(stop_program):
+  def make_layout(stop_program):
     return make_program_builder(environment, task, config, run_dir,
-                                max_actor_steps, seed, stop_program).build()
+                                max_actor_steps, seed, stop_program)
 
   return runs.run_to_budget(
-      build_program, settings, run_dir, max_actor_steps, launch_type,
+      make_layout, settings, run_dir, max_actor_steps, launch_type,
       overwrite, plot_title or f'R2D2 on {environment} ({task})', verbose)

@@ -1,0 +1,225 @@
+"""Vertex AI launch without a cloud account: per-group resources, the plan
+Launchpad's own `vertex_ai` path makes (the dry run), and bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl.testing import absltest
+import cloudpickle
+
+from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer.cluster import resources
+from behavior_transfer.cluster import vertex
+from behavior_transfer.utils import nodes
+from behavior_transfer.utils import runs
+
+MINIGRID = 'minigrid:MiniGrid-Empty-5x5-v0'
+ATARI = 'atari:pong'
+
+
+def make_layout(environment=MINIGRID, run_dir='/gcs/bucket/run', **overrides):
+  config = experiment.default_config(environment, **overrides)
+  return experiment.make_program_builder(environment, 'game', config, run_dir,
+                                         1000, 0)
+
+
+class ResourcesTest(absltest.TestCase):
+
+  def test_replay_step_bytes_follow_the_replay_signature(self):
+    # One step: the observation, the previous action and reward (OAR), the
+    # action, reward and discount, start_of_episode, and the LSTM state.
+    lstm_bytes = 2 * 64 * 4  # The small preset's LSTM: 64 units, float32.
+    self.assertEqual(resources.step_bytes(make_layout()),
+                     7 * 7 * 3 + 4 + 4 + 4 + 4 + 4 + 1 + lstm_bytes)
+    self.assertEqual(resources.step_bytes(make_layout(ATARI)),
+                     84 * 84 + 4 + 4 + 4 + 4 + 4 + 1 + 2 * 512 * 4)
+
+  def test_replay_memory_grows_with_the_table_and_is_asked_for(self):
+    small = make_layout(ATARI, max_replay_size=1000)
+    large = make_layout(ATARI, max_replay_size=100_000)
+    self.assertEqual(resources.replay_bytes(large) // resources.step_bytes(large),
+                     100_000 * 40 + 121)
+    asked = resources.group_resources(large)['replay'].ram_gib
+    self.assertGreaterEqual(asked * resources.GIB,
+                            resources.REPLAY_OVERHEAD *
+                            resources.replay_bytes(large))
+    self.assertLess(resources.group_resources(small)['replay'].ram_gib, asked)
+
+  def test_actors_are_sized_by_their_environments(self):
+    one = resources.group_resources(make_layout(envs_per_actor=1))['actor']
+    many = resources.group_resources(make_layout(envs_per_actor=64))['actor']
+    self.assertLess(one.cpu, many.cpu)
+    self.assertLess(one.ram_gib, many.ram_gib)
+    self.assertIsNone(many.accelerator)
+
+  def test_the_learner_gets_the_accelerator_asked_for(self):
+    layout = make_layout()
+    self.assertEqual(resources.group_resources(layout, 'A100')['learner']
+                     .accelerator, 'A100')
+    self.assertIsNone(resources.group_resources(layout, None)['learner']
+                      .accelerator)
+    requirements = resources.group_resources(layout, 'V100')[
+        'learner'].job_requirements()
+    self.assertEqual(requirements.accelerator.name.upper(), 'V100')
+
+  def test_every_program_fits_vertex_four_worker_pools(self):
+    for environment in (MINIGRID, ATARI):
+      for num_actors in (1, 3, 256):
+        for envs_per_actor in (1, 16, 64):
+          sizes = resources.group_resources(make_layout(
+              environment, num_actors=num_actors,
+              envs_per_actor=envs_per_actor))
+          self.assertLessEqual(len(set(sizes.values())), 4,
+                               (environment, num_actors, envs_per_actor))
+
+  def test_the_staged_code_imports_and_installs_the_pinned_stack(self):
+    with tempfile.TemporaryDirectory() as directory:
+      resources.stage_code(directory)
+      package = os.path.join(directory, 'behavior_transfer')
+      for module in ('agents/distributed_layout.py', 'cluster/vertex.py',
+                     'policies/bundled/ngu_multiroom/saved_model.pb'):
+        self.assertTrue(os.path.exists(os.path.join(package, module)), module)
+      for left_out in ('tests', 'benchmarks', 'runs', '.venv', '.git'):
+        self.assertFalse(os.path.exists(os.path.join(package, left_out)))
+      with open(os.path.join(directory, 'requirements.txt')) as f:
+        requirements = f.read()
+      for pin in ('tensorflow==2.8.0', 'dm-launchpad==0.5.0',
+                  'protobuf==3.19.6', 'xmanager==0.3.0'):
+        self.assertIn(pin, requirements)
+
+
+class PlanTest(absltest.TestCase):
+  """What Launchpad's vertex_ai path would submit, recorded."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.layout = make_layout(num_actors=3)
+    cls.program = cls.layout.build()
+    cls.plan = vertex.plan(cls.program, resources.docker_configs(
+        cls.layout, cls.program.groups, 'V100'))
+
+  def test_pools_hold_one_replica_per_node(self):
+    pools = self.plan.pools
+    self.assertLessEqual(len(pools), 4)
+    self.assertEqual(pools[0].replicas, 1)  # Vertex's rule for pool 0.
+    nodes_per_group = {group: len(members)
+                       for group, members in self.program.groups.items()}
+    placed = {}
+    for pool in pools:
+      for group in pool.nodes:
+        placed[group] = placed.get(group, 0) + 1
+    self.assertEqual(placed, nodes_per_group)
+    [actors] = [pool for pool in pools if 'actor' in pool.nodes]
+    self.assertEqual(actors.nodes, ['actor'] * 3)
+    self.assertEqual(actors.requirements.replicas, 3)
+
+  def test_machines_are_what_vertex_receives(self):
+    [learner] = [pool for pool in self.plan.pools if 'learner' in pool.nodes]
+    self.assertEqual(learner.nodes, ['learner'])
+    self.assertEqual(learner.machine_spec['accelerator_type'].name,
+                     'NVIDIA_TESLA_V100')
+    self.assertEqual(learner.machine_spec['accelerator_count'], 1)
+    for pool in self.plan.pools:
+      self.assertTrue(pool.machine_spec['machine_type'].startswith('n1-'))
+
+  def test_each_pool_context_holds_its_pickled_nodes_and_entry_point(self):
+    for pool in self.plan.pools:
+      context = pool.container.path
+      self.assertEqual(pool.entrypoint(),
+                       ['python', '-m', 'process_entry',
+                        '--data_file=job.pkl'])
+      for name in ('process_entry.py', 'requirements.txt',
+                   'behavior_transfer/__init__.py'):
+        self.assertTrue(os.path.exists(os.path.join(context, name)), name)
+      with open(os.path.join(context, 'job.pkl'), 'rb') as f:
+        functions = cloudpickle.load(f)
+      self.assertLen(functions, pool.replicas)
+      self.assertEqual(pool.container.base_image, 'python:3.10')
+
+  def test_nodes_resolve_each_other_through_cluster_spec(self):
+    addresses = {pool.name: [f'10.0.{index}.{replica}:2222'
+                             for replica in range(pool.replicas)]
+                 for index, pool in enumerate(self.plan.pools)}
+    expected = {}
+    for index, pool in enumerate(self.plan.pools):
+      for replica, group in enumerate(pool.nodes):
+        expected.setdefault(group, []).append(f'10.0.{index}.{replica}:2222')
+    spec = self.plan.cluster_spec(addresses, 'workerpool0', 0)
+    os.environ['CLUSTER_SPEC'] = json.dumps(spec)
+    try:
+      for group, members in self.program.groups.items():
+        resolved = [node.addresses[0].resolve() for node in members]
+        self.assertEqual(resolved, expected[group], group)
+    finally:
+      del os.environ['CLUSTER_SPEC']
+
+  def test_describe_names_pools_machines_and_groups(self):
+    text = self.plan.describe()
+    for words in ('4 worker pools', '9 replicas',
+                  'workerpool0', 'NVIDIA_TESLA_V100', 'actor x3',
+                  'process_entry', 'pip install -r requirements.txt'):
+      self.assertIn(words, text)
+
+
+class BadInputTest(absltest.TestCase):
+
+  def test_a_local_run_directory_is_refused_for_vertex(self):
+    with tempfile.TemporaryDirectory() as directory:
+      run_dir = os.path.join(directory, 'run')
+      with self.assertRaisesRegex(ValueError, '/gcs/<bucket>'):
+        experiment.run(MINIGRID, 'game', experiment.default_config(MINIGRID),
+                       run_dir, 1000,
+                       launch_type=vertex.VertexLaunch('submit'))
+      self.assertFalse(os.path.exists(run_dir))
+
+  def test_unknown_mode_is_refused(self):
+    with self.assertRaisesRegex(ValueError, 'submit, dry_run, rehearsal'):
+      vertex.VertexLaunch('cluster')
+
+  def test_a_submitted_run_is_not_launched_again_until_it_ended(self):
+    with tempfile.TemporaryDirectory() as run_dir:
+      runs.check_not_submitted(run_dir)
+      nodes.write_atomically(os.path.join(run_dir, runs.SUBMITTED_FILE),
+                             'agent submitted today\n')
+      with self.assertRaisesRegex(ValueError, 'has not ended'):
+        runs.check_not_submitted(run_dir)
+      nodes.write_atomically(os.path.join(run_dir, nodes.FINISHED_FILE), '')
+      runs.check_not_submitted(run_dir)
+
+
+def run_launcher(*flags, env=None):
+  return subprocess.run(
+      [sys.executable, '-m', 'behavior_transfer.launch.run_r2d2',
+       f'--environment={MINIGRID}', '--launch_type=vertex_ai'] + list(flags),
+      capture_output=True, text=True, timeout=300,
+      env=dict(os.environ, **(env or {})))
+
+
+class LauncherTest(absltest.TestCase):
+
+  def test_dry_run_prints_the_job_and_touches_nothing(self):
+    run_dir = '/gcs/bt-dry-run-test/run'
+    result = run_launcher('--vertex_mode=dry_run', f'--run_dir={run_dir}',
+                          '--num_actors=3', '--learner_accelerator=T4')
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn('Dry run; nothing was submitted', result.stdout)
+    self.assertIn('NVIDIA_TESLA_T4', result.stdout)
+    self.assertIn('actor x3', result.stdout)
+    self.assertFalse(os.path.exists(run_dir))
+
+  def test_submission_without_a_cloud_setup_says_what_is_missing(self):
+    run_dir = '/gcs/bt-submit-test/run'
+    env = {name: '' for name in ('GOOGLE_CLOUD_BUCKET_NAME',)}
+    env['GOOGLE_APPLICATION_CREDENTIALS'] = '/nonexistent/credentials.json'
+    result = run_launcher(f'--run_dir={run_dir}', env=env)
+    self.assertEqual(result.returncode, 2, result.stderr[-3000:])
+    self.assertIn('GOOGLE_CLOUD_BUCKET_NAME', result.stderr)
+    self.assertFalse(os.path.exists(run_dir))
+
+
+if __name__ == '__main__':
+  absltest.main()
