@@ -103,13 +103,18 @@ class Hosts:
     return ['ip', 'netns', 'exec', self.namespaces[host]] + list(argv)
 
 
+def check_available() -> None:
+  """Raises ValueError saying why network namespaces cannot be made here."""
+  reason = unavailable_reason()
+  if reason:
+    raise ValueError(f'The multi-host rehearsal cannot run here: {reason}.')
+
+
 def run(plan: vertex.LaunchPlan, run_dir: str,
         verbose: bool = False) -> supervisor.Ending:
   """Runs every replica of `plan` on a host of its own until the program
   ends; returns how it ended."""
-  reason = unavailable_reason()
-  if reason:
-    raise ValueError(f'The multi-host rehearsal cannot run here: {reason}.')
+  check_available()
   replicas = [(pool, index) for pool in plan.pools
               for index in range(pool.replicas)]
   log_dir = os.path.join(run_dir, supervisor.NODE_LOGS_DIR,

@@ -36,6 +36,15 @@ ENVIRONMENT_GIB = 0.25
 # "Actor throughput": one core steps 16 Atari environments at ~1,000 steps/s).
 ENVIRONMENTS_PER_CORE = 16
 SERVICE_GROUPS = ('counter', 'coordinator', 'cacher', 'evaluator')
+# XManager gives a group the N1 machine with the least spare memory that fits
+# its ask, which for tens of GiB is n1-highcpu-96. Replay asks for exactly
+# the smallest n1-highmem machine that holds it instead: (cpus, GiB).
+HIGHMEM_MACHINES = ((2, 13), (4, 26), (8, 52), (16, 104), (32, 208),
+                    (64, 416), (96, 624))
+# The learner asks for exactly n1-standard-8, which takes one V100, P100, T4
+# or P4 on Vertex (n1-highcpu-32, XManager's pick for 16 GiB, takes none of
+# them); A100s come with their own a2 machine.
+LEARNER_CPU, LEARNER_GIB = 8, 30
 # Files and folders of the checkout that nodes do not need.
 _NOT_SHIPPED = ('.git', '.venv', 'runs', 'docs', 'tests', 'benchmarks',
                 '__pycache__', '*.egg-info', '.pytest_cache', '.ci')
@@ -92,14 +101,10 @@ def group_resources(layout: distributed_layout.DistributedLayout,
   config = layout.builder.r2d2_config
   environments = config.num_actors * config.envs_per_actor
   service = GroupResources(cpu=2, ram_gib=PROCESS_GIB + 2)
-  replay_gib = PROCESS_GIB + REPLAY_OVERHEAD * replay_bytes(layout) / GIB
   resources = {
-      'learner': GroupResources(cpu=8, ram_gib=16,
+      'learner': GroupResources(cpu=LEARNER_CPU, ram_gib=LEARNER_GIB,
                                 accelerator=learner_accelerator or None),
-      # Each actor streams its sequences to replay over its own connections.
-      'replay': GroupResources(
-          cpu=min(32, 4 + math.ceil(environments / 64)),
-          ram_gib=max(service.ram_gib, math.ceil(replay_gib))),
+      'replay': _replay_machine(layout, environments),
       'actor': GroupResources(
           cpu=1 + math.ceil(config.envs_per_actor / ENVIRONMENTS_PER_CORE),
           ram_gib=math.ceil(PROCESS_GIB +
@@ -107,6 +112,21 @@ def group_resources(layout: distributed_layout.DistributedLayout,
   }
   resources.update({group: service for group in SERVICE_GROUPS})
   return resources
+
+
+def _replay_machine(layout: distributed_layout.DistributedLayout,
+                    environments: int) -> GroupResources:
+  """The smallest n1-highmem machine with the memory a full replay takes
+  and two cores plus one per 64 environments streaming into it (a rule of
+  thumb, at most 32)."""
+  cpu = min(32, 2 + math.ceil(environments / 64))
+  ram_gib = PROCESS_GIB + REPLAY_OVERHEAD * replay_bytes(layout) / GIB
+  for machine_cpu, machine_gib in HIGHMEM_MACHINES:
+    if machine_cpu >= cpu and machine_gib >= ram_gib:
+      return GroupResources(cpu=machine_cpu, ram_gib=machine_gib)
+  raise ValueError(
+      f'A full replay takes {ram_gib:.0f} GiB, more than the largest Vertex '
+      f'N1 machine ({HIGHMEM_MACHINES[-1][1]} GiB); lower max_replay_size.')
 
 
 def stage_code(destination: Optional[str] = None) -> str:

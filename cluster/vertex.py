@@ -45,6 +45,21 @@ class VertexLaunch:
     if self.mode not in MODES:
       raise ValueError(f'Unknown Vertex AI mode {self.mode!r}; valid: '
                        f'{", ".join(MODES)}.')
+    valid = accelerator_types()
+    if self.learner_accelerator not in (None,) + valid:
+      raise ValueError(f'Unknown accelerator {self.learner_accelerator!r}; '
+                       f'valid: {", ".join(valid)} (or none).')
+
+
+def accelerator_types() -> Tuple[str, ...]:
+  """The GPU and TPU types XManager can ask Vertex AI for."""
+  try:
+    from xmanager import xm  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise ValueError('Launching on Vertex AI needs XManager: '
+                     "pip install -e '.[vertex]'") from e
+  return tuple(t.name for t in xm.ResourceType
+               if t in xm.GpuType or t in xm.TpuType)
 
 
 @dataclasses.dataclass

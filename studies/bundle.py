@@ -25,6 +25,7 @@ from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
 from behavior_transfer.utils import reports
+from behavior_transfer.utils import runs
 
 
 def source_commit() -> str:

@@ -32,6 +32,7 @@ from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.policies import evaluation
 from behavior_transfer.utils import reports
+from behavior_transfer.utils import runs
 
 
 @dataclasses.dataclass

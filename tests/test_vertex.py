@@ -37,6 +37,17 @@ class ResourcesTest(absltest.TestCase):
     self.assertEqual(resources.step_bytes(make_layout(ATARI)),
                      84 * 84 + 4 + 4 + 4 + 4 + 4 + 1 + 2 * 512 * 4)
 
+  def test_replay_asks_for_the_smallest_highmem_machine_that_holds_it(self):
+    needed = resources.PROCESS_GIB + resources.REPLAY_OVERHEAD * (
+        resources.replay_bytes(make_layout(ATARI)) / resources.GIB)
+    replay = resources.group_resources(make_layout(ATARI))['replay']
+    self.assertGreaterEqual(replay.ram_gib, needed)
+    smaller = [gib for _, gib in resources.HIGHMEM_MACHINES
+               if gib < replay.ram_gib]
+    self.assertLess(max(smaller), needed)
+    with self.assertRaisesRegex(ValueError, 'lower max_replay_size'):
+      resources.group_resources(make_layout(ATARI, max_replay_size=10**7))
+
   def test_replay_memory_grows_with_the_table_and_is_asked_for(self):
     small = make_layout(ATARI, max_replay_size=1000)
     large = make_layout(ATARI, max_replay_size=100_000)
@@ -123,6 +134,11 @@ class PlanTest(absltest.TestCase):
     self.assertEqual(learner.machine_spec['accelerator_type'].name,
                      'NVIDIA_TESLA_V100')
     self.assertEqual(learner.machine_spec['accelerator_count'], 1)
+    # n1-standard-8 takes one V100 on Vertex.
+    self.assertEqual(learner.machine_spec['machine_type'], 'n1-standard-8')
+    [replay] = [pool for pool in self.plan.pools if 'replay' in pool.nodes]
+    self.assertTrue(replay.machine_spec['machine_type'].startswith(
+        'n1-highmem-'), replay.machine_spec)
     for pool in self.plan.pools:
       self.assertTrue(pool.machine_spec['machine_type'].startswith('n1-'))
 
@@ -176,9 +192,11 @@ class BadInputTest(absltest.TestCase):
                        launch_type=vertex.VertexLaunch('submit'))
       self.assertFalse(os.path.exists(run_dir))
 
-  def test_unknown_mode_is_refused(self):
+  def test_unknown_mode_and_accelerator_are_refused_naming_valid_ones(self):
     with self.assertRaisesRegex(ValueError, 'submit, dry_run, rehearsal'):
       vertex.VertexLaunch('cluster')
+    with self.assertRaisesRegex(ValueError, "'V200'; valid: .*V100.*A100"):
+      vertex.VertexLaunch('submit', 'V200')
 
   def test_a_submitted_run_is_not_launched_again_until_it_ended(self):
     with tempfile.TemporaryDirectory() as run_dir:

@@ -300,6 +300,8 @@ def run_to_budget(make_layout: Callable[
     vertex.check_run_dir(run_dir)
   if on_vertex and launch.mode == 'submit':
     vertex.check_cloud_setup()
+  if on_vertex and launch.mode == 'rehearsal':
+    rehearsal.check_available()
   if not (on_vertex and launch.mode == 'dry_run'):
     check_run_dir(run_dir)
   # Building first checks names and pi_p before the run directory is touched.
