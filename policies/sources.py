@@ -41,6 +41,12 @@ def _exported(path: str, environment_spec: specs.EnvironmentSpec):
   return pretrained.ExportedPolicy(path)
 
 
+def _bundled(name: str, environment_spec: specs.EnvironmentSpec):
+  # Resolved where pi_p is loaded: the package's path differs between the
+  # launcher and the nodes of a multi-machine program.
+  return _exported(bundled.policy_path(name), environment_spec)
+
+
 def _checkpoint(path: str, domain: str,
                 environment_spec: specs.EnvironmentSpec):
   return pretrained.from_checkpoint(
@@ -62,7 +68,8 @@ def policy_factory(source: str, environment: str,
   if kind == 'exported' and argument:
     return functools.partial(_exported, argument)
   if kind == 'bundled':
-    return functools.partial(_exported, bundled.policy_path(argument))
+    bundled.policy_path(argument)  # Refuses unknown names now.
+    return functools.partial(_bundled, argument)
   if kind == 'checkpoint' and argument:
     domain, _ = environments.parse_environment_name(environment)
     return functools.partial(_checkpoint, argument, domain)

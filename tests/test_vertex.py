@@ -10,14 +10,17 @@ import tempfile
 from absl.testing import absltest
 import cloudpickle
 
+from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.r2d2 import experiment
 from behavior_transfer.cluster import resources
 from behavior_transfer.cluster import vertex
+from behavior_transfer.policies import bundled
 from behavior_transfer.utils import nodes
 from behavior_transfer.utils import runs
 
 MINIGRID = 'minigrid:MiniGrid-Empty-5x5-v0'
 ATARI = 'atari:pong'
+BUNDLED_LEVEL = 'minigrid:MiniGrid-MultiRoom-N4-S5-v0'
 
 
 def make_layout(environment=MINIGRID, run_dir='/gcs/bucket/run', **overrides):
@@ -179,6 +182,27 @@ class PlanTest(absltest.TestCase):
                   'workerpool0', 'NVIDIA_TESLA_V100', 'actor x3',
                   'process_entry', 'pip install -r requirements.txt'):
       self.assertIn(words, text)
+
+
+class PortableNodesTest(absltest.TestCase):
+
+  def test_nodes_name_the_bundled_policy_not_this_machines_path(self):
+    # The package lives elsewhere in the image, so a node pickled with this
+    # checkout's path to the bundled pi_p or its weights would not find them.
+    config = bt_experiment.default_config(
+        BUNDLED_LEVEL, 'bt', num_actors=1)
+    layout = bt_experiment.make_program_builder(
+        BUNDLED_LEVEL, 'reach_third_room', 'bundled:ngu_multiroom', config,
+        '/gcs/bucket/run', 1000, 0, weight_init='partial',
+        weights_checkpoint='bundled:ngu_multiroom')
+    program = layout.build()
+    plan = vertex.plan(program, resources.docker_configs(
+        layout, program.groups, None))
+    for pool in plan.pools:
+      with open(os.path.join(pool.container.path, 'job.pkl'), 'rb') as f:
+        pickled = f.read()
+      self.assertNotIn(resources.PACKAGE_DIR.encode(), pickled, pool.nodes)
+      self.assertNotIn(bundled.BUNDLED_DIR.encode(), pickled, pool.nodes)
 
 
 class BadInputTest(absltest.TestCase):

@@ -45,7 +45,8 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     Q-network; `pretrained_factory(environment_spec)` loads pi_p (needed by
     the modes that use it). `weight_init` 'full' or 'partial' initialises
     the learner's Q-network from the pre-training checkpoint in
-    `weights_checkpoint`."""
+    `weights_checkpoint` (a directory, or 'bundled:<name>', resolved where
+    the learner runs: the package's path differs between machines)."""
     super().__init__(config, network_factory)
     self._pretrained_factory = pretrained_factory
     self._weight_init = weight_transfer.WeightInit(weight_init)
@@ -85,8 +86,9 @@ class BTBuilder(r2d2_builder.R2D2Builder):
       raise ValueError(f'{self._weight_init.value} initialisation needs the '
                        'pre-training checkpoint directory.')
     network = self._network_factory(environment_spec)
-    weight_transfer.restore_network(network, self._weights_checkpoint,
-                                    environment_spec)
+    weight_transfer.restore_network(
+        network, sources.weights_checkpoint(self._weights_checkpoint),
+        environment_spec)
     return network
 
   def replay_signature(self, environment_spec: specs.EnvironmentSpec):

@@ -47,7 +47,7 @@ def make_program_builder(environment: str, task: str, pretrained_source: str,
     pretrained_factory = sources.policy_factory(pretrained_source,
                                                 environment, seed)
   if weights_checkpoint:
-    weights_checkpoint = sources.weights_checkpoint(weights_checkpoint)
+    sources.weights_checkpoint(weights_checkpoint)  # Refuses unknown names.
   builder = bt_builder.BTBuilder(
       config, functools.partial(networks.make_q_network, domain),
       pretrained_factory, weight_init, weights_checkpoint)
