@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from unittest import mock
 
 from absl.testing import absltest
 import cloudpickle
@@ -222,6 +223,31 @@ class BadInputTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "'V200'; valid: .*V100.*A100"):
       vertex.VertexLaunch('submit', 'V200')
 
+  def test_submission_hands_over_and_blocks_a_second_launch(self):
+    # Everything but the cloud: the shared-storage and credentials checks
+    # and Launchpad's submission are replaced; what runs.py does around them
+    # is real.
+    submitted = []
+    with tempfile.TemporaryDirectory() as directory, \
+        mock.patch.object(vertex, 'check_run_dir'), \
+        mock.patch.object(vertex, 'check_cloud_setup'), \
+        mock.patch.object(vertex, 'submit', lambda program, xm_resources:
+                          submitted.append((program, xm_resources))):
+      run_dir = os.path.join(directory, 'run')
+      config = experiment.default_config(MINIGRID)
+      launch = vertex.VertexLaunch('submit')
+      with self.assertRaisesRegex(runs.Handover, 'Submitted to Vertex AI'):
+        experiment.run(MINIGRID, 'game', config, run_dir, 1000,
+                       launch_type=launch)
+      [(program, xm_resources)] = submitted
+      self.assertEqual(set(xm_resources), set(program.groups))
+      self.assertTrue(os.path.exists(os.path.join(run_dir,
+                                                  runs.SUBMITTED_FILE)))
+      with self.assertRaisesRegex(ValueError, 'has not ended'):
+        experiment.run(MINIGRID, 'game', config, run_dir, 1000,
+                       launch_type=launch)
+      self.assertLen(submitted, 1)
+
   def test_a_submitted_run_is_not_launched_again_until_it_ended(self):
     with tempfile.TemporaryDirectory() as run_dir:
       runs.check_not_submitted(run_dir)
@@ -252,6 +278,15 @@ class LauncherTest(absltest.TestCase):
     self.assertIn('NVIDIA_TESLA_T4', result.stdout)
     self.assertIn('actor x3', result.stdout)
     self.assertFalse(os.path.exists(run_dir))
+
+  def test_vertex_mode_without_vertex_is_refused(self):
+    result = subprocess.run(
+        [sys.executable, '-m', 'behavior_transfer.launch.run_r2d2',
+         '--vertex_mode=dry_run', '--run_dir=/nonexistent/run'],
+        capture_output=True, text=True, timeout=300)
+    self.assertEqual(result.returncode, 2, result.stderr[-3000:])
+    self.assertIn('--vertex_mode applies only with --launch_type=vertex_ai',
+                  result.stderr)
 
   def test_submission_without_a_cloud_setup_says_what_is_missing(self):
     run_dir = '/gcs/bt-submit-test/run'
