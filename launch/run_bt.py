@@ -47,7 +47,7 @@ def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
     config = experiment.default_config(
-        FLAGS.environment, FLAGS.exploration,
+        FLAGS.environment, FLAGS.exploration, FLAGS.preset,
         levy_epsilon_base=FLAGS.levy_epsilon_base,
         levy_epsilon_alpha=FLAGS.levy_epsilon_alpha,
         **run_flags.r2d2_overrides())

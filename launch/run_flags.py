@@ -30,7 +30,16 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_string(
       'task', 'game', 'Reward function over the dynamics: "game" (the '
       'environment\'s own reward), "none" (reward-free), or a registered task.')
-  flags.DEFINE_integer('num_actors', 2, 'Number of actor nodes (at least 1).')
+  flags.DEFINE_string(
+      'preset', 'standard',
+      'Config preset of the domain: "standard" (Atari: the R2D2/Agent57 '
+      'hyperparameters and network with 8 actors; MiniGrid: the small-domain '
+      'preset), "paper" (Atari: the same with the papers\' 256 actors, ~42 GiB '
+      'of replay; a cluster job) or "tiny" (Atari: tiny network and replay, '
+      'for smoke runs). Flags below override single fields.')
+  flags.DEFINE_integer('num_actors', None, 'Number of actor nodes (at least '
+                       '1); overrides the preset (Atari 8, paper 256, tiny 1; '
+                       'small domains 2).')
   flags.DEFINE_integer(
       'envs_per_actor', None,
       'Environments each actor node steps in lockstep, with one batched '
@@ -50,6 +59,10 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_bool('overwrite', False,
                     'Delete the run directory first instead of resuming it.')
   flags.DEFINE_integer('batch_size', None, 'Overrides the preset batch size.')
+  flags.DEFINE_integer(
+      'max_replay_size', None,
+      'Overrides the preset replay capacity in sequences (Atari 100,000: '
+      '~42 GiB when full; see `python -m behavior_transfer.launch.presets`).')
   flags.DEFINE_float('learning_rate', None,
                      'Overrides the preset learning rate.')
   flags.DEFINE_float(
@@ -115,10 +128,10 @@ def define_operation_flags(run_dir: str):
 
 def r2d2_overrides() -> Dict[str, object]:
   """The R2D2 config fields the shared flags set."""
-  overrides = {'num_actors': FLAGS.num_actors,
-               'checkpoint_replay': FLAGS.checkpoint_replay}
-  for name in ('batch_size', 'learning_rate', 'checkpoint_seconds',
-               'stall_seconds', 'envs_per_actor', 'replay_ratio'):
+  overrides = {'checkpoint_replay': FLAGS.checkpoint_replay}
+  for name in ('num_actors', 'batch_size', 'max_replay_size', 'learning_rate',
+               'checkpoint_seconds', 'stall_seconds', 'envs_per_actor',
+               'replay_ratio'):
     if getattr(FLAGS, name) is not None:
       overrides[name] = getattr(FLAGS, name)
   return overrides
@@ -126,7 +139,8 @@ def r2d2_overrides() -> Dict[str, object]:
 
 def check_run_flags():
   """Refuses budgets, actor counts and run directories that cannot work."""
-  runs.check_budget(FLAGS.max_actor_steps, FLAGS.num_actors)
+  runs.check_budget(FLAGS.max_actor_steps,
+                    1 if FLAGS.num_actors is None else FLAGS.num_actors)
   if FLAGS.envs_per_actor is not None and FLAGS.envs_per_actor < 1:
     raise ValueError('--envs_per_actor must be at least 1 (got '
                      f'{FLAGS.envs_per_actor}).')

@@ -64,7 +64,7 @@ def main(_):
       if getattr(FLAGS, name) is not None:
         overrides[name] = getattr(FLAGS, name)
     config = experiment.default_config(
-        FLAGS.environment, FLAGS.intrinsic_reward,
+        FLAGS.environment, FLAGS.intrinsic_reward, FLAGS.preset,
         rnd_observation_normalization=FLAGS.rnd_observation_normalization,
         **overrides)
     if FLAGS.bundle_as:

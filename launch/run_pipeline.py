@@ -39,7 +39,18 @@ flags.DEFINE_integer('transfer_steps', defaults.transfer_steps,
                      'Actor steps of each transfer run.')
 flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
-flags.DEFINE_integer('num_actors', defaults.num_actors, 'Actors per stage.')
+flags.DEFINE_string(
+    'preset', defaults.preset,
+    'Config preset of every stage: standard; on Atari also tiny (tiny '
+    'network and replay: the whole pipeline in minutes, learning nothing '
+    'useful) and paper (256 actors; a cluster job).')
+flags.DEFINE_integer('num_actors', None, 'Actors per stage (default: the '
+                     'preset\'s: small domains 2, Atari 8, tiny 1).')
+flags.DEFINE_integer('report_episodes', defaults.report_episodes,
+                     'Episodes of pi_p and of a random policy in the '
+                     'zero-shot report.')
+flags.DEFINE_integer('report_max_steps', None, 'Cap of each zero-shot '
+                     'report episode in steps (default: the game\'s own end).')
 flags.DEFINE_integer('seed', defaults.seed, 'Seed of every stage.')
 run_flags.define_launch_flags()  # Of every stage.
 flags.DEFINE_string('out_dir', 'runs/pipeline', 'Run directories of all '
@@ -51,7 +62,9 @@ flags.DEFINE_bool('verbose', False, 'Show every line the nodes print; '
 def main(_):
   with run_flags.exit_codes():
     for name in ('pretrain_steps', 'transfer_steps'):
-      runs.check_budget(getattr(FLAGS, name), FLAGS.num_actors, name)
+      runs.check_budget(getattr(FLAGS, name),
+                        1 if FLAGS.num_actors is None else FLAGS.num_actors,
+                        name)
     if not isinstance(run_flags.launch(), vertex.VertexLaunch):
       runs.check_run_dir(FLAGS.out_dir)
     settings = pipeline.PipelineSettings(
@@ -59,8 +72,9 @@ def main(_):
         arms=pipeline.parse_arms(FLAGS.arms), bundled=FLAGS.bundled,
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
-        intrinsic_reward=FLAGS.intrinsic_reward, num_actors=FLAGS.num_actors,
-        seed=FLAGS.seed, launch_type=run_flags.launch(), verbose=FLAGS.verbose)
+        intrinsic_reward=FLAGS.intrinsic_reward, preset=FLAGS.preset,
+        num_actors=FLAGS.num_actors, report_episodes=FLAGS.report_episodes,
+        report_max_steps=FLAGS.report_max_steps, seed=FLAGS.seed, launch_type=run_flags.launch(), verbose=FLAGS.verbose)
     pipeline.validate(settings)
     report = pipeline.run(settings, FLAGS.out_dir)
   print('\n' + report, flush=True)

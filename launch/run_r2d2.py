@@ -21,7 +21,7 @@ flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
-    config = experiment.default_config(FLAGS.environment,
+    config = experiment.default_config(FLAGS.environment, FLAGS.preset,
                                        **run_flags.r2d2_overrides())
     summary = experiment.run(
         FLAGS.environment, FLAGS.task, config, FLAGS.run_dir,

@@ -21,14 +21,31 @@ import tensorflow as tf
 _MINIGRID_CHANNEL_SCALE = (10., 5., 2.)
 
 
+# (output channels, kernel size, stride) of a conv layer.
+ConvLayer = Tuple[int, int, int]
+AGENT57_CONVS: Tuple[ConvLayer, ...] = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
 class AtariTorso(snt.Module):
-  """Agent57 torso: conv 32 8x8/4, 64 4x4/2, 64 3x3/1, then linear 512."""
+  """Agent57 torso: conv 32 8x8/4, 64 4x4/2, 64 3x3/1, then linear 512.
+
+  `convs` and `hidden_size` shrink it (same shape, fewer channels) for the
+  tiny preset that tests and smoke runs use.
+  """
 
   def __init__(self, hidden_size: int = 512, rescale: bool = True,
+               convs: Sequence[ConvLayer] = AGENT57_CONVS,
                name: str = 'atari_torso'):
     """`rescale=False` for inputs already normalised (RND's whitened frames)."""
     super().__init__(name=name)
-    self._convs = acme_atari.AtariTorso()
+    if tuple(convs) == AGENT57_CONVS:
+      self._convs = acme_atari.AtariTorso()
+    else:
+      layers = []
+      for channels, kernel, stride in convs:
+        layers += [snt.Conv2D(channels, kernel, stride, padding='VALID'),
+                   tf.nn.relu]
+      self._convs = snt.Sequential(layers + [snt.Flatten()])
     self._linear = snt.Linear(hidden_size)
     self._scale = 255. if rescale else 1.
 
@@ -117,6 +134,22 @@ def make_atari_network(num_actions: int,
       head_hidden_size=512)
 
 
+# The tiny preset's Atari torso: the Agent57 layers with 1/4 of the channels.
+TINY_ATARI_CONVS: Tuple[ConvLayer, ...] = ((8, 8, 4), (16, 4, 2), (16, 3, 1))
+TINY_HIDDEN_SIZE = 32
+
+
+def make_tiny_atari_network(num_actions: int,
+                            num_outputs: Optional[int] = None
+                            ) -> RecurrentQNetwork:
+  """The Agent57 network's shape at a fraction of its size, for tests and
+  smoke runs of the Atari programs on CPU."""
+  return RecurrentQNetwork(
+      AtariTorso(TINY_HIDDEN_SIZE, convs=TINY_ATARI_CONVS), num_actions,
+      num_outputs, lstm_size=TINY_HIDDEN_SIZE,
+      head_hidden_size=TINY_HIDDEN_SIZE)
+
+
 def make_small_network(num_actions: int,
                        num_outputs: Optional[int] = None,
                        lstm_size: int = 64) -> RecurrentQNetwork:
@@ -124,3 +157,4 @@ def make_small_network(num_actions: int,
   return RecurrentQNetwork(
       MiniGridTorso(), num_actions, num_outputs, lstm_size=lstm_size,
       head_hidden_size=64)
+

@@ -1,6 +1,6 @@
 """Zero-shot scores and exploration of a pre-trained pi_p next to a random policy."""
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -10,8 +10,10 @@ from behavior_transfer.policies import pretrained
 
 
 def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
-                    num_episodes: int, seed: int = 0) -> Dict[str, float]:
-  """Mean per-episode return under every task of the domain, and exploration."""
+                    num_episodes: int, seed: int = 0,
+                    max_steps: Optional[int] = None) -> Dict[str, float]:
+  """Mean per-episode return under every task of the domain, and
+  exploration; episodes end at the game's end or after `max_steps`."""
   domain, _ = environments.parse_environment_name(environment)
   env = environments.make_environment(environment, 'game', seed=seed)
   observer = measures.TaskReturnsAndExploration(measures.unwrap(env), domain)
@@ -20,7 +22,9 @@ def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
     timestep = env.reset()
     observer.observe_first(env, timestep)
     state = policy.initial_state()
-    while not timestep.last():
+    steps = 0
+    while not timestep.last() and steps != max_steps:
+      steps += 1
       action, state = policy.step(timestep.observation, state)
       timestep = env.step(np.int32(action))
       observer.observe(env, timestep, action)
@@ -29,14 +33,16 @@ def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
 
 
 def compare_with_random(policy_dir: str, environment: str, num_episodes: int,
-                        seed: int = 0) -> Dict[str, Dict[str, float]]:
+                        seed: int = 0, max_steps: Optional[int] = None
+                        ) -> Dict[str, Dict[str, float]]:
   """{'pi_p': measures, 'random': measures} over the same episodes' seeds."""
   exported = pretrained.ExportedPolicy(policy_dir)
   return {
-      'pi_p': policy_measures(exported, environment, num_episodes, seed),
+      'pi_p': policy_measures(exported, environment, num_episodes, seed,
+                              max_steps),
       'random': policy_measures(
           pretrained.RandomPolicy(exported.num_actions, seed), environment,
-          num_episodes, seed),
+          num_episodes, seed, max_steps),
   }
 
 

@@ -60,9 +60,15 @@ class PipelineSettings:
   pretrain_steps: int = 1_000_000
   transfer_steps: int = 150_000
   intrinsic_reward: str = 'ngu'
-  num_actors: int = 2
+  # Config preset of every stage (r2d2_config.PRESETS); on Atari 'tiny'
+  # runs the whole pipeline in minutes, 'paper' is the papers' scale.
+  preset: str = 'standard'
+  num_actors: Optional[int] = None  # None: the preset's.
   seed: int = 0
   report_episodes: int = 20
+  # Cap of each zero-shot report episode, in steps (None: the game's own);
+  # an untrained pi_p may stand still for a whole 108,000-frame episode.
+  report_max_steps: Optional[int] = None
   launch_type: runs.Launch = 'local_mp'  # Or a vertex.VertexLaunch.
   verbose: bool = False
 
@@ -71,6 +77,7 @@ def validate(settings: PipelineSettings) -> None:
   """Checks names before hours of pre-training, not after."""
   environments.validate(settings.environment, settings.task)
   ngu_config.IntrinsicReward(settings.intrinsic_reward)
+  ngu_experiment.default_config(settings.environment, preset=settings.preset)
   if settings.bundled is not None:
     bundled_policies.policy_path(settings.bundled)
 
@@ -99,12 +106,17 @@ def pretrained_sources(settings: PipelineSettings, out_dir: str
   return f'exported:{policy_dir}', weights
 
 
+def _actors(settings: PipelineSettings) -> Dict[str, int]:
+  return ({} if settings.num_actors is None else
+          {'num_actors': settings.num_actors})
+
+
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   """Stage 1; returns the pre-training run directory."""
   run_dir = os.path.join(out_dir, 'pretrain')
   config = ngu_experiment.default_config(
-      settings.environment, settings.intrinsic_reward,
-      num_actors=settings.num_actors)
+      settings.environment, settings.intrinsic_reward, settings.preset,
+      **_actors(settings))
   ngu_experiment.run(settings.environment, config, run_dir,
                      settings.pretrain_steps, settings.seed,
                      settings.launch_type, verbose=settings.verbose)
@@ -122,7 +134,8 @@ def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
           f'{settings.environment} ({task}), seed {settings.seed}, '
           f'{settings.transfer_steps:,} actor steps -> {run_dir}', flush=True)
     config = bt_experiment.default_config(
-        settings.environment, arm.exploration, num_actors=settings.num_actors)
+        settings.environment, arm.exploration, settings.preset,
+        **_actors(settings))
     bt_experiment.run(
         settings.environment, task, policy_source, config, run_dir,
         settings.transfer_steps, settings.seed, settings.launch_type,
@@ -210,7 +223,7 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
   pretrained = pretrained_dirs(settings, out_dir)
   comparison = evaluation.compare_with_random(
       pretrained[0], settings.environment, settings.report_episodes,
-      settings.seed)
+      settings.seed, settings.report_max_steps)
   run_dirs = transfer(settings, pretrained_sources(settings, out_dir),
                       out_dir, settings.task)
   plot = plot_transfer(

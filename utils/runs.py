@@ -38,6 +38,9 @@ SUBMITTED_FILE = 'SUBMITTED'
 OPERATIONAL_SETTINGS = frozenset({
     'max_actor_steps', 'launch_type', 'overwrite', 'stall_seconds',
     'checkpoint_seconds', 'checkpoint_replay', 'verbose'})
+# Settings added after runs were written, with the value those runs had: a
+# run written before one existed resumes while the setting keeps that value.
+ADDED_SETTINGS = {'network_size': 'standard'}
 
 
 class NodeFailure(RuntimeError):
@@ -88,6 +91,13 @@ def _flatten(settings: Mapping[str, Any], prefix: str = '') -> Dict[str, Any]:
   return flat
 
 
+def _added_since(key: str, previous: Mapping[str, Any],
+                 current: Mapping[str, Any]) -> bool:
+  name = key.split('.')[-1]
+  return (key not in previous and name in ADDED_SETTINGS and
+          current.get(key) == ADDED_SETTINGS[name])
+
+
 def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
                     overwrite: bool) -> bool:
   """Creates (or with `overwrite` re-creates) the run directory.
@@ -104,7 +114,8 @@ def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
     current = _flatten(config)
     changed = {k for k in set(current) | set(previous)
                if previous.get(k) != current.get(k)
-               and k.split('.')[-1] not in OPERATIONAL_SETTINGS}
+               and k.split('.')[-1] not in OPERATIONAL_SETTINGS
+               and not _added_since(k, previous, current)}
     if changed:
       raise ValueError(
           f'{run_dir} holds a run with a different configuration '

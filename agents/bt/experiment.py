@@ -6,11 +6,9 @@ pi_p is named by a source string (`policies.sources`): 'random',
 """
 
 import dataclasses
-import functools
 from typing import Dict, Optional
 
 from behavior_transfer import environments
-from behavior_transfer import networks
 from behavior_transfer.agents import distributed_layout
 from behavior_transfer.agents.bt import builder as bt_builder
 from behavior_transfer.agents.bt import config as bt_config
@@ -20,14 +18,16 @@ from behavior_transfer.utils import runs
 
 
 def default_config(environment: str, exploration: str = 'bt',
+                   preset: str = 'standard',
                    **overrides) -> bt_config.BTConfig:
-  """The transfer config for `environment`: R2D2's preset for its domain
+  """The transfer config for `environment`: R2D2's `preset` for its domain
   under `exploration`. `overrides` set BTConfig fields (e.g.
   levy_epsilon_base) and R2D2 fields (e.g. num_actors) by name."""
   own, r2d2_overrides = r2d2_experiment.split_overrides(bt_config.BTConfig,
                                                         overrides)
   return bt_config.BTConfig(
-      r2d2=r2d2_experiment.default_config(environment, **r2d2_overrides),
+      r2d2=r2d2_experiment.default_config(environment, preset,
+                                          **r2d2_overrides),
       exploration=bt_config.Exploration(exploration), **own)
 
 
@@ -49,7 +49,7 @@ def make_program_builder(environment: str, task: str, pretrained_source: str,
   if weights_checkpoint:
     sources.weights_checkpoint(weights_checkpoint)  # Refuses unknown names.
   builder = bt_builder.BTBuilder(
-      config, functools.partial(networks.make_q_network, domain),
+      config, r2d2_experiment.network_factory(domain, config.r2d2),
       pretrained_factory, weight_init, weights_checkpoint)
   return distributed_layout.DistributedLayout(
       builder, r2d2_experiment.environment_factory(environment, task),

@@ -58,7 +58,7 @@ class NGUBuilder(r2d2_builder.R2D2Builder):
     models = ngu_networks.IntrinsicModels(
         self._domain, environment_spec.actions.num_values,
         config.embedding_size, config.rnd_output_size,
-        config.rnd_observation_normalization)
+        config.rnd_observation_normalization, config.r2d2.network_size)
     models.create_variables(environment_spec.observations.observation)
     return models
 

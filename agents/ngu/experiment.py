@@ -6,7 +6,6 @@ import os
 from typing import Dict, Optional
 
 from behavior_transfer import environments
-from behavior_transfer import networks
 from behavior_transfer.agents import distributed_layout
 from behavior_transfer.agents.ngu import builder as ngu_builder
 from behavior_transfer.agents.ngu import config as ngu_config
@@ -18,21 +17,29 @@ from behavior_transfer.utils import runs
 # trains on each actor step 4 times (transfer learning: 16), letting the
 # batched actors run ~4x faster (benchmarks/program_throughput.py).
 SMALL_DOMAIN_REPLAY_RATIO = 4.0
+# The tiny preset's intrinsic models: small embedding, RND output and memory.
+TINY_NGU_OVERRIDES = dict(embedding_size=8, rnd_output_size=16,
+                          episodic_memory_capacity=2000)
 
 
 def default_config(environment: str, intrinsic_reward: str = 'ngu',
+                   preset: str = 'standard',
                    **overrides) -> ngu_config.NGUConfig:
-  """The pre-training config for `environment`: R2D2's preset for its domain
-  (small domains at SMALL_DOMAIN_REPLAY_RATIO) under NGU's constants.
-  `overrides` set NGUConfig fields (e.g. intrinsic_batch_fraction) and R2D2
-  fields (e.g. n_step) by name."""
+  """The pre-training config for `environment`: R2D2's `preset` for its
+  domain (small domains at SMALL_DOMAIN_REPLAY_RATIO) under NGU's constants
+  (smaller intrinsic models in the tiny preset). `overrides` set NGUConfig
+  fields (e.g. intrinsic_batch_fraction) and R2D2 fields (e.g. n_step) by
+  name."""
+  if preset == 'tiny':
+    overrides = {**TINY_NGU_OVERRIDES, **overrides}
   own, r2d2_overrides = r2d2_experiment.split_overrides(ngu_config.NGUConfig,
                                                         overrides)
   domain, _ = environments.parse_environment_name(environment)
   if domain != 'atari':
     r2d2_overrides.setdefault('replay_ratio', SMALL_DOMAIN_REPLAY_RATIO)
   return ngu_config.NGUConfig(
-      r2d2=r2d2_experiment.default_config(environment, **r2d2_overrides),
+      r2d2=r2d2_experiment.default_config(environment, preset,
+                                          **r2d2_overrides),
       intrinsic_reward=ngu_config.IntrinsicReward(intrinsic_reward), **own)
 
 
@@ -46,7 +53,8 @@ def make_program_builder(environment: str, config: ngu_config.NGUConfig,
   domain, _ = environments.parse_environment_name(environment)
   return distributed_layout.DistributedLayout(
       ngu_builder.NGUBuilder(
-          config, functools.partial(networks.make_q_network, domain), domain),
+          config, r2d2_experiment.network_factory(domain, config.r2d2),
+          domain),
       functools.partial(environments.make_environment, environment, 'game',
                         oar_wrapper=False),
       run_dir, max_actor_steps, seed, stop_program)

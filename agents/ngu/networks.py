@@ -16,19 +16,9 @@ from typing import Callable, Optional
 import sonnet as snt
 import tensorflow as tf
 
-from behavior_transfer.networks import q_network
+from behavior_transfer import networks
 
 TorsoFactory = Callable[[], snt.Module]
-
-
-def torso_factory(domain: str, rescale: bool = True) -> TorsoFactory:
-  """The observation torso of a domain's Q-network preset (`rescale=False`
-  for inputs that are already normalised)."""
-  if domain == 'atari':
-    return functools.partial(q_network.AtariTorso, rescale=rescale)
-  if domain == 'minigrid':
-    return functools.partial(q_network.MiniGridTorso, rescale=rescale)
-  raise ValueError(f'No torso for domain {domain!r}; valid: atari, minigrid.')
 
 
 class ObservationNormalizer(snt.Module):
@@ -130,17 +120,20 @@ class IntrinsicModels(snt.Module):
 
   def __init__(self, domain: str, num_actions: int, embedding_size: int = 32,
                rnd_output_size: int = 128,
-               normalize_rnd_observations: bool = True):
+               normalize_rnd_observations: bool = True,
+               network_size: str = 'standard'):
+    """`network_size` picks the torsos of that Q-network preset."""
     super().__init__(name='intrinsic_models')
-    self.embedding = Embedding(torso_factory(domain)(), embedding_size)
+    torso_factory = functools.partial(networks.torso_factory, domain,
+                                      network_size)
+    self.embedding = Embedding(torso_factory()(), embedding_size)
     self.inverse_dynamics = InverseDynamics(num_actions)
     if normalize_rnd_observations:
       self.rnd = RandomNetworkDistillation(
-          torso_factory(domain, rescale=False), rnd_output_size,
+          torso_factory(rescale=False), rnd_output_size,
           ObservationNormalizer())
     else:
-      self.rnd = RandomNetworkDistillation(torso_factory(domain),
-                                           rnd_output_size)
+      self.rnd = RandomNetworkDistillation(torso_factory(), rnd_output_size)
 
   def create_variables(self, observation_spec) -> None:
     """Creates every variable, so learner and actors list the same ones."""

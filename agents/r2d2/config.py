@@ -43,6 +43,10 @@ class R2D2Config:
   samples_per_insert_tolerance: float = 0.1
   prefetch_size: int = 4
 
+  # The Q-network preset's size: 'standard' (Agent57's network on Atari,
+  # the small one on MiniGrid) or, on Atari, 'tiny' (tests, smoke runs).
+  network_size: str = 'standard'
+
   # Acting.
   num_actors: int = 8
   # Environments each actor steps in lockstep, with one batched network call
@@ -119,6 +123,62 @@ def small_domain_config(**overrides) -> R2D2Config:
   )
   values.update(overrides)
   return R2D2Config(**values)
+
+
+def atari_paper_config(**overrides) -> R2D2Config:
+  """The papers' Atari scale: 256 single-environment actors over a 100k-
+  sequence replay (4M steps, as R2D2 and the BT paper), the Agent57
+  network. A cluster job: replay alone holds ~42 GiB when full (README,
+  "Presets"); launch it with --launch_type=vertex_ai."""
+  return R2D2Config(**{'num_actors': 256, **overrides})
+
+
+def tiny_atari_config(**overrides) -> R2D2Config:
+  """The Atari programs at their smallest: the tiny network, 11-step
+  sequences, a few hundred replay items and one actor. Tests and smoke runs
+  of the whole Atari pipeline on CPU; it learns nothing useful."""
+  values = dict(
+      network_size='tiny',
+      trace_length=8,
+      burn_in_length=2,
+      replay_period=4,
+      discount=0.99,
+      n_step=3,
+      learning_rate=1e-3,
+      batch_size=4,
+      target_update_period=20,
+      min_replay_size=8,
+      max_replay_size=500,
+      replay_ratio=1.0,
+      num_actors=1,
+      variable_update_period=20,
+      evaluation_pause_seconds=5.0,
+      checkpoint_seconds=15.0,
+      stall_seconds=120.0,
+  )
+  values.update(overrides)
+  return R2D2Config(**values)
+
+
+# Config presets per domain: 'standard' is what a launcher uses by default.
+PRESETS = {
+    'atari': {'standard': R2D2Config, 'paper': atari_paper_config,
+              'tiny': tiny_atari_config},
+    'minigrid': {'standard': small_domain_config},
+}
+
+
+def preset_config(domain: str, preset: str = 'standard',
+                  **overrides) -> R2D2Config:
+  """The R2D2 config of a domain's preset; unknown names list the valid."""
+  presets = PRESETS.get(domain)
+  if presets is None:
+    raise ValueError(f'No presets for domain {domain!r}; valid: '
+                     f'{", ".join(PRESETS)}.')
+  if preset not in presets:
+    raise ValueError(f'Unknown preset {preset!r} for {domain}; valid: '
+                     f'{", ".join(presets)}.')
+  return presets[preset](**overrides)
 
 
 def epsilon_ladder(num_actors: int, base: float = 0.4,

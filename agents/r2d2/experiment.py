@@ -15,12 +15,14 @@ from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.utils import runs
 
 
-def default_config(environment: str, **overrides) -> r2d2_config.R2D2Config:
-  """Paper defaults for Atari; the small-domain preset for MiniGrid."""
+def default_config(environment: str, preset: str = 'standard',
+                   **overrides) -> r2d2_config.R2D2Config:
+  """The domain's `preset` (r2d2_config.PRESETS): by default the papers'
+  hyperparameters with 8 actors on Atari, the small-domain preset on
+  MiniGrid; 'paper' (Atari) has the papers' 256 actors, 'tiny' (Atari)
+  is for tests and smoke runs."""
   domain, _ = environments.parse_environment_name(environment)
-  if domain == 'atari':
-    return r2d2_config.R2D2Config(**overrides)
-  return r2d2_config.small_domain_config(**overrides)
+  return r2d2_config.preset_config(domain, preset, **overrides)
 
 
 def split_overrides(config_class, overrides: Dict[str, Any]
@@ -42,9 +44,15 @@ def make_program_builder(environment: str, task: str,
   domain, _ = environments.parse_environment_name(environment)
   return distributed_layout.DistributedLayout(
       r2d2_builder.R2D2Builder(
-          config, functools.partial(networks.make_q_network, domain)),
+          config, network_factory(domain, config)),
       environment_factory(environment, task), run_dir, max_actor_steps, seed,
       stop_program)
+
+
+def network_factory(domain: str, config: r2d2_config.R2D2Config):
+  """`(environment_spec, num_outputs) -> Q-network` of the config's size."""
+  return functools.partial(networks.make_q_network, domain,
+                           size=config.network_size)
 
 
 def environment_factory(environment: str, task: str

@@ -1,0 +1,110 @@
+"""Config presets: the paper's Atari scale, the tiny Atari programs, and what
+each needs in memory."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from acme import specs
+
+from behavior_transfer import environments
+from behavior_transfer import networks
+from behavior_transfer.agents.bt import experiment as bt_experiment
+from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer.agents.ngu import networks as ngu_networks
+from behavior_transfer.agents.r2d2 import config as r2d2_config
+from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
+from behavior_transfer.studies import presets
+from behavior_transfer.utils import runs
+
+ATARI = 'atari:ms_pacman'
+
+
+def test_paper_preset_is_the_papers_atari_scale():
+  config = bt_experiment.default_config(ATARI, 'bt', 'paper')
+  r2d2 = config.r2d2
+  assert (r2d2.num_actors, r2d2.envs_per_actor, r2d2.network_size) == (
+      256, 1, 'standard')
+  assert (r2d2.trace_length, r2d2.burn_in_length, r2d2.replay_period) == (
+      80, 40, 40)
+  assert r2d2.max_replay_size * r2d2.replay_period == 4_000_000  # Steps.
+  # Flags still override single fields.
+  assert bt_experiment.default_config(
+      ATARI, 'bt', 'paper', num_actors=16).r2d2.num_actors == 16
+
+
+def test_tiny_preset_shrinks_every_agent():
+  ngu = ngu_experiment.default_config(ATARI, 'ngu', 'tiny')
+  assert ngu.r2d2.network_size == 'tiny' and ngu.embedding_size == 8
+  assert r2d2_experiment.default_config(ATARI, 'tiny').max_replay_size == 500
+
+
+def test_unknown_presets_and_sizes_list_the_valid_ones():
+  with pytest.raises(ValueError, match='standard, paper, tiny'):
+    r2d2_experiment.default_config(ATARI, 'huge')
+  with pytest.raises(ValueError, match="valid: standard"):
+    r2d2_experiment.default_config('minigrid:MiniGrid-Empty-5x5-v0', 'paper')
+  with pytest.raises(ValueError, match='valid: standard'):
+    networks.check_network_size('minigrid', 'tiny')
+
+
+def _parameters(module) -> int:
+  return int(sum(np.prod(v.shape) for v in module.variables))
+
+
+def test_tiny_atari_network_keeps_the_shape_at_a_fraction_of_the_size():
+  spec = specs.make_environment_spec(
+      environments.make_environment(ATARI))
+  standard = networks.make_q_network('atari', spec)
+  tiny = networks.make_q_network('atari', spec, 19, size='tiny')
+  inputs = tf.nest.map_structure(
+      lambda s: tf.zeros((2,) + s.shape, s.dtype), spec.observations)
+  for network in (standard, tiny):
+    values, _ = network(inputs, network.initial_state(2))
+  assert values.shape == (2, 19)
+  assert _parameters(tiny) * 100 < _parameters(standard)
+  models = ngu_networks.IntrinsicModels('atari', 18, 8, 16,
+                                        network_size='tiny')
+  models.create_variables(spec.observations.observation)
+  assert _parameters(models) < _parameters(tiny) * 4
+
+
+def test_presets_table_computes_replay_memory_from_the_signature():
+  paper = presets.describe(ATARI, 'bt', 'paper')
+  assert paper['actors'] == 256
+  # Frame (84x84 uint8), LSTM state (2 x 512 float32) and the scalars.
+  assert paper['replay_bytes_per_step'] > 84 * 84 + 2 * 512 * 4
+  expected = (100_000 * 40 + 121) * paper['replay_bytes_per_step'] / 2**30
+  assert paper['replay_gib_full'] == pytest.approx(expected)
+  assert paper['replay_machine_gib'] >= paper['replay_gib_full']
+  assert paper['q_network_parameters'] > 6_000_000
+  tiny = presets.describe(ATARI, 'ngu', 'tiny')
+  assert tiny['replay_gib_full'] < 0.05 and tiny['network_size'] == 'tiny'
+  table = presets.format_table([paper, tiny])
+  assert '| paper | bt | 256 x 1 | standard |' in table
+
+
+def test_runs_written_before_a_setting_existed_resume_at_its_old_value(
+    tmp_path):
+  run_dir = str(tmp_path / 'run')
+  os.makedirs(run_dir)
+  old = {'environment': ATARI, 'r2d2': {'batch_size': 64}}
+  with open(os.path.join(run_dir, 'config.json'), 'w') as f:
+    json.dump(old, f)
+  new = {'environment': ATARI,
+         'r2d2': {'batch_size': 64, 'network_size': 'standard'}}
+  assert runs.prepare_run_dir(run_dir, new, overwrite=False)
+  with open(os.path.join(run_dir, 'config.json'), 'w') as f:
+    json.dump(old, f)
+  tiny = {'environment': ATARI, 'r2d2': {'batch_size': 64,
+                                         'network_size': 'tiny'}}
+  with pytest.raises(ValueError, match='r2d2.network_size'):
+    runs.prepare_run_dir(run_dir, tiny, overwrite=False)
+
+
+def test_presets_of_each_domain():
+  assert set(r2d2_config.PRESETS['atari']) == {'standard', 'paper', 'tiny'}
+  assert set(r2d2_config.PRESETS['minigrid']) == {'standard'}
