@@ -8,6 +8,7 @@ import dm_env
 from acme import wrappers
 
 from behavior_transfer.environments import atari
+from behavior_transfer.environments import atari_tasks  # Registers them.
 from behavior_transfer.environments import minigrid
 from behavior_transfer.environments import oar
 from behavior_transfer.environments import tasks

@@ -5,7 +5,13 @@
 - up to 30 random no-op frames at reset; life loss is not terminal;
 - a 108,000-frame episode cap, reported as a truncation (discount 1);
 - no reward clipping (the learner uses value rescaling instead).
+
+Tasks see an `AtariState`: the emulator, plus its RAM before the step and
+after each of the step's frames with each frame's reward, so that a task can
+tell events apart frame by frame even when several land in one agent step.
 """
+
+from typing import Any, List
 
 
 import ale_py
@@ -33,6 +39,36 @@ def check_game(game: str) -> str:
   return names.check_name('Atari game', game, game_names())
 
 
+class AtariState:
+  """The simulator an Atari task reads: the game's name, the emulator
+  (`ale`; its other methods, e.g. getRAM and lives, pass through), and
+  what happened on the last agent step frame by frame."""
+
+  def __init__(self, game: str, ale: ale_py.ALEInterface):
+    self.game = game
+    self.ale = ale
+    # RAM before the last step, then after each of its frames.
+    self.frame_rams: List[np.ndarray] = [ale.getRAM()]
+    self.frame_rewards: List[float] = []  # The game's reward of each frame.
+
+  def start_step(self) -> None:
+    self.frame_rams = [self.ale.getRAM()]
+    self.frame_rewards = []
+
+  def record_frame(self, reward: float) -> None:
+    self.frame_rams.append(self.ale.getRAM())
+    self.frame_rewards.append(reward)
+
+  def frames(self):
+    """(RAM before, RAM after, reward) of each frame of the last step."""
+    return zip(self.frame_rams[:-1], self.frame_rams[1:], self.frame_rewards)
+
+  def __getattr__(self, name: str) -> Any:
+    if name == 'ale' or name.startswith('__'):  # Not set yet (copies).
+      raise AttributeError(name)
+    return getattr(self.ale, name)
+
+
 class AtariEnvironment(dm_env.Environment):
   """One ALE game with R2D2 preprocessing and a pluggable task reward."""
 
@@ -57,6 +93,7 @@ class AtariEnvironment(dm_env.Environment):
     self._ale.setFloat('repeat_action_probability', sticky_action_probability)
     self._ale.loadROM(roms.get_rom_path(self._game))
     self._actions = self._ale.getLegalActionSet()  # Full 18-action set.
+    self._state = AtariState(self._game, self._ale)
 
     height, width = self._ale.getScreenDims()
     self._frames = np.zeros((2, height, width), dtype=np.uint8)
@@ -67,9 +104,10 @@ class AtariEnvironment(dm_env.Environment):
     return self._game
 
   @property
-  def simulator(self) -> ale_py.ALEInterface:
-    """The raw ALE, for tasks and metrics that read RAM."""
-    return self._ale
+  def simulator(self) -> AtariState:
+    """The ALE with the last step's frames, for tasks and metrics that read
+    RAM."""
+    return self._state
 
   def reset(self) -> dm_env.TimeStep:
     self._ale.reset_game()
@@ -80,6 +118,7 @@ class AtariEnvironment(dm_env.Environment):
     self._ale.getScreenGrayscale(self._frames[0])
     self._frames[1] = self._frames[0]
     self._reset_next_step = False
+    self._state.start_step()
     self.last_game_reward = 0.
     return dm_env.restart(self._observation())
 
@@ -88,8 +127,11 @@ class AtariEnvironment(dm_env.Environment):
       return self.reset()
     ale_action = self._actions[int(action)]
     game_reward = 0.0
+    self._state.start_step()
     for i in range(self._action_repeat):
-      game_reward += self._ale.act(ale_action)
+      frame_reward = self._ale.act(ale_action)
+      self._state.record_frame(frame_reward)
+      game_reward += frame_reward
       if self._ale.game_over():  # Pool the final frame with itself.
         self._ale.getScreenGrayscale(self._frames[0])
         self._frames[1] = self._frames[0]
@@ -97,7 +139,7 @@ class AtariEnvironment(dm_env.Environment):
       if i >= self._action_repeat - 2:
         self._ale.getScreenGrayscale(self._frames[i - self._action_repeat + 2])
     self.last_game_reward = game_reward  # Before the task; read by measures.
-    reward = self._task(game_reward, self._ale)
+    reward = self._task(game_reward, self._state)
     observation = self._observation()
     if self._ale.game_over():
       self._reset_next_step = True
