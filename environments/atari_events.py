@@ -67,12 +67,18 @@ def hero_events(before: np.ndarray, after: np.ndarray) -> HeroEvents:
       creatures=int(sum(after[i] > before[i] for i in HERO_KILL_TIMERS)))
 
 
-# Ms Pac-Man. Sources: AtariARI (ram_annotations.py: dots eaten 119) and the
-# emulator for the rest; OCAtari (ocatari/ram/mspacman.py) reads the same
-# ghost bytes for positions.
-PACMAN_GHOST_STATES = (1, 2, 3, 4)  # Bit 7: frightened (blue, vulnerable);
-# high nibble 4 on the frame Ms Pac-Man eats it.
-PACMAN_FRIGHTENED = 116  # Bits 6-7: ghosts eaten since the last power pill.
+# Ms Pac-Man. Sources: AtariARI (ram_annotations.py: pills eaten 119),
+# OCAtari (ocatari/ram/mspacman.py: the dot map, power pills, fruit) and
+# HackAtari (hackatari/games/mspacman.py: ghost states 1-4, 116), checked in
+# the emulator.
+# Per ghost: bit 7 while frightened (blue); high nibble 4 from the frame Ms
+# Pac-Man eats it (then 6: eyes, 7: home). A ghost whose fright ends never
+# passes through 4. Eaten on the frame its power pill is eaten, a ghost goes
+# to 4 without ever showing bit 7: the rule must not ask for it.
+PACMAN_GHOST_STATES = (1, 2, 3, 4)
+PACMAN_EATEN = 0x4
+PACMAN_FRIGHTENED = 116  # Bits 6-7: ghosts eaten since the last power pill
+# (back to 0 after the fourth).
 PACMAN_POWER_PILLS = 117  # Bits 2-5: the four power pills still on the maze.
 PACMAN_PILLS_EATEN = 119  # Dots and power pills eaten in this maze.
 PACMAN_DOTS = slice(59, 101)  # Bitmap of the pac-dots still on the maze.
@@ -81,6 +87,8 @@ PACMAN_PHASE = 39  # 51 on the frame a ghost or a fruit is eaten (a freeze).
 PACMAN_FRUIT_TYPE = 123  # High nibble: cherry, strawberry, ... banana.
 PACMAN_FRUIT_POINTS = (100, 200, 500, 700, 1000, 2000, 5000)
 PACMAN_POINTS = dict(dots=10, power_pills=50)
+PACMAN_SCORE_LOW = 120  # BCD; the extra life at 10,000 points sets bit 0,
+# so the game pays one odd point on that frame.
 
 
 def _bits_cleared(before: np.ndarray, after: np.ndarray) -> int:
@@ -98,12 +106,13 @@ class MsPacmanEvents:
   ghost_points: int = 0  # Their points: 200, 400, 800, 1600 in a row.
   fruits: int = 0  # Fruits eaten.
   fruit_points: int = 0
+  extra_life: int = 0  # The extra life at 10,000 points (+1 point).
 
   def points(self) -> float:
     """The game's points these events explain."""
     return (PACMAN_POINTS['dots'] * self.dots +
             PACMAN_POINTS['power_pills'] * self.power_pills +
-            self.ghost_points + self.fruit_points)
+            self.ghost_points + self.fruit_points + self.extra_life)
 
 
 def ms_pacman_events(before: np.ndarray, after: np.ndarray) -> MsPacmanEvents:
@@ -116,8 +125,11 @@ def ms_pacman_events(before: np.ndarray, after: np.ndarray) -> MsPacmanEvents:
   dots = (_bits_cleared(before[PACMAN_DOTS], after[PACMAN_DOTS])
           if 0 < pills_eaten <= 8 else 0)
   ghosts = sum(1 for i in PACMAN_GHOST_STATES
-               if before[i] & 0x80 and after[i] >> 4 == 0x4)
-  eaten_before = before[PACMAN_FRIGHTENED] >> 6
+               if before[i] >> 4 != PACMAN_EATEN and
+               after[i] >> 4 == PACMAN_EATEN)
+  # Ghosts eaten in this power pill's time, these included (the count
+  # wraps to 0 on the fourth): the n-th pays 200 x 2^(n-1).
+  eaten = (after[PACMAN_FRIGHTENED] >> 6) or 4
   fruits = int(before[PACMAN_FRUIT_X] != 0 and after[PACMAN_FRUIT_X] == 0 and
                after[PACMAN_PHASE] == 51)
   fruit_type = after[PACMAN_FRUIT_TYPE] >> 4
@@ -126,7 +138,10 @@ def ms_pacman_events(before: np.ndarray, after: np.ndarray) -> MsPacmanEvents:
       power_pills=_bits_cleared(before[PACMAN_POWER_PILLS] & 0x3C,
                                 after[PACMAN_POWER_PILLS]),
       ghosts=ghosts,
-      ghost_points=sum(200 << min(eaten_before + j, 3) for j in range(ghosts)),
+      ghost_points=sum(200 << (n - 1)
+                       for n in range(eaten - ghosts + 1, eaten + 1)),
       fruits=fruits,
       fruit_points=fruits * PACMAN_FRUIT_POINTS[
-          min(fruit_type, len(PACMAN_FRUIT_POINTS) - 1)])
+          min(fruit_type, len(PACMAN_FRUIT_POINTS) - 1)],
+      extra_life=int(after[PACMAN_SCORE_LOW] & 1 and
+                     not before[PACMAN_SCORE_LOW] & 1))

@@ -6,6 +6,7 @@ import os
 
 from absl.testing import absltest
 from acme import specs
+import pytest
 
 from behavior_transfer import environments
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
@@ -20,6 +21,9 @@ TASK = 'eat_ghosts_hard'
 
 class AtariPipelineTest(absltest.TestCase):
 
+  # Launchpad counts down a program's shutdown with SIGALRM, which is also
+  # pytest-timeout's default signal: time this test from a thread instead.
+  @pytest.mark.timeout(600, method='thread')
   def test_pretrain_export_report_transfer_and_tables(self):
     out_dir = self.create_tempdir().full_path
     settings = pipeline.PipelineSettings(

@@ -133,3 +133,46 @@ def test_modified_tasks_are_listed_for_their_games():
   assert tasks.applicable_task_names(
       'atari', measures.unwrap(environment).simulator) == [
           'game', 'none', 'rescue_miners_easy', 'rescue_miners_hard']
+
+
+PACMAN_RECORDINGS = ('ms_pacman_ghosts_200steps',
+                     'ms_pacman_fruit_cherry_380steps',
+                     'ms_pacman_level2_strawberry_1240steps')
+
+
+@pytest.mark.parametrize('name', PACMAN_RECORDINGS)
+def test_ms_pacman_events_explain_every_frames_score(name):
+  recording = _load(name)
+  steps = _replay(recording, ['eat_ghosts_easy', 'eat_ghosts_hard'],
+                  atari_events.ms_pacman_events)
+  for t, step in enumerate(steps):
+    for events, reward in step['frames']:
+      assert events.points() == reward, (t, events, reward)
+    assert step['tasks'] == step['again']
+  assert sum(step['game'] for step in steps) == recording['score']
+  expected = recording['event_steps']
+  for name in ('ghosts', 'power_pills', 'fruits'):
+    assert _event_steps(steps, name) == expected.get(name, []), name
+  assert len(_event_steps(steps, 'dots')) == recording['dots']
+  ghost_points = [events.ghost_points for step in steps
+                  for events, _ in step['frames'] if events.ghosts]
+  assert ghost_points == recording['ghost_points']
+
+  # Only blue ghosts pay, at their game points; pac-dots cost 10 when hard.
+  easy = sum(s['tasks']['eat_ghosts_easy'] for s in steps)
+  hard = sum(s['tasks']['eat_ghosts_hard'] for s in steps)
+  assert easy == sum(recording['ghost_points'])
+  assert hard == easy - 10 * recording['dots']
+
+
+def test_a_strawberry_scores_like_a_ghost_but_pays_nothing():
+  recording = _load('ms_pacman_level2_strawberry_1240steps')
+  steps = _replay(recording, ['eat_ghosts_easy'], atari_events.ms_pacman_events)
+  strawberry, ghost = 1162, 1233
+  assert recording['event_steps']['fruits'][-1] == strawberry
+  fruit_frames = [e for e, _ in steps[strawberry]['frames'] if e.fruits]
+  assert fruit_frames[0].fruit_points == 200
+  ghost_frames = [e for e, _ in steps[ghost]['frames'] if e.ghosts]
+  assert ghost_frames[0].ghost_points == 200
+  assert steps[strawberry]['tasks']['eat_ghosts_easy'] == 0.
+  assert steps[ghost]['tasks']['eat_ghosts_easy'] == 200.
