@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults r2d2-demo clean-venv
+.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-atari r2d2-demo clean-venv
 
 $(STAMP): setup.py requirements.txt requirements-vertex.txt
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
@@ -64,6 +64,9 @@ bench-pretraining: $(STAMP)
 
 bench-transfer: $(STAMP)
 	$(PY) -m benchmarks.transfer_study
+
+bench-atari: $(STAMP)
+	$(PY) -m benchmarks.atari_pipeline
 
 bench-faults: $(STAMP)
 	$(PY) -m benchmarks.fault_injection --fault_runs=30 --plain_runs=30

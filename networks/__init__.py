@@ -8,6 +8,8 @@ from behavior_transfer.networks.q_network import MiniGridTorso
 from behavior_transfer.networks.q_network import RecurrentQNetwork
 
 import functools
+import json
+import os
 from typing import Callable
 
 from acme import specs as _specs
@@ -31,6 +33,18 @@ def check_network_size(domain: str, size: str) -> str:
     raise ValueError(f'Unknown network size {size!r} for {domain}; valid: '
                      f'{", ".join(NETWORK_SIZES[domain])}.')
   return size
+
+
+def network_size_of_run(checkpoint_dir: str) -> str:
+  """The network size a learner checkpoint was written with, read from its
+  run's config.json (`<run_dir>/checkpoints/learner` -> `<run_dir>`);
+  'standard' when there is none (bundled weights, other layouts)."""
+  config_path = os.path.join(checkpoint_dir, os.pardir, os.pardir,
+                             'config.json')
+  if not os.path.exists(config_path):
+    return 'standard'
+  with open(config_path) as f:
+    return json.load(f).get('r2d2', {}).get('network_size', 'standard')
 
 
 def make_q_network(domain: str, environment_spec: _specs.EnvironmentSpec,

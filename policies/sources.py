@@ -49,8 +49,9 @@ def _bundled(name: str, environment_spec: specs.EnvironmentSpec):
 
 def _checkpoint(path: str, domain: str,
                 environment_spec: specs.EnvironmentSpec):
-  return pretrained.from_checkpoint(
-      path, networks.make_q_network(domain, environment_spec), environment_spec)
+  network = networks.make_q_network(
+      domain, environment_spec, size=networks.network_size_of_run(path))
+  return pretrained.from_checkpoint(path, network, environment_spec)
 
 
 def policy_factory(source: str, environment: str,

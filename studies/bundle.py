@@ -47,9 +47,10 @@ def save_weights(run_dir: str, environment: str, directory: str) -> str:
   domain, _ = environments.parse_environment_name(environment)
   spec = specs.make_environment_spec(environments.make_environment(
       environment, 'game'))
-  network = networks.make_q_network(domain, spec)
-  weight_transfer.restore_network(network, ngu_experiment.weights_dir(run_dir),
-                                  spec)
+  checkpoint = ngu_experiment.weights_dir(run_dir)
+  network = networks.make_q_network(
+      domain, spec, size=networks.network_size_of_run(checkpoint))
+  weight_transfer.restore_network(network, checkpoint, spec)
   return weight_transfer.save_network(network, directory)
 
 

@@ -8,9 +8,12 @@ class R2D2Config:
   """Hyperparameters of distributed R2D2.
 
   Replay memory is `max_replay_size` sequences of
-  `burn_in_length + trace_length + 1` steps each: with the defaults on Atari
-  (84x84 uint8 frames) that is 121 x 7 KB x 100k, about 85 GB. Size it to the
-  machine's memory; `small_domain_config()` is sized for a laptop.
+  `burn_in_length + trace_length + 1` steps each, overlapping: a full table
+  holds about max_replay_size x replay_period steps. With the defaults on
+  Atari (an 84x84 uint8 frame and a 2 x 512 float32 LSTM state per step)
+  that is 41.6 GiB, uncompressed. Size it to the machine's memory
+  (`python -m behavior_transfer.launch.presets` prints it per preset);
+  `small_domain_config()` is sized for a laptop.
   """
   # Sequences.
   trace_length: int = 80  # Steps trained on per sequence (m in R2D2).
