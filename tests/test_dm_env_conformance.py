@@ -98,6 +98,8 @@ RawAtariPongTest = _raw_atari('pong')
 AtariPongTest = _made('atari:pong', oar_wrapper=False)
 AtariPongOARTest = _made('atari:pong')
 AtariPongRewardFreeOARTest = _made('atari:pong', task='none')
+AtariMsPacmanGhostsHardOARTest = _made('atari:ms_pacman', task='eat_ghosts_hard')
+AtariHeroMinersHardOARTest = _made('atari:hero', task='rescue_miners_hard')
 
 
 class FirstStepFromStepTest(absltest.TestCase):
