@@ -52,6 +52,7 @@ class Run:
   score: float
   score_source: str  # 'evaluator' or 'actors'.
   curve: pd.DataFrame  # actor_steps, episode_return.
+  actor_steps: float  # The last count any node logged: the run's length.
 
   @property
   def game(self) -> Optional[str]:
@@ -67,9 +68,8 @@ class Run:
 
   @property
   def frames(self) -> float:
-    if not len(self.curve):
-      return 0.
-    return float(self.curve['actor_steps'].max() * self.frames_per_step)
+    """Environment frames the run's actors took."""
+    return self.actor_steps * self.frames_per_step
 
 
 def agent_label(config: Dict) -> str:
@@ -88,10 +88,14 @@ def read_run(run_dir: str) -> Run:
     config = json.load(f)
   logs = reports.read_logs(run_dir)
   evaluator = logs.get('evaluator')
+  actors = reports.actor_episodes(logs)
   if evaluator is not None and len(evaluator):
     curve, source, last = evaluator, 'evaluator', EVALUATOR_EPISODES
   else:
-    curve, source, last = reports.actor_episodes(logs), 'actors', ACTOR_EPISODES
+    curve, source, last = actors, 'actors', ACTOR_EPISODES
+  actor_steps = max([float(frame['actor_steps'].max())
+                     for frame in (actors, evaluator)
+                     if frame is not None and len(frame)] + [0.])
   curve = curve[['actor_steps', 'episode_return']].reset_index(drop=True)
   score = float(curve['episode_return'].tail(last).mean()) if len(
       curve) else math.nan
@@ -101,7 +105,8 @@ def read_run(run_dir: str) -> Run:
              seed=int(config.get('seed', 0)),
              frames_per_step=(ATARI_FRAMES_PER_STEP
                               if environment.startswith('atari:') else 1),
-             score=score, score_source=source, curve=curve)
+             score=score, score_source=source, curve=curve,
+             actor_steps=actor_steps)
 
 
 def find_runs(roots: Sequence[str], include_pretraining: bool = False

@@ -106,6 +106,7 @@ def test_report_scores_runs_by_their_evaluator_and_medians_per_seed(
   assert pong['hns_mean'] == pytest.approx(0.9)
   assert pong['score_mean'] == pytest.approx(-20.7 + 0.9 * 35.3)
   assert pong['score_std'] == pytest.approx(0.1 * 35.3)
+  assert pong['frames'] == 800 * 4  # The last logged step, 4 frames each.
   ghosts = games[('atari:ms_pacman', 'ghosts_hard', 'bt')]
   # Seed 0: the mean of its evaluator's episodes; seed 1 had none, so its
   # actors' last 50 (flagged).
