@@ -7,8 +7,7 @@ DeepMind's DQN Zoo): episodes start after up to 30 no-ops and end at 108,000
 frames, as this project's Atari environment does.
 """
 
-import math
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Tuple
 
 # game: (random score, human score).
 REFERENCE_SCORES: Dict[str, Tuple[float, float]] = {
@@ -97,13 +96,3 @@ def human_normalized_score(game: str, score):
   random, human = REFERENCE_SCORES[game]
   return (score - random) / (human - random)
 
-
-def median(values: Iterable[float]) -> float:
-  """The median of the finite values (NaN if none)."""
-  finite = sorted(v for v in values if not math.isnan(v))
-  if not finite:
-    return math.nan
-  middle = len(finite) // 2
-  if len(finite) % 2:
-    return finite[middle]
-  return (finite[middle - 1] + finite[middle]) / 2

@@ -165,7 +165,7 @@ def median_hns_rows(runs: Sequence[Run]) -> List[Dict]:
         hns = {r.game: r.hns for r in scored
                if r.seed == seed and r.game in games}
         if hns:
-          per_seed[seed] = atari_scores.median(hns.values())
+          per_seed[seed] = float(np.median(list(hns.values())))
           covered |= set(hns)
       if not per_seed:
         continue

@@ -37,12 +37,6 @@ def test_unknown_game_lists_the_ones_with_reference_scores():
     atari_scores.human_normalized_score('tetris', 10.)
 
 
-def test_median_ignores_nan_and_averages_the_middle_pair():
-  assert atari_scores.median([3., float('nan'), 1., 2.]) == 2.
-  assert atari_scores.median([4., 1., 3., 2.]) == 2.5
-  assert np.isnan(atari_scores.median([float('nan')]))
-
-
 def _write_run(root, name, environment, task, agent, seed, evaluator_returns,
                actor_returns=(0.,), **config):
   run_dir = os.path.join(root, name)

@@ -3,6 +3,8 @@
 import pandas as pd
 import pytest
 
+from behavior_transfer.policies import evaluation
+from behavior_transfer.policies import pretrained
 from behavior_transfer.studies import pipeline
 
 
@@ -40,3 +42,12 @@ def test_solved_counts_the_tasks_own_success_not_its_lure():
   # Environments without task measures: the logged return itself.
   assert list(pipeline.solved(episodes[['episode_return']], 'game')) == [
       True, True, True, False]
+
+
+def test_zero_shot_episodes_stop_at_the_step_cap():
+  environment = 'minigrid:MiniGrid-Empty-5x5-v0'
+  policy = pretrained.RandomPolicy(7, seed=0)
+  # One step reaches at most one new cell; a whole random episode more.
+  capped = evaluation.policy_measures(policy, environment, 3, max_steps=1)
+  whole = evaluation.policy_measures(policy, environment, 3)
+  assert capped['distinct_cells'] <= 2 < whole['distinct_cells']

@@ -279,6 +279,17 @@ class LauncherTest(absltest.TestCase):
     self.assertIn('actor x3', result.stdout)
     self.assertFalse(os.path.exists(run_dir))
 
+  def test_presets_and_replay_size_reach_the_program(self):
+    # --preset=paper starts 256 actors; --max_replay_size shrinks replay's
+    # machine from the n1-highmem-16 a full 100k-sequence table needs.
+    result = run_launcher('--vertex_mode=dry_run', '--environment=atari:pong',
+                          '--preset=paper', '--max_replay_size=1000',
+                          '--run_dir=/gcs/bt-dry-run-test/paper')
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn('actor x256', result.stdout)
+    self.assertIn('n1-highmem-8 (asked: cpu=8, memory=52 GiB) <- replay',
+                  result.stdout)
+
   def test_vertex_mode_without_vertex_is_refused(self):
     result = subprocess.run(
         [sys.executable, '-m', 'behavior_transfer.launch.run_r2d2',
