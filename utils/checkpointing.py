@@ -13,7 +13,7 @@ import glob
 import os
 import pickle
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from absl import logging
 from acme.tf import savers as tf2_savers
@@ -31,6 +31,8 @@ REPLAY = 'replay'
 # How long a stopping learner waits for its current update to finish before it
 # checkpoints anyway (the update may be blocked on a replay node that is gone).
 STEP_WAIT_SECONDS = 5.0
+# Reads of a checkpoint that a live run replaces meanwhile are retried.
+READ_ATTEMPTS = 5
 
 
 class CheckpointError(RuntimeError):
@@ -47,41 +49,19 @@ def verify(run_dir: str, name: str) -> Optional[str]:
   Returns the checkpoint's path prefix, or None when there is none yet.
   Raises CheckpointError naming the unreadable file and what to do.
   """
-  directory = checkpoint_dir(run_dir, name)
-  advice = (f'Move or delete {directory} to start this part of the run '
-            'afresh, or pass --overwrite to start the whole run afresh.')
-  try:
-    prefix = tf.train.latest_checkpoint(directory)
-  except Exception as e:  # pylint: disable=broad-except
-    raise CheckpointError(
-        f'The {name} checkpoint index {os.path.join(directory, "checkpoint")} '
-        f'cannot be read ({_first_line(e)}). {advice}') from e
-  if prefix is None:
-    return None
-  try:
-    reader = tf.train.load_checkpoint(prefix)
-  except Exception as e:  # pylint: disable=broad-except
-    raise CheckpointError(
-        f'The {name} checkpoint file {prefix}.index cannot be read '
-        f'({_first_line(e)}). {advice}') from e
-  try:
-    for key in reader.get_variable_to_shape_map():
-      reader.get_tensor(key)
-  except Exception as e:  # pylint: disable=broad-except
-    data_files = ', '.join(sorted(glob.glob(prefix + '.data-*'))) or (
-        prefix + '.data-*')
-    raise CheckpointError(
-        f'The {name} checkpoint data {data_files} cannot be read '
-        f'({_first_line(e)}). {advice}') from e
-  return prefix
+  return _read_latest(run_dir, name, lambda reader: None)[0]
 
 
 def saved_counts(run_dir: str) -> Dict[str, float]:
   """The counts of the latest counter checkpoint ({} when there is none)."""
-  prefix = verify(run_dir, COUNTER)
-  if prefix is None:
-    return {}
-  reader = tf.train.load_checkpoint(prefix)
+  prefix, counts = _read_latest(run_dir, COUNTER, _counts_in)
+  if prefix is not None and counts is None:
+    raise CheckpointError(f'The counter checkpoint {prefix} holds no counts.')
+  return counts or {}
+
+
+def _counts_in(reader) -> Optional[Dict[str, float]]:
+  """The counts in a counter checkpoint (Acme's Counter state), or None."""
   for key in reader.get_variable_to_shape_map():
     if key.endswith('py_state'):
       state = pickle.loads(reader.get_tensor(key))
@@ -89,7 +69,84 @@ def saved_counts(run_dir: str) -> Dict[str, float]:
       for key_, value in state.get('cache', {}).items():
         counts[key_] = counts.get(key_, 0) + value
       return counts
-  raise CheckpointError(f'The counter checkpoint {prefix} holds no counts.')
+  return None
+
+
+def _read_latest(run_dir: str, name: str,
+                 read: Callable[[Any], Any]) -> Tuple[Optional[str], Any]:
+  """(prefix, read(reader)) of the latest `name` checkpoint after reading all
+  of its tensors; (None, None) when there is none.
+
+  A live run replaces its checkpoint while it is read (it keeps one and
+  deletes the one before), so a read that fails while a newer checkpoint
+  appeared is retried on that one; the same checkpoint failing twice is
+  reported as unreadable.
+  """
+  failed = None
+  for _ in range(READ_ATTEMPTS):
+    prefix = _latest_prefix(run_dir, name)
+    if prefix is None:
+      return None, None
+    if failed is not None and prefix == failed.prefix:
+      break
+    try:
+      return prefix, _read_all(prefix, name, read)
+    except CheckpointError as e:
+      failed = e
+  raise failed
+
+
+def _latest_prefix(run_dir: str, name: str) -> Optional[str]:
+  """The prefix the checkpoint index names (None without an index)."""
+  directory = checkpoint_dir(run_dir, name)
+  try:
+    state = tf.train.get_checkpoint_state(directory)
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(
+        f'The {name} checkpoint index {os.path.join(directory, "checkpoint")} '
+        f'cannot be read ({_first_line(e)}). {_advice(directory)}') from e
+  if state is None or not state.model_checkpoint_path:
+    return None
+  return os.path.join(directory, state.model_checkpoint_path)
+
+
+def _read_all(prefix: str, name: str, read: Callable[[Any], Any]) -> Any:
+  """read(reader) after reading every tensor of checkpoint `prefix`."""
+  directory = os.path.dirname(prefix)
+  if not glob.glob(prefix + '.index'):
+    raise _Unreadable(
+        prefix, f'The {name} checkpoint index '
+        f'{os.path.join(directory, "checkpoint")} names {prefix}, but '
+        f'{prefix}.index does not exist. {_advice(directory)}')
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+  except Exception as e:  # pylint: disable=broad-except
+    raise _Unreadable(
+        prefix, f'The {name} checkpoint file {prefix}.index cannot be read '
+        f'({_first_line(e)}). {_advice(directory)}') from e
+  try:
+    for key in reader.get_variable_to_shape_map():
+      reader.get_tensor(key)
+    return read(reader)
+  except Exception as e:  # pylint: disable=broad-except
+    data_files = ', '.join(sorted(glob.glob(prefix + '.data-*'))) or (
+        prefix + '.data-*')
+    raise _Unreadable(
+        prefix, f'The {name} checkpoint data {data_files} cannot be read '
+        f'({_first_line(e)}). {_advice(directory)}') from e
+
+
+class _Unreadable(CheckpointError):
+  """A CheckpointError that remembers which checkpoint could not be read."""
+
+  def __init__(self, prefix: str, message: str):
+    super().__init__(message)
+    self.prefix = prefix
+
+
+def _advice(directory: str) -> str:
+  return (f'Move or delete {directory} to start this part of the run '
+          'afresh, or pass --overwrite to start the whole run afresh.')
 
 
 def _first_line(error: BaseException) -> str:

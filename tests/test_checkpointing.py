@@ -1,0 +1,83 @@
+"""Reading a run's checkpoints back, also while the run replaces them."""
+
+import glob
+import os
+import re
+
+from acme.utils import counting
+import pytest
+
+from behavior_transfer.utils import checkpointing
+
+
+def _counter_checkpointer(run_dir, counter):
+  return checkpointing.make_checkpointer(
+      {checkpointing.COUNTER: counter}, run_dir, checkpointing.COUNTER,
+      checkpoint_seconds=0.)
+
+
+def test_saved_counts_are_the_latest_checkpoints(tmp_path):
+  run_dir = str(tmp_path)
+  assert checkpointing.saved_counts(run_dir) == {}
+  counter = counting.Counter()
+  checkpointer = _counter_checkpointer(run_dir, counter)
+  counter.increment(actor_steps=7)
+  checkpointer.save(force=True)
+  counter.increment(actor_steps=5, learner_steps=2)
+  checkpointer.save(force=True)
+  assert checkpointing.saved_counts(run_dir) == {
+      'actor_steps': 12, 'learner_steps': 2}
+
+
+def test_a_checkpoint_replaced_while_it_is_read_is_read_from_its_successor(
+    tmp_path, monkeypatch):
+  # A live run saves a new checkpoint and deletes the old one between our
+  # reading the index and reading the files it names.
+  run_dir = str(tmp_path)
+  counter = counting.Counter()
+  checkpointer = _counter_checkpointer(run_dir, counter)
+  counter.increment(actor_steps=100)
+  checkpointer.save(force=True)
+  latest_prefix = checkpointing._latest_prefix
+  replaced = []
+
+  def latest_then_replaced(*args):
+    prefix = latest_prefix(*args)
+    if not replaced:
+      counter.increment(actor_steps=50)
+      checkpointer.save(force=True)  # Keeps one checkpoint: deletes `prefix`.
+      replaced.append(prefix)
+    return prefix
+
+  monkeypatch.setattr(checkpointing, '_latest_prefix', latest_then_replaced)
+  assert checkpointing.saved_counts(run_dir) == {'actor_steps': 150}
+  assert not os.path.exists(replaced[0] + '.index')
+
+
+def test_an_index_naming_missing_files_is_an_error_not_a_fresh_start(
+    tmp_path):
+  run_dir = str(tmp_path)
+  counter = counting.Counter()
+  checkpointer = _counter_checkpointer(run_dir, counter)
+  counter.increment(actor_steps=100)
+  checkpointer.save(force=True)
+  prefix = checkpointing.verify(run_dir, checkpointing.COUNTER)
+  os.remove(prefix + '.index')
+  with pytest.raises(checkpointing.CheckpointError,
+                     match=f'names {prefix}, but {prefix}.index does not exist'):
+    checkpointing.saved_counts(run_dir)
+
+
+def test_unreadable_data_names_the_file(tmp_path):
+  run_dir = str(tmp_path)
+  counter = counting.Counter()
+  checkpointer = _counter_checkpointer(run_dir, counter)
+  counter.increment(actor_steps=100)
+  checkpointer.save(force=True)
+  prefix = checkpointing.verify(run_dir, checkpointing.COUNTER)
+  data = sorted(glob.glob(prefix + '.data-*'))[-1]
+  with open(data, 'r+b') as f:
+    f.truncate(os.path.getsize(data) // 2)
+  with pytest.raises(checkpointing.CheckpointError,
+                     match='The counter checkpoint data .*' + re.escape(data)):
+    checkpointing.verify(run_dir, checkpointing.COUNTER)
