@@ -10,19 +10,21 @@ import pytest
 from behavior_transfer.utils import checkpointing
 
 
-def _counter_checkpointer(run_dir, counter):
-  return checkpointing.make_checkpointer(
+def _saved_counter(run_dir, actor_steps):
+  """A counter at `actor_steps`, saved once, and its checkpointer."""
+  counter = counting.Counter()
+  checkpointer = checkpointing.make_checkpointer(
       {checkpointing.COUNTER: counter}, run_dir, checkpointing.COUNTER,
       checkpoint_seconds=0.)
+  counter.increment(actor_steps=actor_steps)
+  checkpointer.save(force=True)
+  return counter, checkpointer
 
 
 def test_saved_counts_are_the_latest_checkpoints(tmp_path):
   run_dir = str(tmp_path)
   assert checkpointing.saved_counts(run_dir) == {}
-  counter = counting.Counter()
-  checkpointer = _counter_checkpointer(run_dir, counter)
-  counter.increment(actor_steps=7)
-  checkpointer.save(force=True)
+  counter, checkpointer = _saved_counter(run_dir, 7)
   counter.increment(actor_steps=5, learner_steps=2)
   checkpointer.save(force=True)
   assert checkpointing.saved_counts(run_dir) == {
@@ -34,10 +36,7 @@ def test_a_checkpoint_replaced_while_it_is_read_is_read_from_its_successor(
   # A live run saves a new checkpoint and deletes the old one between our
   # reading the index and reading the files it names.
   run_dir = str(tmp_path)
-  counter = counting.Counter()
-  checkpointer = _counter_checkpointer(run_dir, counter)
-  counter.increment(actor_steps=100)
-  checkpointer.save(force=True)
+  counter, checkpointer = _saved_counter(run_dir, 100)
   latest_prefix = checkpointing._latest_prefix
   replaced = []
 
@@ -57,10 +56,7 @@ def test_a_checkpoint_replaced_while_it_is_read_is_read_from_its_successor(
 def test_an_index_naming_missing_files_is_an_error_not_a_fresh_start(
     tmp_path):
   run_dir = str(tmp_path)
-  counter = counting.Counter()
-  checkpointer = _counter_checkpointer(run_dir, counter)
-  counter.increment(actor_steps=100)
-  checkpointer.save(force=True)
+  _saved_counter(run_dir, 100)
   prefix = checkpointing.verify(run_dir, checkpointing.COUNTER)
   os.remove(prefix + '.index')
   with pytest.raises(checkpointing.CheckpointError,
@@ -70,10 +66,7 @@ def test_an_index_naming_missing_files_is_an_error_not_a_fresh_start(
 
 def test_unreadable_data_names_the_file(tmp_path):
   run_dir = str(tmp_path)
-  counter = counting.Counter()
-  checkpointer = _counter_checkpointer(run_dir, counter)
-  counter.increment(actor_steps=100)
-  checkpointer.save(force=True)
+  _saved_counter(run_dir, 100)
   prefix = checkpointing.verify(run_dir, checkpointing.COUNTER)
   data = sorted(glob.glob(prefix + '.data-*'))[-1]
   with open(data, 'r+b') as f:
