@@ -78,22 +78,22 @@ def _read_latest(run_dir: str, name: str,
   of its tensors; (None, None) when there is none.
 
   A live run replaces its checkpoint while it is read (it keeps one and
-  deletes the one before), so a read that fails while a newer checkpoint
-  appeared is retried on that one; the same checkpoint failing twice is
-  reported as unreadable.
+  deletes the one before), so a failed read is retried when the index names
+  a newer checkpoint by then; when it still names the one that failed, that
+  checkpoint is reported as unreadable.
   """
-  failed = None
+  failed_prefix, error = None, None
   for _ in range(READ_ATTEMPTS):
     prefix = _latest_prefix(run_dir, name)
     if prefix is None:
       return None, None
-    if failed is not None and prefix == failed.prefix:
+    if prefix == failed_prefix:
       break
     try:
       return prefix, _read_all(prefix, name, read)
     except CheckpointError as e:
-      failed = e
-  raise failed
+      failed_prefix, error = prefix, e
+  raise error
 
 
 def _latest_prefix(run_dir: str, name: str) -> Optional[str]:
@@ -113,16 +113,16 @@ def _latest_prefix(run_dir: str, name: str) -> Optional[str]:
 def _read_all(prefix: str, name: str, read: Callable[[Any], Any]) -> Any:
   """read(reader) after reading every tensor of checkpoint `prefix`."""
   directory = os.path.dirname(prefix)
-  if not glob.glob(prefix + '.index'):
-    raise _Unreadable(
-        prefix, f'The {name} checkpoint index '
+  if not os.path.exists(prefix + '.index'):
+    raise CheckpointError(
+        f'The {name} checkpoint index '
         f'{os.path.join(directory, "checkpoint")} names {prefix}, but '
         f'{prefix}.index does not exist. {_advice(directory)}')
   try:
     reader = tf.train.load_checkpoint(prefix)
   except Exception as e:  # pylint: disable=broad-except
-    raise _Unreadable(
-        prefix, f'The {name} checkpoint file {prefix}.index cannot be read '
+    raise CheckpointError(
+        f'The {name} checkpoint file {prefix}.index cannot be read '
         f'({_first_line(e)}). {_advice(directory)}') from e
   try:
     for key in reader.get_variable_to_shape_map():
@@ -131,17 +131,9 @@ def _read_all(prefix: str, name: str, read: Callable[[Any], Any]) -> Any:
   except Exception as e:  # pylint: disable=broad-except
     data_files = ', '.join(sorted(glob.glob(prefix + '.data-*'))) or (
         prefix + '.data-*')
-    raise _Unreadable(
-        prefix, f'The {name} checkpoint data {data_files} cannot be read '
+    raise CheckpointError(
+        f'The {name} checkpoint data {data_files} cannot be read '
         f'({_first_line(e)}). {_advice(directory)}') from e
-
-
-class _Unreadable(CheckpointError):
-  """A CheckpointError that remembers which checkpoint could not be read."""
-
-  def __init__(self, prefix: str, message: str):
-    super().__init__(message)
-    self.prefix = prefix
 
 
 def _advice(directory: str) -> str:
