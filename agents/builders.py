@@ -7,7 +7,7 @@ where each piece runs (one Launchpad program for every agent); the same
 pieces can be assembled by hand in any Acme project (README, "Use BT in your
 own Acme agent").
 
-Actors are batched (`utils.batched_loop.BatchedActor`): one actor steps K
+Actors are batched (`acting.batched_loop.BatchedActor`): one actor steps K
 environments with one network call per step. Acting environment i of all
 actors' N has its own exploration rate from the agent's ladder;
 `environment_indices` says which of them an actor owns (None: the evaluator).
@@ -26,8 +26,8 @@ import dm_env
 import reverb
 import sonnet as snt
 
-from behavior_transfer.utils import batched_loop
-from behavior_transfer.utils import environment_batch
+from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import environment_batch
 
 if TYPE_CHECKING:  # The R2D2 package imports this module.
   from behavior_transfer.agents.r2d2 import config as r2d2_config_lib  # pylint: disable=g-bad-import-order

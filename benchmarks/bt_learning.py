@@ -24,7 +24,7 @@ import numpy as np
 
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 from benchmarks import study
 
 FLAGS = flags.FLAGS

@@ -35,9 +35,9 @@ from typing import Any, Dict, List, Optional
 from absl import app
 from absl import flags
 
-from behavior_transfer.utils import checkpointing
-from behavior_transfer.utils import reports
-from behavior_transfer.utils import run_process
+from behavior_transfer.distributed import checkpointing
+from behavior_transfer.launching import reports
+from tests.helpers import run_process
 
 LAUNCHER = 'behavior_transfer.launch.run_r2d2'
 NODES = ('replay', 'counter', 'coordinator', 'learner', 'cacher', 'evaluator',

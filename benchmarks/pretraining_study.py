@@ -35,7 +35,7 @@ from behavior_transfer import environments
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.policies import evaluation
 from behavior_transfer.policies import pretrained
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 from benchmarks import figures
 
 # arm -> (intrinsic reward, R2D2 overrides, NGU overrides, what it tests).

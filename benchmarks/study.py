@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 
 
 def finished(run_dir: str, max_actor_steps: int) -> bool:

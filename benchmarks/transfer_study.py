@@ -39,7 +39,7 @@ import numpy as np
 
 from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import pipeline
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 from benchmarks import figures
 from benchmarks import study
 

@@ -11,7 +11,7 @@ from absl import flags
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment
 from behavior_transfer.launch import run_flags
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 
 FLAGS = run_flags.FLAGS
 run_flags.define_run_flags(environment='minigrid:MiniGrid-MultiRoom-N2-S4-v0',

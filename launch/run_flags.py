@@ -14,9 +14,9 @@ from typing import Dict
 
 from absl import flags
 
-from behavior_transfer.cluster import vertex
-from behavior_transfer.utils import checkpointing
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import vertex
+from behavior_transfer.distributed import checkpointing
+from behavior_transfer.launching import runs
 
 FLAGS = flags.FLAGS
 
@@ -62,7 +62,7 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_integer(
       'max_replay_size', None,
       'Overrides the preset replay capacity in sequences (Atari 100,000: '
-      '~42 GiB when full; see `python -m behavior_transfer.launch.presets`).')
+      '~42 GiB when full; see `python -m behavior_transfer.launch.sizing`).')
   flags.DEFINE_float('learning_rate', None,
                      'Overrides the preset learning rate.')
   flags.DEFINE_float(

@@ -13,10 +13,10 @@ flag and works for any MiniGrid id and any of its tasks.
 from absl import app
 from absl import flags
 
-from behavior_transfer.cluster import vertex
+from behavior_transfer.launching import vertex
 from behavior_transfer.launch import run_flags
 from behavior_transfer.studies import pipeline
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import runs
 
 FLAGS = flags.FLAGS
 defaults = pipeline.PipelineSettings()

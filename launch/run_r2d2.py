@@ -10,7 +10,7 @@ from absl import flags
 
 from behavior_transfer.agents.r2d2 import experiment
 from behavior_transfer.launch import run_flags
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 
 FLAGS = run_flags.FLAGS
 run_flags.define_run_flags(environment='minigrid:MiniGrid-Empty-5x5-v0',

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from behavior_transfer.studies import atari_scores
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 
 ATARI_FRAMES_PER_STEP = 4  # Action repeat of the Atari environment.
 EVALUATOR_EPISODES = 5  # A run's score: its evaluator's last episodes.

@@ -31,8 +31,8 @@ from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.policies import evaluation
-from behavior_transfer.utils import reports
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 
 
 @dataclasses.dataclass

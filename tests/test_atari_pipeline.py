@@ -15,7 +15,7 @@ from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import paper_report
 from behavior_transfer.studies import pipeline
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 
 ENVIRONMENT = 'atari:ms_pacman'
 TASK = 'eat_ghosts_hard'

@@ -27,8 +27,8 @@ from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.policies import pretrained
-from behavior_transfer.utils import batched_loop
-from behavior_transfer.utils import environment_batch
+from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import environment_batch
 from tests import test_bt_actor
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-8x8-v0'

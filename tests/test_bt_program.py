@@ -6,7 +6,7 @@ import numpy as np
 
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import experiment
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 from tests import test_program
 
 ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'

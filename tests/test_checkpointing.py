@@ -7,7 +7,7 @@ import re
 from acme.utils import counting
 import pytest
 
-from behavior_transfer.utils import checkpointing
+from behavior_transfer.distributed import checkpointing
 
 
 def _saved_counter(run_dir, actor_steps):

@@ -12,11 +12,11 @@ from unittest import mock
 
 import pytest
 
-from behavior_transfer.utils import checkpointing
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import reports
-from behavior_transfer.utils import run_process
-from behavior_transfer.utils import supervisor
+from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import reports
+from tests.helpers import run_process
+from behavior_transfer.launching import supervisor
 
 LAUNCHER = 'behavior_transfer.launch.run_r2d2'
 # Small runs: one actor, a checkpoint every 2 s, stalls reported after 60 s.

@@ -14,7 +14,7 @@ from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import bundle
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import reports
 from tests import test_bt_actor
 from tests import test_program
 

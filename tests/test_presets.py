@@ -17,8 +17,8 @@ from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
-from behavior_transfer.studies import presets
-from behavior_transfer.utils import runs
+from behavior_transfer.studies import sizing
+from behavior_transfer.launching import runs
 
 ATARI = 'atari:ms_pacman'
 
@@ -73,7 +73,7 @@ def test_tiny_atari_network_keeps_the_shape_at_a_fraction_of_the_size():
 
 
 def test_presets_table_computes_replay_memory_from_the_signature():
-  paper = presets.describe(ATARI, 'bt', 'paper')
+  paper = sizing.describe(ATARI, 'bt', 'paper')
   assert paper['actors'] == 256
   # Frame (84x84 uint8), LSTM state (2 x 512 float32) and the scalars.
   assert paper['replay_bytes_per_step'] > 84 * 84 + 2 * 512 * 4
@@ -81,9 +81,9 @@ def test_presets_table_computes_replay_memory_from_the_signature():
   assert paper['replay_gib_full'] == pytest.approx(expected)
   assert paper['replay_machine_gib'] >= paper['replay_gib_full']
   assert paper['q_network_parameters'] > 6_000_000
-  tiny = presets.describe(ATARI, 'ngu', 'tiny')
+  tiny = sizing.describe(ATARI, 'ngu', 'tiny')
   assert tiny['replay_gib_full'] < 0.05 and tiny['network_size'] == 'tiny'
-  table = presets.format_table([paper, tiny])
+  table = sizing.format_table([paper, tiny])
   assert '| paper | bt | 256 x 1 | standard |' in table
 
 

@@ -11,13 +11,13 @@ from acme import wrappers
 import launchpad as lp
 
 from behavior_transfer import networks
-from behavior_transfer.agents import distributed_layout
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import experiment
-from behavior_transfer.utils import checkpointing
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import reports
-from behavior_transfer.utils import runs
+from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240

@@ -11,10 +11,10 @@ import tempfile
 from absl.testing import absltest
 
 from behavior_transfer.agents.r2d2 import experiment
-from behavior_transfer.cluster import rehearsal
-from behavior_transfer.cluster import vertex
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import reports
+from behavior_transfer.launching import rehearsal
+from behavior_transfer.launching import vertex
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import reports
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 UNAVAILABLE = rehearsal.unavailable_reason()

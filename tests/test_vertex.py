@@ -13,11 +13,11 @@ import cloudpickle
 
 from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.r2d2 import experiment
-from behavior_transfer.cluster import resources
-from behavior_transfer.cluster import vertex
+from behavior_transfer.launching import resources
+from behavior_transfer.launching import vertex
 from behavior_transfer.policies import bundled
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import runs
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import runs
 
 MINIGRID = 'minigrid:MiniGrid-Empty-5x5-v0'
 ATARI = 'atari:pong'
@@ -94,7 +94,7 @@ class ResourcesTest(absltest.TestCase):
     with tempfile.TemporaryDirectory() as directory:
       resources.stage_code(directory)
       package = os.path.join(directory, 'behavior_transfer')
-      for module in ('agents/distributed_layout.py', 'cluster/vertex.py',
+      for module in ('distributed/layout.py', 'launching/vertex.py',
                      'policies/bundled/ngu_multiroom/saved_model.pb'):
         self.assertTrue(os.path.exists(os.path.join(package, module)), module)
       for left_out in ('tests', 'benchmarks', 'runs', '.venv', '.git'):

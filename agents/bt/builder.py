@@ -22,7 +22,7 @@ from behavior_transfer.agents.r2d2 import learning as r2d2_learning
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import pretrained as pretrained_lib
 from behavior_transfer.policies import sources
-from behavior_transfer.utils import logs
+from behavior_transfer.distributed import logs
 
 
 class BTBuilder(r2d2_builder.R2D2Builder):

@@ -9,12 +9,12 @@ import dataclasses
 from typing import Dict, Optional
 
 from behavior_transfer import environments
-from behavior_transfer.agents import distributed_layout
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.agents.bt import builder as bt_builder
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
 from behavior_transfer.policies import sources
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import runs
 
 
 def default_config(environment: str, exploration: str = 'bt',

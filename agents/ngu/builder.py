@@ -24,8 +24,8 @@ from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.environments import oar
 from behavior_transfer.policies import pretrained
-from behavior_transfer.utils import environment_batch
-from behavior_transfer.utils import logs
+from behavior_transfer.acting import environment_batch
+from behavior_transfer.distributed import logs
 
 POLICY_DIR = 'policy'
 

@@ -6,11 +6,11 @@ import os
 from typing import Dict, Optional
 
 from behavior_transfer import environments
-from behavior_transfer.agents import distributed_layout
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.agents.ngu import builder as ngu_builder
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import runs
 
 
 # Small domains: pre-training is about gathering novel experience, so it

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tree
 
 from behavior_transfer.networks import q_network
-from behavior_transfer.utils import batched_loop
+from behavior_transfer.acting import batched_loop
 
 
 def make_variable_client(

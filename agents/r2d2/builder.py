@@ -16,7 +16,7 @@ from behavior_transfer.agents import builders
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
-from behavior_transfer.utils import logs
+from behavior_transfer.distributed import logs
 
 # environment spec (and keyword arguments) -> recurrent Q-network.
 NetworkFactory = Callable[..., snt.RNNCore]

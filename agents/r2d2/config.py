@@ -12,7 +12,7 @@ class R2D2Config:
   holds about max_replay_size x replay_period steps. With the defaults on
   Atari (an 84x84 uint8 frame and a 2 x 512 float32 LSTM state per step)
   that is 41.6 GiB, uncompressed. Size it to the machine's memory
-  (`python -m behavior_transfer.launch.presets` prints it per preset);
+  (`python -m behavior_transfer.launch.sizing` prints it per preset);
   `small_domain_config()` is sized for a laptop.
   """
   # Sequences.

@@ -9,10 +9,10 @@ from typing import Any, Dict, Optional, Tuple
 
 from behavior_transfer import environments
 from behavior_transfer import networks
-from behavior_transfer.agents import distributed_layout
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import config as r2d2_config
-from behavior_transfer.utils import runs
+from behavior_transfer.launching import runs
 
 
 def default_config(environment: str, preset: str = 'standard',

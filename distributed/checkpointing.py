@@ -23,7 +23,7 @@ from launchpad import address as lp_address
 import reverb
 import tensorflow as tf
 
-from behavior_transfer.utils import nodes
+from behavior_transfer.distributed import nodes
 
 COUNTER = 'counter'
 LEARNER = 'learner'

@@ -1,6 +1,6 @@
 r"""Prints what each config preset needs: actors, network, replay memory.
 
-  python -m behavior_transfer.launch.presets --environment=atari:ms_pacman
+  python -m behavior_transfer.launch.sizing --environment=atari:ms_pacman
 
 For every preset of the environment's domain (Atari: standard, paper, tiny)
 and every agent (R2D2, BT, NGU pre-training): actors x environments, the
@@ -15,7 +15,7 @@ from absl import app
 from absl import flags
 
 from behavior_transfer.launch import run_flags
-from behavior_transfer.studies import presets
+from behavior_transfer.studies import sizing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('environment', 'atari:ms_pacman',
@@ -25,10 +25,10 @@ flags.DEFINE_string('json', None, 'Also write the table here as JSON.')
 
 def main(_):
   with run_flags.exit_codes():
-    rows = presets.describe_all(FLAGS.environment)
+    rows = sizing.describe_all(FLAGS.environment)
   print(f'Presets on {FLAGS.environment} (replay sizes uncompressed; Reverb '
         'compresses frames, so they are upper bounds):')
-  print(presets.format_table(rows), flush=True)
+  print(sizing.format_table(rows), flush=True)
   if FLAGS.json:
     with open(FLAGS.json, 'w') as f:
       json.dump(rows, f, indent=2)

@@ -6,7 +6,7 @@ learner's variables to actors), N actors, each stepping `envs_per_actor`
 environments with one batched network call per step, and an evaluator.
 Learner and counter checkpoint into the run directory and restore from it,
 so launching the same run directory again resumes an interrupted run. Every
-node is managed (`utils.nodes`): a failure is recorded and stops the program.
+node is managed (`distributed.nodes`): a failure is recorded and stops the program.
 
 The builder (`agents.builders.AgentBuilder`) says what each piece is; this
 module only says where it runs and how the pieces find each other.
@@ -23,12 +23,12 @@ import tensorflow as tf
 
 from behavior_transfer.agents import builders
 from behavior_transfer.environments import measures
-from behavior_transfer.utils import batched_loop
-from behavior_transfer.utils import checkpointing
-from behavior_transfer.utils import coordinator
-from behavior_transfer.utils import logs
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import variable_cache
+from behavior_transfer.acting import batched_loop
+from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import coordinator
+from behavior_transfer.distributed import logs
+from behavior_transfer.distributed import nodes
+from behavior_transfer.distributed import variable_cache
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
 

@@ -1,7 +1,7 @@
 """What each config preset needs: actors, network size and replay memory.
 
 Computed from the programs themselves: the Q-network's variables and the
-replay tables' signature (cluster/resources.py), for each agent (R2D2, BT,
+replay tables' signature (launching/resources.py), for each agent (R2D2, BT,
 NGU pre-training), since BT's replay items hold extras R2D2's do not.
 """
 
@@ -15,7 +15,7 @@ from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
-from behavior_transfer.cluster import resources
+from behavior_transfer.launching import resources
 
 MIB, GIB = 2**20, 2**30
 AGENTS = ('r2d2', 'bt', 'ngu')

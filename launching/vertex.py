@@ -34,7 +34,7 @@ class VertexLaunch:
 
   mode: 'submit' (a custom job on Vertex AI), 'dry_run' (print what would be
     submitted and exit) or 'rehearsal' (run the submitted worker pools on
-    this machine, one network namespace per replica; `cluster.rehearsal`).
+    this machine, one network namespace per replica; `launching.rehearsal`).
   learner_accelerator: the learner's XManager accelerator type ('V100',
     'A100', 'T4', ...) or None for a CPU learner.
   """

@@ -10,7 +10,7 @@ running its pool's entry point in the pool's build context with the
 `CLUSTER_SPEC` Vertex would give it. So actors insert into a replay server on
 another host, and the learner serves variables from a third, through
 Launchpad's own addressing. The launcher then supervises the node processes
-as it does under `local_mp` (`utils.supervisor`): the nodes share the run
+as it does under `local_mp` (`launching.supervisor`): the nodes share the run
 directory as they would share a Cloud Storage mount on Vertex.
 
 Needs root (or CAP_NET_ADMIN) and iproute2; `unavailable_reason` says why not.
@@ -24,9 +24,9 @@ import time
 import uuid
 from typing import List, Optional, Sequence
 
-from behavior_transfer.cluster import vertex
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import supervisor
+from behavior_transfer.launching import vertex
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import supervisor
 
 SUBNET = '10.213.0'  # Hosts are SUBNET.1, SUBNET.2, ... on a /24.
 MAX_HOSTS = 250

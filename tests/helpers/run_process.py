@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 
 import psutil
 
-from behavior_transfer.utils import nodes
-from behavior_transfer.utils import reports
+from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import reports
 
 
 @dataclasses.dataclass

@@ -33,7 +33,7 @@ from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
 import psutil
 
-from behavior_transfer.utils import nodes
+from behavior_transfer.distributed import nodes
 
 STOP_SECONDS = 20.
 POLL_SECONDS = 0.25

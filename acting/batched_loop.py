@@ -23,7 +23,7 @@ import dm_env
 import numpy as np
 import tree
 
-from behavior_transfer.utils import environment_batch
+from behavior_transfer.acting import environment_batch
 
 
 class BatchedActor(abc.ABC):

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from acme.utils import counting
 
-from behavior_transfer.utils import nodes
+from behavior_transfer.distributed import nodes
 
 STARTUP_SECONDS = 300.
 

@@ -20,7 +20,7 @@ from typing import Dict, Optional
 import numpy as np
 import tree
 
-from behavior_transfer.agents import distributed_layout
+from behavior_transfer.distributed import layout as distributed_layout
 
 GIB = 2**30
 # Headroom over the raw bytes replay holds: Reverb's chunk and item
