@@ -2,7 +2,7 @@
 
 An `AgentBuilder` makes an agent's pieces, Acme-style: replay tables, the
 dataset the learner samples, adders, actors, the learner, and the view of the
-environment its networks see. `distributed_layout.DistributedLayout` decides
+environment its networks see. `distributed.layout.DistributedLayout` decides
 where each piece runs (one Launchpad program for every agent); the same
 pieces can be assembled by hand in any Acme project (README, "Use BT in your
 own Acme agent").
@@ -10,12 +10,12 @@ own Acme agent").
 Actors are batched (`acting.batched_loop.BatchedActor`): one actor steps K
 environments with one network call per step. Acting environment i of all
 actors' N has its own exploration rate from the agent's ladder;
-`environment_indices` says which of them an actor owns (None: the evaluator).
+`environment_indices` says which of the N an actor owns (None: the
+evaluator).
 """
 
 import abc
-from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
-                    TYPE_CHECKING)
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import acme
 from acme import adders as acme_adders
@@ -29,23 +29,22 @@ import sonnet as snt
 from behavior_transfer.acting import batched_loop
 from behavior_transfer.acting import environment_batch
 
-if TYPE_CHECKING:  # The R2D2 package imports this module.
-  from behavior_transfer.agents.r2d2 import config as r2d2_config_lib  # pylint: disable=g-bad-import-order
+# Columns every agent's nodes log (agents add their own).
+ACTOR_COLUMNS = ('actor_steps', 'actor_episodes', 'episode_length',
+                 'episode_return', 'steps_per_second')
+EVALUATOR_COLUMNS = ('actor_steps', 'learner_steps', 'evaluator_episodes',
+                     'episode_length', 'episode_return')
+LEARNER_COLUMNS = ('learner_steps', 'actor_steps', 'learner_steps_per_second',
+                   'loss', 'mean_abs_td_error', 'mean_q')
 
 
 class AgentBuilder(abc.ABC):
   """Makes the pieces of one agent."""
 
   # Column names of the learner's, actors' and evaluator's CSV logs.
-  learner_columns: Tuple[str, ...] = ()
-  actor_columns: Tuple[str, ...] = ()
-  evaluator_columns: Tuple[str, ...] = ()
-
-  @property
-  @abc.abstractmethod
-  def r2d2_config(self) -> 'r2d2_config_lib.R2D2Config':
-    """The R2D2 settings underneath: actor and environment counts, weight
-    fetches, evaluation and checkpoint cadence."""
+  learner_columns: Tuple[str, ...] = LEARNER_COLUMNS
+  actor_columns: Tuple[str, ...] = ACTOR_COLUMNS
+  evaluator_columns: Tuple[str, ...] = EVALUATOR_COLUMNS
 
   def make_environment_spec(self, environment: dm_env.Environment
                             ) -> specs.EnvironmentSpec:
@@ -82,10 +81,12 @@ class AgentBuilder(abc.ABC):
                  seeds: Sequence[int],
                  adders: Optional[Sequence[acme_adders.Adder]] = None,
                  variable_source: Optional[acme.VariableSource] = None,
-                 environment_indices: Optional[Sequence[int]] = None
+                 environment_indices: Optional[Sequence[int]] = None,
+                 num_environments: Optional[int] = None
                  ) -> batched_loop.BatchedActor:
-    """The actor of one environment per seed; None `environment_indices`
-    makes the evaluator's."""
+    """The actor of one environment per seed, exploring as environments
+    `environment_indices` of all actors' `num_environments` (the rungs of
+    the exploration ladder); None indices make the evaluator's."""
 
   @abc.abstractmethod
   def make_learner(self,

@@ -46,6 +46,11 @@ flags.DEFINE_string('json', 'docs/actor_throughput.json',
                     'Where to write the figures.')
 flags.DEFINE_string('measure', '',
                     'Internal: run one measurement in this process.')
+flags.DEFINE_string(
+    'baseline_dir', '',
+    'Another checkout of this repository (e.g. a `git worktree` of the '
+    'previous commit): every actor node is also measured on its code, '
+    'alternating with this one\'s, and current/baseline ratios printed.')
 
 def _report_rate(step_count, seconds: float, warmup: float) -> None:
   """Prints the steps/s of the worker running in the main thread, read from
@@ -116,28 +121,18 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
   from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
   from behavior_transfer import networks  # pylint: disable=g-import-not-at-top
-  from behavior_transfer.agents.bt import experiment as bt_experiment  # pylint: disable=g-import-not-at-top
-  from behavior_transfer.agents.ngu import experiment as ngu_experiment  # pylint: disable=g-import-not-at-top
-  from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment  # pylint: disable=g-import-not-at-top
+  from behavior_transfer import experiments  # pylint: disable=g-import-not-at-top
   from behavior_transfer.policies import pretrained  # pylint: disable=g-import-not-at-top
 
-  overrides = dict(envs_per_actor=envs, num_actors=1, replay_ratio=0.)
-  if agent.startswith('r2d2'):
-    layout = r2d2_experiment.make_program_builder(
-        environment, 'game',
-        r2d2_experiment.default_config(environment, **overrides), run_dir,
-        10**9, seed=0)
-  elif agent == 'ngu':
-    layout = ngu_experiment.make_program_builder(
-        environment, ngu_experiment.default_config(environment, **overrides),
-        run_dir, 10**9, seed=0)
-  else:  # BT; pi_p a TF-backed greedy policy of the domain's Q-network.
-    layout = bt_experiment.make_program_builder(
-        environment, 'game', 'random',
-        bt_experiment.default_config(environment, 'bt', **overrides),
-        run_dir, 10**9, seed=0)
+  spec = experiments.from_preset(
+      agent.split('-')[0], environment, 10**9,
+      pretrained='random' if agent == 'bt' else None)
+  layout = experiments.make_layout(experiments.override(
+      spec, r2d2=dict(replay_ratio=0.),
+      program=dict(envs_per_actor=envs, num_actors=1)), run_dir)
+  if agent == 'bt':  # pi_p a TF-backed greedy policy of the Q-network.
     spec = layout.environment_spec
-    domain, _ = environments.parse_environment_name(environment)
+    domain = environments.parse(environment).domain
     pi_network = networks.make_q_network(domain, spec)
     tf2_utils.create_variables(pi_network, [spec.observations])
     layout.builder._pretrained_factory = lambda spec: (  # pylint: disable=protected-access
@@ -169,14 +164,24 @@ def measure(what: str) -> None:
   work()
 
 
-def run_pinned(what: str) -> float:
-  """`measure(what)` in a new process on core 0."""
-  output = subprocess.run(
-      ['taskset', '-c', '0', sys.executable, '-m', 'benchmarks.actor_throughput',
-       f'--measure={what}',
-       f'--seconds={FLAGS.seconds}',
-       f'--warmup_seconds={FLAGS.warmup_seconds}'],
-      check=True, capture_output=True, text=True).stdout
+def run_pinned(what: str, root: str = '') -> float:
+  """`measure(what)` in a new process on core 0, by the benchmark and code of
+  the checkout `root` (this one by default; imported as behavior_transfer
+  through a symlink placed ahead of the installed copy)."""
+  env = dict(os.environ)
+  with tempfile.TemporaryDirectory() as shim:
+    if root:
+      os.symlink(os.path.abspath(root), os.path.join(shim, 'behavior_transfer'))
+      env['PYTHONPATH'] = os.pathsep.join(
+          [shim, os.path.abspath(root)] +
+          ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+    output = subprocess.run(
+        ['taskset', '-c', '0', sys.executable, '-m',
+         'benchmarks.actor_throughput', f'--measure={what}',
+         f'--seconds={FLAGS.seconds}',
+         f'--warmup_seconds={FLAGS.warmup_seconds}'],
+        check=True, capture_output=True, text=True, env=env,
+        cwd=os.path.abspath(root) if root else None).stdout
   return float(output.strip().splitlines()[-1])
 
 
@@ -198,12 +203,20 @@ def main(_):
       wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
 
   samples = {name: [] for name in wanted}
+  baseline = {name: [] for name, what in wanted.items()
+              if FLAGS.baseline_dir and what.startswith('node:')}
   for round_index in range(FLAGS.rounds):
     for name, what in wanted.items():
       samples[name].append(run_pinned(what))
       print(f'round {round_index + 1}: {name}: {samples[name][-1]:,.0f} '
             'steps/s', flush=True)
+      if name in baseline:
+        baseline[name].append(run_pinned(what, FLAGS.baseline_dir))
+        print(f'round {round_index + 1}: {name} (baseline): '
+              f'{baseline[name][-1]:,.0f} steps/s', flush=True)
   rates = {name: statistics.median(values) for name, values in samples.items()}
+  after_before = {name: rates[name] / statistics.median(values)
+                  for name, values in baseline.items()}
 
   raw = rates['raw MiniGrid env (gymnasium, random actions)']
   rows = []
@@ -233,11 +246,18 @@ def main(_):
   print('\n| comparison | ratio |\n|---|---:|')
   for name, value in comparisons.items():
     print(f'| {name} | {value:.2f} |')
+  if after_before:
+    print(f'\n| actor node | current / baseline ({FLAGS.baseline_dir}) |\n'
+          '|---|---:|')
+    for name, value in after_before.items():
+      print(f'| {name} | {value:.2f} |')
   figures.write(FLAGS.json, 'benchmarks.actor_throughput', {
       'seconds': FLAGS.seconds, 'rounds': FLAGS.rounds,
       'steps_per_second': rates, 'samples': samples,
       'ratios': {name: ratio for name, _, ratio in rows},
-      'comparisons': comparisons})
+      'comparisons': comparisons,
+      **({'baseline_samples': baseline, 'current_over_baseline': after_before}
+         if after_before else {})})
 
 
 if __name__ == '__main__':

@@ -22,8 +22,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import experiment
 from behavior_transfer.launching import reports
 from benchmarks import study
 
@@ -43,10 +43,12 @@ flags.DEFINE_bool('fresh', False, 'Delete earlier runs instead of resuming.')
 
 def run_one(mode: str, seed: int) -> dict:
   run_dir = os.path.join(FLAGS.out_dir, mode, f'seed_{seed}')
-  summary = experiment.run(
-      FLAGS.environment, 'game', FLAGS.pretrained,
-      experiment.default_config(FLAGS.environment, mode), run_dir,
-      FLAGS.max_actor_steps, seed=seed, overwrite=FLAGS.fresh)
+  spec = experiments.from_preset('bt', FLAGS.environment,
+                                 FLAGS.max_actor_steps, seed=seed,
+                                 pretrained=FLAGS.pretrained)
+  spec = experiments.override(
+      spec, config=dict(exploration=bt_config.Exploration(mode)))
+  summary = experiments.run(spec, run_dir, overwrite=FLAGS.fresh)
   reached, final = study.evaluator_results(run_dir, FLAGS.threshold)
   episodes = reports.actor_episodes(reports.read_logs(run_dir))
   late = episodes[episodes['actor_steps'] > 0.75 * FLAGS.max_actor_steps]

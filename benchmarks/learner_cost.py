@@ -81,7 +81,7 @@ def _set_threads(threads: int) -> None:
 
 def measure_round(environment: str, updates: int) -> Dict[str, float]:
   """Updates/s of every learner the imported code has, once each."""
-  config = ngu_config.NGUConfig(r2d2=r2d2_config.small_domain_config())
+  config = ngu_config.NGUConfig(r2d2=r2d2_config.preset('minigrid'))
   spec = specs.make_environment_spec(
       environments.make_environment(environment))
 
@@ -169,7 +169,7 @@ def main(_):
       json.dump(measure_round(FLAGS.environment, FLAGS.updates), f)
     return
 
-  small = r2d2_config.small_domain_config()
+  small = r2d2_config.preset('minigrid')
   here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   trees = {'current': here}
   if FLAGS.baseline_dir:

@@ -19,7 +19,6 @@ Runs live in --out_dir/<arm>; an interrupted study resumes. Figures go to
 --json.
 """
 
-import dataclasses
 import os
 from typing import Any, Dict, List
 
@@ -32,10 +31,11 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from behavior_transfer import environments
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer import experiments
+from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.launching import reports
 from behavior_transfer.policies import evaluation
 from behavior_transfer.policies import pretrained
-from behavior_transfer.launching import reports
 from benchmarks import figures
 
 # arm -> (intrinsic reward, R2D2 overrides, NGU overrides, what it tests).
@@ -70,12 +70,14 @@ flags.DEFINE_string('json', 'docs/pretraining_study.json',
 
 def pretrain_arm(arm: str) -> str:
   reward, r2d2_overrides, ngu_overrides, _ = ARMS[arm]
-  config = dataclasses.replace(
-      ngu_experiment.default_config(FLAGS.environment, reward,
-                                    **r2d2_overrides), **ngu_overrides)
+  spec = experiments.override(
+      experiments.from_preset('ngu', FLAGS.environment, FLAGS.max_actor_steps,
+                              seed=FLAGS.seed),
+      r2d2=r2d2_overrides,
+      config=dict(intrinsic_reward=ngu_config.IntrinsicReward(reward),
+                  **ngu_overrides))
   run_dir = os.path.join(FLAGS.out_dir, arm)
-  ngu_experiment.run(FLAGS.environment, config, run_dir,
-                     FLAGS.max_actor_steps, FLAGS.seed)
+  experiments.run(spec, run_dir)
   return run_dir
 
 
@@ -120,7 +122,7 @@ def main(_):
       pretrained.RandomPolicy(num_actions, FLAGS.seed), FLAGS.environment,
       FLAGS.episodes, FLAGS.seed)
   finals = {arm: evaluation.policy_measures(
-      pretrained.ExportedPolicy(ngu_experiment.policy_dir(run_dir)),
+      pretrained.ExportedPolicy(experiments.policy_dir(run_dir)),
       FLAGS.environment, FLAGS.episodes, FLAGS.seed)
             for arm, run_dir in run_dirs.items()}
   returns = sorted(k for k in random if k.startswith('return_') and

@@ -88,7 +88,7 @@ def run_setting(setting: str, run_dir: str):
     learner_steps.append(learner)
   if process.returncode:
     raise RuntimeError(f'{setting} failed:\n{process.stderr.read()[-3000:]}')
-  config = r2d2_config.small_domain_config()
+  config = r2d2_config.preset('minigrid')
   threshold = 0.2 * FLAGS.max_actor_steps
   actor_rate = _slope(times, actor_steps, threshold)
   keep = np.asarray(actor_steps) >= threshold

@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer import experiments
 from benchmarks import study
 
 FLAGS = flags.FLAGS
@@ -41,9 +41,10 @@ def main(_):
     run_dir = os.path.join(FLAGS.out_dir, f'seed_{seed}')
     finished = study.finished(run_dir, FLAGS.max_actor_steps) and not FLAGS.fresh
     start = time.time()
-    experiment.run(
-        FLAGS.environment, 'game', experiment.default_config(FLAGS.environment),
-        run_dir, FLAGS.max_actor_steps, seed=seed, overwrite=FLAGS.fresh)
+    experiments.run(
+        experiments.from_preset('r2d2', FLAGS.environment,
+                                FLAGS.max_actor_steps, seed=seed),
+        run_dir, overwrite=FLAGS.fresh)
     minutes = None if finished else (time.time() - start) / 60
     reached, final = study.evaluator_results(run_dir, FLAGS.threshold)
     results.append((seed, reached, final, minutes))

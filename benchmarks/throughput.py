@@ -114,7 +114,7 @@ def learner_updates_per_second(
 
 def main(_):
   atari = r2d2_config.R2D2Config()
-  small = r2d2_config.small_domain_config()
+  small = r2d2_config.preset('minigrid')
   print(f'Measuring on {FLAGS.game}; {FLAGS.seconds:.0f} s per acting '
         'measurement...', flush=True)
   raw = raw_ale_frames_per_second(FLAGS.game, FLAGS.seconds)

@@ -3,10 +3,12 @@
 Nodes: replay (Reverb, from the builder's tables), counter, step-budget
 coordinator, learner (also the variable source), cacher (serves the
 learner's variables to actors), N actors, each stepping `envs_per_actor`
-environments with one batched network call per step, and an evaluator.
+environments with one batched network call per step, and an evaluator; the
+`ProgramConfig` says how many and how they checkpoint.
 Learner and counter checkpoint into the run directory and restore from it,
 so launching the same run directory again resumes an interrupted run. Every
-node is managed (`distributed.nodes`): a failure is recorded and stops the program.
+node is managed (`distributed.nodes`): a failure is recorded and stops the
+program.
 
 The builder (`agents.builders.AgentBuilder`) says what each piece is; this
 module only says where it runs and how the pieces find each other.
@@ -28,6 +30,7 @@ from behavior_transfer.distributed import checkpointing
 from behavior_transfer.distributed import coordinator
 from behavior_transfer.distributed import logs
 from behavior_transfer.distributed import nodes
+from behavior_transfer.distributed import program_config as program_config_lib
 from behavior_transfer.distributed import variable_cache
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
@@ -38,6 +41,7 @@ class DistributedLayout:
 
   def __init__(self,
                builder: builders.AgentBuilder,
+               program_config: program_config_lib.ProgramConfig,
                environment_factory: EnvironmentFactory,
                run_dir: str,
                max_actor_steps: int,
@@ -46,15 +50,8 @@ class DistributedLayout:
                log_every_seconds: float = 10.):
     """Checks the builder against the environment now, before any node
     runs. `stop_program` ends the program (default: `lp.stop`)."""
-    config = builder.r2d2_config
-    if config.num_actors < 1:
-      raise ValueError(f'A program needs at least one actor (num_actors='
-                       f'{config.num_actors}).')
-    if config.envs_per_actor < 1:
-      raise ValueError('An actor needs at least one environment '
-                       f'(envs_per_actor={config.envs_per_actor}).')
     self.builder = builder
-    self._config = config
+    self.program_config = program_config
     self._environment_factory = environment_factory
     self._run_dir = run_dir
     self._max_actor_steps = max_actor_steps
@@ -77,7 +74,7 @@ class DistributedLayout:
   def actor_environment_indices(self, actor_id: int) -> range:
     """Which acting environments (and exploration rates) actor `actor_id`
     steps."""
-    count = self._config.envs_per_actor
+    count = self.program_config.envs_per_actor
     return range(actor_id * count, (actor_id + 1) * count)
 
   # Node constructors.
@@ -87,12 +84,12 @@ class DistributedLayout:
 
   def counter(self):
     return checkpointing.CheckpointedCounter(
-        self._run_dir, self._config.checkpoint_seconds)
+        self._run_dir, self.program_config.checkpoint_seconds)
 
   def coordinator(self, counter: counting.Counter):
     return coordinator.StepBudget(
         counter, self._max_actor_steps, self._stop_program or lp.stop,
-        self._run_dir, self._config.stall_seconds)
+        self._run_dir, self.program_config.stall_seconds)
 
   def learner(self, replay: reverb.Client, counter: counting.Counter):
     learner = self.builder.make_learner(
@@ -103,7 +100,7 @@ class DistributedLayout:
                          self._log_every_seconds))
     checkpointer = checkpointing.make_checkpointer(
         {checkpointing.LEARNER: learner.state}, self._run_dir,
-        checkpointing.LEARNER, self._config.checkpoint_seconds)
+        checkpointing.LEARNER, self.program_config.checkpoint_seconds)
     return checkpointing.CheckpointedLearner(
         learner, checkpointer, self.builder.after_checkpoint(
             learner, self.environment_spec, self._run_dir))
@@ -123,7 +120,8 @@ class DistributedLayout:
     actor = builder.make_actor(
         self.environment_spec, builder.make_network(self.environment_spec),
         seeds, [builder.make_adder(replay) for _ in seeds] if replay else None,
-        variable_source, environment_indices)
+        variable_source, environment_indices,
+        self.program_config.num_environments)
     raw = [self._environment_factory(seed) for seed in seeds]
     environments = builder.make_environment_batch(raw, self.environment_spec,
                                                   variable_source)
@@ -154,7 +152,7 @@ class DistributedLayout:
                 ) -> batched_loop.BatchedEnvironmentLoop:
     return self._acting_loop(
         'evaluator', [self.evaluator_seed()], variable_source, counter,
-        pause_seconds=self._config.evaluation_pause_seconds)
+        pause_seconds=self.program_config.evaluation_pause_seconds)
 
   # The program.
 
@@ -168,8 +166,9 @@ class DistributedLayout:
     with program.group('replay'):
       replay = program.add_node(checkpointing.ReplayNode(
           self.replay, self._run_dir,
-          self._config.checkpoint_seconds if self._config.checkpoint_replay
-          else None, self._stop_program))
+          self.program_config.checkpoint_seconds
+          if self.program_config.checkpoint_replay else None,
+          self._stop_program))
     with program.group('counter'):
       counter = program.add_node(self._node(self.counter, 'counter'))
     with program.group('coordinator'):
@@ -184,7 +183,7 @@ class DistributedLayout:
       program.add_node(
           self._node(self.evaluator, 'evaluator', cacher, counter))
     with program.group('actor'):
-      for actor_id in range(self._config.num_actors):
+      for actor_id in range(self.program_config.num_actors):
         program.add_node(
             self._node(self.actor, f'actor_{actor_id}', replay, cacher,
                        counter, actor_id))

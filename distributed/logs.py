@@ -9,13 +9,6 @@ from typing import Sequence
 from absl import logging
 from acme.utils import loggers
 
-ACTOR_COLUMNS = ('actor_steps', 'actor_episodes', 'episode_length',
-                 'episode_return', 'steps_per_second')
-EVALUATOR_COLUMNS = ('actor_steps', 'learner_steps', 'evaluator_episodes',
-                     'episode_length', 'episode_return')
-LEARNER_COLUMNS = ('learner_steps', 'actor_steps', 'learner_steps_per_second',
-                   'loss', 'mean_abs_td_error', 'mean_q')
-
 
 class FixedColumns(loggers.Logger):
   """Passes on exactly `columns`, with 0 for any not (yet) in the data."""

@@ -1,7 +1,7 @@
 """Environments as dm_env: Atari over ale-py and MiniGrid, built from
 (dynamics, task) so that many reward functions share one dynamics."""
 
-from typing import Tuple
+import dataclasses
 
 import dm_env
 
@@ -12,25 +12,16 @@ from behavior_transfer.environments import atari_tasks  # Registers them.
 from behavior_transfer.environments import minigrid
 from behavior_transfer.environments import oar
 from behavior_transfer.environments import tasks
-
-DOMAINS = ('atari', 'minigrid')
-
-
-def parse_environment_name(name: str) -> Tuple[str, str]:
-  """Splits 'atari:pong' or 'minigrid:MiniGrid-Empty-5x5-v0' into its parts."""
-  domain, sep, level = name.partition(':')
-  if not sep or domain not in DOMAINS or not level:
-    raise ValueError(
-        f'Environment {name!r} must be "<domain>:<name>" with domain one of '
-        f'{", ".join(DOMAINS)}, e.g. "atari:montezuma_revenge" or '
-        f'"minigrid:MiniGrid-DoorKey-5x5-v0".')
-  return domain, level
+from behavior_transfer.environments.names import DOMAINS
+from behavior_transfer.environments.names import EnvironmentName
+from behavior_transfer.environments.names import Name
+from behavior_transfer.environments.names import parse
 
 
-def validate(name: str, task: str = 'game') -> None:
+def validate(name: Name, task: str = 'game') -> None:
   """Raises a helpful error for unknown environment or task names, and for a
   task that does not apply to the level."""
-  domain, level = parse_environment_name(name)
+  domain, level = dataclasses.astuple(parse(name))
   if domain == 'atari':
     atari.check_game(level)
   else:
@@ -45,7 +36,7 @@ def validate(name: str, task: str = 'game') -> None:
         f'{", ".join(tasks.applicable_task_names(domain, simulator))}.')
 
 
-def make_environment(name: str,
+def make_environment(name: Name,
                      task: str = 'game',
                      seed: int = 0,
                      oar_wrapper: bool = True,
@@ -53,7 +44,8 @@ def make_environment(name: str,
   """Builds the environment `name` under reward function `task`.
 
   Args:
-    name: '<domain>:<name>', e.g. 'atari:pong' or 'minigrid:MiniGrid-Empty-5x5-v0'.
+    name: '<domain>:<name>', e.g. 'atari:pong' or
+      'minigrid:MiniGrid-Empty-5x5-v0', or its `EnvironmentName`.
     task: a task registered for the domain ('game', 'none', ...).
     seed: seeds the environment's randomness (no-ops, layouts).
     oar_wrapper: wrap with our ObservationActionRewardWrapper (Acme's, valid
@@ -61,7 +53,7 @@ def make_environment(name: str,
       Q-network sees observation, previous action and previous reward.
     **kwargs: passed to the domain's environment class.
   """
-  domain, level = parse_environment_name(name)
+  domain, level = dataclasses.astuple(parse(name))
   task_fn = tasks.get_task(domain, task)
   if domain == 'atari':
     environment = atari.AtariEnvironment(level, task_fn, seed=seed, **kwargs)

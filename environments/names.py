@@ -1,7 +1,39 @@
-"""Checks names against the valid ones, suggesting close matches on a typo."""
+"""Environment names, and checks of names against the valid ones that
+suggest close matches on a typo."""
 
+import dataclasses
 import difflib
-from typing import Iterable
+from typing import Iterable, Union
+
+DOMAINS = ('atari', 'minigrid')
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvironmentName:
+  """Dynamics named '<domain>:<level>', e.g. 'atari:pong' or
+  'minigrid:MiniGrid-Empty-5x5-v0'; parsed once and passed down."""
+  domain: str
+  level: str
+
+  def __str__(self) -> str:
+    return f'{self.domain}:{self.level}'
+
+
+Name = Union[str, EnvironmentName]
+
+
+def parse(name: Name) -> EnvironmentName:
+  """The `EnvironmentName` of 'atari:pong' (an `EnvironmentName` passes
+  through); a malformed name or unknown domain is refused with examples."""
+  if isinstance(name, EnvironmentName):
+    return name
+  domain, sep, level = name.partition(':')
+  if not sep or domain not in DOMAINS or not level:
+    raise ValueError(
+        f'Environment {name!r} must be "<domain>:<name>" with domain one of '
+        f'{", ".join(DOMAINS)}, e.g. "atari:montezuma_revenge" or '
+        f'"minigrid:MiniGrid-DoorKey-5x5-v0".')
+  return EnvironmentName(domain, level)
 
 
 def check_name(kind: str, name: str, valid: Iterable[str]) -> str:

@@ -8,8 +8,8 @@ r"""Transfers a pre-trained policy's behaviour to a task with Behavior Transfer.
 from absl import app
 from absl import flags
 
+from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import experiment
 from behavior_transfer.launch import run_flags
 from behavior_transfer.launching import reports
 
@@ -29,10 +29,11 @@ flags.DEFINE_string(
     '"exported:<dir>" (from export_policy) or "checkpoint:<dir>" (a learner '
     'checkpoint, e.g. <run_dir>/checkpoints/learner). Ignored by the '
     'epsilon_greedy and ez_greedy baselines.')
-flags.DEFINE_float('levy_epsilon_base', 0.1,
-                   'Flight start probability of actor 0; actor i of N uses '
-                   'base ** (1 + alpha * i / (N - 1)).')
-flags.DEFINE_float('levy_epsilon_alpha', 3.0, 'Exponent of the flight ladder.')
+flags.DEFINE_float('levy_epsilon_base', None,
+                   'Flight start probability of acting environment 0; '
+                   'environment i of N uses base ** (1 + alpha * i / (N - 1)).')
+flags.DEFINE_float('levy_epsilon_alpha', None,
+                   'Exponent of the flight ladder.')
 flags.DEFINE_enum(
     'weight_init', 'none', ['none', 'full', 'partial'],
     'Weight transfer into the Q-network from --weights: full (every weight; '
@@ -46,16 +47,15 @@ flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
-    config = experiment.default_config(
-        FLAGS.environment, FLAGS.exploration, FLAGS.preset,
-        levy_epsilon_base=FLAGS.levy_epsilon_base,
-        levy_epsilon_alpha=FLAGS.levy_epsilon_alpha,
-        **run_flags.r2d2_overrides())
-    summary = experiment.run(
-        FLAGS.environment, FLAGS.task, FLAGS.pretrained, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
-        weight_init=FLAGS.weight_init, weights_checkpoint=FLAGS.weights,
-        verbose=FLAGS.verbose)
+    spec = experiments.override(
+        run_flags.make_spec('bt', pretrained=FLAGS.pretrained,
+                            weight_init=FLAGS.weight_init,
+                            weights_checkpoint=FLAGS.weights),
+        config=dict(exploration=bt_config.Exploration(FLAGS.exploration),
+                    levy_epsilon_base=FLAGS.levy_epsilon_base,
+                    levy_epsilon_alpha=FLAGS.levy_epsilon_alpha))
+    summary = experiments.run(spec, FLAGS.run_dir, run_flags.launch(),
+                              FLAGS.overwrite, verbose=FLAGS.verbose)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '
         f'pi_p {FLAGS.pretrained} finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'

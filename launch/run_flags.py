@@ -10,19 +10,20 @@ resume.
 import contextlib
 import sys
 import warnings
-from typing import Dict
 
 from absl import flags
 
-from behavior_transfer.launching import vertex
+from behavior_transfer import experiments
 from behavior_transfer.distributed import checkpointing
 from behavior_transfer.launching import runs
+from behavior_transfer.launching import vertex
 
 FLAGS = flags.FLAGS
 
 
 def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
-  """Defines the shared flags with this launcher's defaults."""
+  """Defines the shared flags with this launcher's defaults. Flags that
+  override a preset's field default to None: the preset's value."""
   flags.DEFINE_string(
       'environment', environment,
       'Dynamics as "<domain>:<name>": "atari:<ALE id>" (e.g. atari:pong, '
@@ -32,53 +33,51 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'environment\'s own reward), "none" (reward-free), or a registered task.')
   flags.DEFINE_string(
       'preset', 'standard',
-      'Config preset of the domain: "standard" (Atari: the R2D2/Agent57 '
-      'hyperparameters and network with 8 actors; MiniGrid: the small-domain '
-      'preset), "paper" (Atari: the same with the papers\' 256 actors, ~42 GiB '
-      'of replay; a cluster job) or "tiny" (Atari: tiny network and replay, '
-      'for smoke runs). Flags below override single fields.')
-  flags.DEFINE_integer('num_actors', None, 'Number of actor nodes (at least '
-                       '1); overrides the preset (Atari 8, paper 256, tiny 1; '
-                       'small domains 2).')
-  flags.DEFINE_integer(
-      'envs_per_actor', None,
-      'Environments each actor node steps in lockstep, with one batched '
-      'network call per step (presets: Atari 1, small domains 16). More '
-      'environments gather more experience per core.')
-  flags.DEFINE_float(
-      'replay_ratio', None,
-      'Times the learner trains on each actor step on average (learner steps '
-      'x batch x trace length / actor steps); replay\'s rate limiter holds '
-      'it, blocking actors or learner. 0 lets the learner run freely. '
-      'Overrides the preset (Atari 0; small domains 16, NGU pre-training 4).')
-  flags.DEFINE_integer(
-      'max_actor_steps', max_actor_steps,
-      'Budget in environment steps summed over actors; every node stops there.')
+      'Named configuration of the domain, picking the agent\'s '
+      'hyperparameters and the program\'s settings: "standard"; on Atari '
+      'also "paper" (the papers\' 256 actors; a cluster job) and "tiny" '
+      '(tiny network and replay, for smoke runs). `python -m '
+      'behavior_transfer.launch.sizing` prints what each needs. The flags '
+      'below override single fields.')
+  flags.DEFINE_integer('max_actor_steps', max_actor_steps,
+                       'Budget in environment steps summed over actors; every '
+                       'node stops there.')
   flags.DEFINE_integer('seed', 0, 'Seeds environments and TF in every node.')
   define_operation_flags(run_dir)
   flags.DEFINE_bool('overwrite', False,
                     'Delete the run directory first instead of resuming it.')
-  flags.DEFINE_integer('batch_size', None, 'Overrides the preset batch size.')
+  # The program's settings (distributed.program_config.ProgramConfig).
+  flags.DEFINE_integer('num_actors', None, 'Number of actor nodes (at least '
+                       '1).')
   flags.DEFINE_integer(
-      'max_replay_size', None,
-      'Overrides the preset replay capacity in sequences (Atari 100,000: '
-      '~42 GiB when full; see `python -m behavior_transfer.launch.sizing`).')
-  flags.DEFINE_float('learning_rate', None,
-                     'Overrides the preset learning rate.')
+      'envs_per_actor', None,
+      'Environments each actor node steps in lockstep, with one batched '
+      'network call per step. More environments gather more experience per '
+      'core.')
   flags.DEFINE_float(
       'checkpoint_seconds', None,
-      'Overrides the preset checkpoint interval (Atari 300 s, small domains '
-      '15 s). Counter and learner save at start, at this interval and when '
-      'stopped; a killed run loses at most one interval.')
+      'Checkpoint interval. Counter and learner save at start, at this '
+      'interval and when stopped; a killed run loses at most one interval.')
   flags.DEFINE_bool(
-      'checkpoint_replay', False,
+      'checkpoint_replay', None,
       'Also checkpoint the replay tables (Reverb\'s checkpointer), so a resumed '
       'run does not start from an empty replay buffer. Costs disk and time.')
   flags.DEFINE_float(
       'stall_seconds', None,
       'End the run, reporting what each node waits on, after this long '
-      'without actor or learner progress (presets: 300 s; small domains '
-      '120 s).')
+      'without actor or learner progress.')
+  # R2D2's hyperparameters (agents.r2d2.config.R2D2Config).
+  flags.DEFINE_float(
+      'replay_ratio', None,
+      'Times the learner trains on each actor step on average (learner steps '
+      'x batch x trace length / actor steps); replay\'s rate limiter holds '
+      'it, blocking actors or learner. 0 lets the learner run freely.')
+  flags.DEFINE_integer('batch_size', None, 'Sequences per learner batch.')
+  flags.DEFINE_integer(
+      'max_replay_size', None,
+      'Replay capacity in sequences; `python -m '
+      'behavior_transfer.launch.sizing` prints the memory it takes.')
+  flags.DEFINE_float('learning_rate', None, 'Adam\'s learning rate.')
 
 
 def define_launch_flags():
@@ -126,15 +125,20 @@ def define_operation_flags(run_dir: str):
       'each node is in <run_dir>/node_logs either way).')
 
 
-def r2d2_overrides() -> Dict[str, object]:
-  """The R2D2 config fields the shared flags set."""
-  overrides = {'checkpoint_replay': FLAGS.checkpoint_replay}
-  for name in ('num_actors', 'batch_size', 'max_replay_size', 'learning_rate',
-               'checkpoint_seconds', 'stall_seconds', 'envs_per_actor',
-               'replay_ratio'):
-    if getattr(FLAGS, name) is not None:
-      overrides[name] = getattr(FLAGS, name)
-  return overrides
+def make_spec(agent: str, **transfer) -> experiments.ExperimentSpec:
+  """The run the shared flags describe: `agent` under --preset, with the
+  fields the flags set; `transfer` sets pi_p and weights (BT)."""
+  spec = experiments.from_preset(
+      agent, FLAGS.environment, FLAGS.max_actor_steps, FLAGS.preset,
+      None if agent == 'ngu' else FLAGS.task, FLAGS.seed, **transfer)
+  return experiments.override(
+      spec,
+      r2d2={name: getattr(FLAGS, name) for name in
+            ('replay_ratio', 'batch_size', 'max_replay_size',
+             'learning_rate')},
+      program={name: getattr(FLAGS, name) for name in
+               ('num_actors', 'envs_per_actor', 'checkpoint_seconds',
+                'checkpoint_replay', 'stall_seconds')})
 
 
 def check_run_flags():

@@ -17,8 +17,8 @@ import sys
 from absl import app
 from absl import flags
 
+from behavior_transfer import experiments
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import experiment
 from behavior_transfer.launch import run_flags
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
@@ -34,17 +34,17 @@ flags.DEFINE_enum(
     'ngu: episodic novelty x RND modulation; rnd: RND error alone; constant: '
     '+1 per step (favours long episodes).')
 flags.DEFINE_bool(
-    'rnd_observation_normalization', True,
+    'rnd_observation_normalization', None,
     'Whiten RND inputs by running observation statistics, clipped to [-5, 5] '
     '(NGU and RND do); --nornd_observation_normalization feeds them raw, for '
     'ablations.')
 flags.DEFINE_integer(
-    'n_step', None, 'Overrides the preset n of the n-step return (small '
-    'domains 3, Atari 5 as R2D2; NGU itself uses Retrace(0.95)).')
+    'n_step', None, 'n of the n-step return (NGU itself uses '
+    'Retrace(0.95)).')
 flags.DEFINE_float(
     'intrinsic_batch_fraction', None,
     'Fraction of each replay batch that trains the embedding and RND '
-    'predictor (default 1/8; NGU: 1).')
+    'predictor (NGU: 1).')
 flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
                      'random policy for the final zero-shot report.')
 flags.DEFINE_string(
@@ -59,18 +59,15 @@ def main(_):
     run_flags.check_run_flags()
     if FLAGS.bundle_as:
       bundled.check_new_name(FLAGS.bundle_as)
-    overrides = run_flags.r2d2_overrides()
-    for name in ('n_step', 'intrinsic_batch_fraction'):
-      if getattr(FLAGS, name) is not None:
-        overrides[name] = getattr(FLAGS, name)
-    config = experiment.default_config(
-        FLAGS.environment, FLAGS.intrinsic_reward, FLAGS.preset,
-        rnd_observation_normalization=FLAGS.rnd_observation_normalization,
-        **overrides)
+    spec = experiments.override(
+        run_flags.make_spec('ngu'), r2d2=dict(n_step=FLAGS.n_step),
+        config=dict(
+            intrinsic_reward=ngu_config.IntrinsicReward(FLAGS.intrinsic_reward),
+            rnd_observation_normalization=FLAGS.rnd_observation_normalization,
+            intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction))
     if FLAGS.bundle_as:
       provenance = bundle.bundle_policy(
-          FLAGS.bundle_as, FLAGS.environment, config, FLAGS.max_actor_steps,
-          FLAGS.seed, FLAGS.run_dir, FLAGS.report_episodes,
+          FLAGS.bundle_as, spec, FLAGS.run_dir, FLAGS.report_episodes,
           ['python -m behavior_transfer.launch.run_ngu'] + sys.argv[1:],
           run_flags.launch(), FLAGS.overwrite, verbose=FLAGS.verbose)
       comparison = {key: provenance['exploration'][key]
@@ -79,18 +76,16 @@ def main(_):
       print(f'Bundled as {FLAGS.bundle_as!r}: --pretrained=bundled:'
             f'{FLAGS.bundle_as}', flush=True)
     else:
-      summary = experiment.run(
-          FLAGS.environment, config, FLAGS.run_dir, FLAGS.max_actor_steps,
-          FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
-          verbose=FLAGS.verbose)
+      summary = experiments.run(spec, FLAGS.run_dir, run_flags.launch(),
+                                FLAGS.overwrite, verbose=FLAGS.verbose)
       comparison = evaluation.compare_with_random(
-          experiment.policy_dir(FLAGS.run_dir), FLAGS.environment,
+          experiments.policy_dir(FLAGS.run_dir), spec.environment,
           FLAGS.report_episodes, FLAGS.seed)
   print(f'\n{FLAGS.intrinsic_reward} pre-training on {FLAGS.environment} '
         f'finished; run directory {FLAGS.run_dir}\n'
         f'{reports.format_summary(summary)}\n'
-        f'  pi_p: {experiment.policy_dir(FLAGS.run_dir)}\n'
-        f'  weights: {experiment.weights_dir(FLAGS.run_dir)}\n'
+        f'  pi_p: {experiments.policy_dir(FLAGS.run_dir)}\n'
+        f'  weights: {experiments.weights_dir(FLAGS.run_dir)}\n'
         f'  learning curve: {FLAGS.run_dir}/learning_curve.png\n\n'
         f'{evaluation.format_comparison(comparison)}', flush=True)
 

@@ -8,7 +8,7 @@ r"""Runs distributed R2D2 on Launchpad.
 from absl import app
 from absl import flags
 
-from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer import experiments
 from behavior_transfer.launch import run_flags
 from behavior_transfer.launching import reports
 
@@ -21,12 +21,9 @@ flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
 def main(_):
   with run_flags.exit_codes():
     run_flags.check_run_flags()
-    config = experiment.default_config(FLAGS.environment, FLAGS.preset,
-                                       **run_flags.r2d2_overrides())
-    summary = experiment.run(
-        FLAGS.environment, FLAGS.task, config, FLAGS.run_dir,
-        FLAGS.max_actor_steps, FLAGS.seed, run_flags.launch(), FLAGS.overwrite,
-        verbose=FLAGS.verbose)
+    summary = experiments.run(
+        run_flags.make_spec('r2d2'), FLAGS.run_dir, run_flags.launch(),
+        FLAGS.overwrite, verbose=FLAGS.verbose)
   print(f'\nR2D2 on {FLAGS.environment} ({FLAGS.task}) finished; run '
         f'directory {FLAGS.run_dir}\n{reports.format_summary(summary)}\n'
         f'  learning curve: {FLAGS.run_dir}/learning_curve.png', flush=True)

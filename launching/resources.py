@@ -29,11 +29,12 @@ REPLAY_OVERHEAD = 1.5
 # A node's process before its environments: Python, TensorFlow, Reverb, Acme.
 PROCESS_GIB = 2.0
 # One environment and its observation buffers (an Atari emulator is the
-# largest, ~100 MB measured; see README, "Multi-machine launch").
+# largest, ~100 MB measured; see docs/multi_machine.md).
 ENVIRONMENT_GIB = 0.25
 # An actor node acts in one Python thread; one more core per this many
-# environments runs their emulators and replay writers beside it (README,
-# "Actor throughput": one core steps 16 Atari environments at ~1,000 steps/s).
+# environments runs their emulators and replay writers beside it
+# (docs/results.md, "Actor throughput": one core steps 16 Atari environments
+# at ~1,000 steps/s).
 ENVIRONMENTS_PER_CORE = 16
 SERVICE_GROUPS = ('counter', 'coordinator', 'cacher', 'evaluator')
 # XManager gives a group the N1 machine with the least spare memory that fits
@@ -98,8 +99,8 @@ def group_resources(layout: distributed_layout.DistributedLayout,
                     learner_accelerator: Optional[str] = 'V100'
                     ) -> Dict[str, GroupResources]:
   """Each node group's machine for `layout`'s program."""
-  config = layout.builder.r2d2_config
-  environments = config.num_actors * config.envs_per_actor
+  config = layout.program_config
+  environments = config.num_environments
   service = GroupResources(cpu=2, ram_gib=PROCESS_GIB + 2)
   resources = {
       'learner': GroupResources(cpu=LEARNER_CPU, ram_gib=LEARNER_GIB,

@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import time
-from typing import Any, Callable, Dict, Mapping, Union
+from typing import Any, Callable, Collection, Dict, Mapping, Union
 
 import launchpad as lp
 
@@ -34,15 +34,6 @@ LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', vertex.LAUNCH_TYPE)
 Launch = Union[str, vertex.VertexLaunch]
 # Written when a program is submitted to Vertex AI, until it has ended.
 SUBMITTED_FILE = 'SUBMITTED'
-# Settings that may change between the launches of one run.
-OPERATIONAL_SETTINGS = frozenset({
-    'max_actor_steps', 'launch_type', 'overwrite', 'stall_seconds',
-    'checkpoint_seconds', 'checkpoint_replay', 'verbose'})
-# Settings added after runs were written, with the value those runs had: a
-# run written before one existed resumes while the setting keeps that value.
-ADDED_SETTINGS = {'network_size': 'standard'}
-
-
 class NodeFailure(RuntimeError):
   """A node of the program failed or died; the message names it and why."""
 
@@ -91,18 +82,18 @@ def _flatten(settings: Mapping[str, Any], prefix: str = '') -> Dict[str, Any]:
   return flat
 
 
-def _added_since(key: str, previous: Mapping[str, Any],
-                 current: Mapping[str, Any]) -> bool:
-  name = key.split('.')[-1]
-  return (key not in previous and name in ADDED_SETTINGS and
-          current.get(key) == ADDED_SETTINGS[name])
+def prepare_run_dir(run_dir: str, settings: Mapping[str, Any],
+                    overwrite: bool,
+                    may_change: Collection[str] = frozenset(),
+                    read_settings: Callable[[Dict[str, Any]], Dict[str, Any]]
+                    = dict) -> bool:
+  """Creates (or with `overwrite` re-creates) the run directory and writes
+  `settings` to its config.json.
 
-
-def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
-                    overwrite: bool) -> bool:
-  """Creates (or with `overwrite` re-creates) the run directory.
-
-  Returns True when an existing run is resumed from its checkpoints.
+  A run directory that holds a run is resumed if its stored settings, read
+  through `read_settings` (which brings older layouts up to date), equal
+  `settings` except for the flattened keys in `may_change`. Returns True when
+  an existing run is resumed from its checkpoints.
   """
   config_path = os.path.join(run_dir, 'config.json')
   if overwrite and os.path.exists(run_dir):
@@ -110,12 +101,16 @@ def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
   resumed = os.path.exists(config_path)
   if resumed:
     with open(config_path) as f:
-      previous = _flatten(json.load(f))
-    current = _flatten(config)
+      stored = json.load(f)
+    try:
+      previous = _flatten(read_settings(stored))
+    except (ValueError, KeyError, TypeError) as e:
+      raise ValueError(f'{config_path} cannot be read as a run of this code '
+                       f'({e}); pass --overwrite or another --run_dir.'
+                       ) from e
+    current = _flatten(settings)
     changed = {k for k in set(current) | set(previous)
-               if previous.get(k) != current.get(k)
-               and k.split('.')[-1] not in OPERATIONAL_SETTINGS
-               and not _added_since(k, previous, current)}
+               if previous.get(k) != current.get(k) and k not in may_change}
     if changed:
       raise ValueError(
           f'{run_dir} holds a run with a different configuration '
@@ -126,8 +121,8 @@ def prepare_run_dir(run_dir: str, config: Mapping[str, Any],
     if os.path.exists(os.path.join(run_dir, name)):
       os.remove(os.path.join(run_dir, name))
   shutil.rmtree(os.path.join(run_dir, nodes.STATUS_DIR), ignore_errors=True)
-  with open(config_path, 'w') as f:
-    json.dump(dict(config), f, indent=2, sort_keys=True)
+  nodes.write_atomically(config_path,
+                         json.dumps(dict(settings), indent=2, sort_keys=True))
   return resumed
 
 
@@ -279,14 +274,17 @@ def run_to_budget(make_layout: Callable[
     [Callable[[], Any]], distributed_layout.DistributedLayout],
                   settings: Mapping[str, Any], run_dir: str,
                   max_actor_steps: int, launch_type: Launch, overwrite: bool,
-                  plot_title: str, verbose: bool = False) -> Dict[str, float]:
+                  plot_title: str, verbose: bool = False,
+                  may_change: Collection[str] = frozenset(),
+                  read_settings: Callable[[Dict[str, Any]], Dict[str, Any]]
+                  = dict) -> Dict[str, float]:
   """Runs a program in `run_dir` until its budget, resuming if it can.
 
   Args:
     make_layout: makes the program's layout given the callable that stops
       the program.
     settings: the run's configuration, saved as config.json; a resumed run
-      must have the same settings (operational ones aside).
+      must have the same settings, except the flattened keys `may_change`.
     run_dir: the run directory.
     max_actor_steps: the budget; a resumed run that already used it only
       reports.
@@ -294,6 +292,9 @@ def run_to_budget(make_layout: Callable[
     overwrite: start afresh even if `run_dir` holds a run.
     plot_title: title of learning_curve.png.
     verbose: show every line the nodes print, not only their announcements.
+    may_change: settings keys (nested ones joined by dots) that may differ
+      from the stored ones when a run resumes.
+    read_settings: brings a stored config.json into the current layout.
 
   Returns:
     The run's summary (steps, episodes, recent returns).
@@ -324,7 +325,8 @@ def run_to_budget(make_layout: Callable[
     raise Handover(f'Dry run; nothing was submitted and {run_dir} was not '
                    f'touched.\n{plan.describe()}')
   check_not_submitted(run_dir)
-  resumed = prepare_run_dir(run_dir, settings, overwrite)
+  resumed = prepare_run_dir(run_dir, settings, overwrite, may_change,
+                            read_settings)
   counts = resume_point(run_dir) if resumed else {}
   done = int(counts.get('actor_steps', 0))
   if resumed:

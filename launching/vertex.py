@@ -261,7 +261,7 @@ def check_cloud_setup() -> None:
                    f'{e}')
   if missing:
     raise ValueError('Vertex AI submission needs ' + '; '.join(missing) +
-                     '. README, "Multi-machine launch", lists the steps; '
+                     '. docs/multi_machine.md lists the steps; '
                      '--vertex_mode=dry_run shows the job without them.')
 
 

@@ -44,7 +44,20 @@ def network_size_of_run(checkpoint_dir: str) -> str:
   if not os.path.exists(config_path):
     return 'standard'
   with open(config_path) as f:
-    return json.load(f).get('r2d2', {}).get('network_size', 'standard')
+    return _find_setting(json.load(f), 'network_size') or 'standard'
+
+
+def _find_setting(settings: dict, key: str):
+  """`key`'s value at any depth of a run's config.json (its agent config
+  nests the R2D2 one), or None."""
+  if key in settings:
+    return settings[key]
+  for value in settings.values():
+    if isinstance(value, dict):
+      found = _find_setting(value, key)
+      if found is not None:
+        return found
+  return None
 
 
 def make_q_network(domain: str, environment_spec: _specs.EnvironmentSpec,

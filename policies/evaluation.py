@@ -14,7 +14,7 @@ def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
                     max_steps: Optional[int] = None) -> Dict[str, float]:
   """Mean per-episode return under every task of the domain, and
   exploration; episodes end at the game's end or after `max_steps`."""
-  domain, _ = environments.parse_environment_name(environment)
+  domain = environments.parse(environment).domain
   env = environments.make_environment(environment, 'game', seed=seed)
   observer = measures.TaskReturnsAndExploration(measures.unwrap(env), domain)
   rows = []

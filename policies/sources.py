@@ -72,7 +72,7 @@ def policy_factory(source: str, environment: str,
     bundled.policy_path(argument)  # Refuses unknown names now.
     return functools.partial(_bundled, argument)
   if kind == 'checkpoint' and argument:
-    domain, _ = environments.parse_environment_name(environment)
+    domain = environments.parse(environment).domain
     return functools.partial(_checkpoint, argument, domain)
   raise ValueError(
       f'Pre-trained policy source {source!r} must be one of "random", '

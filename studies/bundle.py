@@ -6,7 +6,6 @@ into `policies/bundled/<name>/` with the Q-network's weights and a provenance
 file saying how it was made.
 """
 
-import dataclasses
 import datetime
 import json
 import os
@@ -18,14 +17,13 @@ from typing import Any, Dict, Sequence
 from acme import specs
 
 from behavior_transfer import environments
+from behavior_transfer import experiments
 from behavior_transfer import networks
-from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
-from behavior_transfer.launching import reports
-from behavior_transfer.launching import runs
 
 
 def source_commit() -> str:
@@ -42,39 +40,44 @@ def source_commit() -> str:
   return commit + ('-dirty' if dirty else '')
 
 
-def save_weights(run_dir: str, environment: str, directory: str) -> str:
+def save_weights(run_dir: str, environment: environments.Name,
+                 directory: str) -> str:
   """The final learner checkpoint's Q-network alone, written to `directory`."""
-  domain, _ = environments.parse_environment_name(environment)
+  domain = environments.parse(environment).domain
   spec = specs.make_environment_spec(environments.make_environment(
       environment, 'game'))
-  checkpoint = ngu_experiment.weights_dir(run_dir)
+  checkpoint = experiments.weights_dir(run_dir)
   network = networks.make_q_network(
       domain, spec, size=networks.network_size_of_run(checkpoint))
   weight_transfer.restore_network(network, checkpoint, spec)
   return weight_transfer.save_network(network, directory)
 
 
-def bundle_policy(name: str, environment: str, config: ngu_config.NGUConfig,
-                  max_actor_steps: int, seed: int, run_dir: str,
+def bundle_policy(name: str, spec: experiments.ExperimentSpec, run_dir: str,
                   report_episodes: int, command: Sequence[str],
                   launch_type: runs.Launch = 'local_mp',
                   overwrite: bool = False,
                   verbose: bool = False) -> Dict[str, Any]:
-  """Pre-trains in `run_dir` (resuming it if it exists), then ships the
-  result as bundled policy `name`; returns its provenance."""
+  """Pre-trains `spec` (an NGU run) in `run_dir` (resuming it if it
+  exists), then ships the result as bundled policy `name`; returns its
+  provenance."""
   bundled.check_new_name(name)
+  if spec.agent != 'ngu':
+    raise ValueError(f'Only pre-training (agent "ngu") is bundled, not '
+                     f'{spec.agent!r}.')
   commit = source_commit()  # The code that trains, not what is there after.
   started = time.time()
-  ngu_experiment.run(environment, config, run_dir, max_actor_steps, seed,
-                     launch_type, overwrite, verbose=verbose)
-  config_values = dataclasses.asdict(config)
-  config_values['intrinsic_reward'] = config.intrinsic_reward.value
-  return write_bundle(name, run_dir, environment, seed, report_episodes, {
-      'intrinsic_reward': config.intrinsic_reward.value,
-      'command': ' '.join(command),
-      'commit': commit,
-      'wall_seconds': round(time.time() - started, 1),
-      'config': config_values})
+  experiments.run(spec, run_dir, launch_type, overwrite, verbose=verbose)
+  settings = spec.to_json()
+  return write_bundle(name, run_dir, str(spec.environment), spec.seed,
+                      report_episodes, {
+                          'intrinsic_reward': settings['config'][
+                              'intrinsic_reward'],
+                          'command': ' '.join(command),
+                          'commit': commit,
+                          'wall_seconds': round(time.time() - started, 1),
+                          'config': settings['config'],
+                          'program': settings['program']})
 
 
 def write_bundle(name: str, run_dir: str, environment: str, seed: int,
@@ -85,7 +88,7 @@ def write_bundle(name: str, run_dir: str, environment: str, seed: int,
   plus the run's steps and pi_p's exploration next to a random policy's,
   measured here over `report_episodes` episodes."""
   summary = reports.summarize(run_dir)
-  policy_dir = ngu_experiment.policy_dir(run_dir)
+  policy_dir = experiments.policy_dir(run_dir)
   comparison = evaluation.compare_with_random(policy_dir, environment,
                                               report_episodes, seed)
   provenance = {

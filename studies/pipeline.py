@@ -24,10 +24,9 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import pandas as pd
 
 from behavior_transfer import environments
+from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import experiment as bt_experiment
 from behavior_transfer.agents.ngu import config as ngu_config
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.policies import evaluation
@@ -60,8 +59,8 @@ class PipelineSettings:
   pretrain_steps: int = 1_000_000
   transfer_steps: int = 150_000
   intrinsic_reward: str = 'ngu'
-  # Config preset of every stage (r2d2_config.PRESETS); on Atari 'tiny'
-  # runs the whole pipeline in minutes, 'paper' is the papers' scale.
+  # Preset of every stage; on Atari 'tiny' runs the whole pipeline in
+  # minutes, 'paper' is the papers' scale.
   preset: str = 'standard'
   num_actors: Optional[int] = None  # None: the preset's.
   seed: int = 0
@@ -77,7 +76,8 @@ def validate(settings: PipelineSettings) -> None:
   """Checks names before hours of pre-training, not after."""
   environments.validate(settings.environment, settings.task)
   ngu_config.IntrinsicReward(settings.intrinsic_reward)
-  ngu_experiment.default_config(settings.environment, preset=settings.preset)
+  experiments.from_preset('ngu', settings.environment,
+                          settings.pretrain_steps, settings.preset)
   if settings.bundled is not None:
     bundled_policies.policy_path(settings.bundled)
 
@@ -89,8 +89,8 @@ def pretrained_dirs(settings: PipelineSettings, out_dir: str
     return (bundled_policies.policy_path(settings.bundled),
             bundled_policies.weights_path(settings.bundled))
   pretrain_dir = os.path.join(out_dir, 'pretrain')
-  return (ngu_experiment.policy_dir(pretrain_dir),
-          ngu_experiment.weights_dir(pretrain_dir))
+  return (experiments.policy_dir(pretrain_dir),
+          experiments.weights_dir(pretrain_dir))
 
 
 def pretrained_sources(settings: PipelineSettings, out_dir: str
@@ -106,20 +106,24 @@ def pretrained_sources(settings: PipelineSettings, out_dir: str
   return f'exported:{policy_dir}', weights
 
 
-def _actors(settings: PipelineSettings) -> Dict[str, int]:
-  return ({} if settings.num_actors is None else
-          {'num_actors': settings.num_actors})
+def _spec(settings: PipelineSettings, agent: str, max_actor_steps: int,
+          config: Dict[str, object], task: Optional[str] = None,
+          **transfer) -> experiments.ExperimentSpec:
+  """One stage's run: the agent under the pipeline's preset and seed."""
+  spec = experiments.from_preset(agent, settings.environment, max_actor_steps,
+                                 settings.preset, task, settings.seed,
+                                 **transfer)
+  return experiments.override(spec, config=config,
+                              program=dict(num_actors=settings.num_actors))
 
 
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   """Stage 1; returns the pre-training run directory."""
   run_dir = os.path.join(out_dir, 'pretrain')
-  config = ngu_experiment.default_config(
-      settings.environment, settings.intrinsic_reward, settings.preset,
-      **_actors(settings))
-  ngu_experiment.run(settings.environment, config, run_dir,
-                     settings.pretrain_steps, settings.seed,
-                     settings.launch_type, verbose=settings.verbose)
+  spec = _spec(settings, 'ngu', settings.pretrain_steps, dict(
+      intrinsic_reward=ngu_config.IntrinsicReward(settings.intrinsic_reward)))
+  experiments.run(spec, run_dir, settings.launch_type,
+                  verbose=settings.verbose)
   return run_dir
 
 
@@ -133,14 +137,12 @@ def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
     print(f'\nTransfer {number}/{len(settings.arms)}: {arm.name} on '
           f'{settings.environment} ({task}), seed {settings.seed}, '
           f'{settings.transfer_steps:,} actor steps -> {run_dir}', flush=True)
-    config = bt_experiment.default_config(
-        settings.environment, arm.exploration, settings.preset,
-        **_actors(settings))
-    bt_experiment.run(
-        settings.environment, task, policy_source, config, run_dir,
-        settings.transfer_steps, settings.seed, settings.launch_type,
-        weight_init=arm.weight_init, weights_checkpoint=weights,
-        verbose=settings.verbose)
+    spec = _spec(settings, 'bt', settings.transfer_steps,
+                 dict(exploration=bt_config.Exploration(arm.exploration)),
+                 task, pretrained=policy_source, weight_init=arm.weight_init,
+                 weights_checkpoint=weights)
+    experiments.run(spec, run_dir, settings.launch_type,
+                    verbose=settings.verbose)
     run_dirs[arm.name] = run_dir
   return run_dirs
 

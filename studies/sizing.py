@@ -11,10 +11,8 @@ from typing import Dict, List
 import numpy as np
 
 from behavior_transfer import environments
-from behavior_transfer.agents.bt import experiment as bt_experiment
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
-from behavior_transfer.agents.r2d2 import config as r2d2_config
-from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
+from behavior_transfer import experiments
+from behavior_transfer.distributed import program_config
 from behavior_transfer.launching import resources
 
 MIB, GIB = 2**20, 2**30
@@ -22,17 +20,9 @@ AGENTS = ('r2d2', 'bt', 'ngu')
 
 
 def _layout(environment: str, agent: str, preset: str, run_dir: str):
-  if agent == 'r2d2':
-    return r2d2_experiment.make_program_builder(
-        environment, 'game', r2d2_experiment.default_config(
-            environment, preset), run_dir, 1, 0)
-  if agent == 'bt':
-    return bt_experiment.make_program_builder(
-        environment, 'game', 'random', bt_experiment.default_config(
-            environment, 'bt', preset), run_dir, 1, 0)
-  return ngu_experiment.make_program_builder(
-      environment, ngu_experiment.default_config(environment, 'ngu', preset),
-      run_dir, 1, 0)
+  spec = experiments.from_preset(agent, environment, 1, preset,
+                                 pretrained='random' if agent == 'bt' else None)
+  return experiments.make_layout(spec, run_dir)
 
 
 def describe(environment: str, agent: str, preset: str) -> Dict:
@@ -40,13 +30,14 @@ def describe(environment: str, agent: str, preset: str) -> Dict:
   with tempfile.TemporaryDirectory() as run_dir:
     layout = _layout(environment, agent, preset, run_dir)
   config = layout.builder.r2d2_config
+  program = layout.program_config
   network = layout.builder.make_network(layout.environment_spec)
   parameters = int(sum(np.prod(v.shape) for v in network.variables))
   machines = resources.group_resources(layout)
   return dict(
       environment=environment, agent=agent, preset=preset,
-      network_size=config.network_size, actors=config.num_actors,
-      envs_per_actor=config.envs_per_actor,
+      network_size=config.network_size, actors=program.num_actors,
+      envs_per_actor=program.envs_per_actor,
       q_network_parameters=parameters,
       q_network_mib=parameters * 4 / MIB,
       sequence_length=config.sequence_length,
@@ -60,9 +51,9 @@ def describe(environment: str, agent: str, preset: str) -> Dict:
 
 def describe_all(environment: str) -> List[Dict]:
   """Every agent under every preset of the environment's domain."""
-  domain, _ = environments.parse_environment_name(environment)
+  domain = environments.parse(environment).domain
   return [describe(environment, agent, preset)
-          for preset in r2d2_config.PRESETS[domain] for agent in AGENTS]
+          for preset in program_config.PRESETS[domain] for agent in AGENTS]
 
 
 def format_table(rows: List[Dict]) -> str:

@@ -4,8 +4,8 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
+from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.bt import experiment
 from behavior_transfer.launching import reports
 from tests import test_program
 
@@ -19,14 +19,13 @@ class TransferProgramTest(parameterized.TestCase):
       *[(e.value, e.value) for e in bt_config.Exploration])
   def test_program_runs_and_logs_what_explored(self, exploration):
     run_dir = self.create_tempdir().full_path
-    config = experiment.default_config(
-        ENVIRONMENT, exploration,
-        levy_epsilon_base=0.3,  # Flights often enough to see in 400 steps.
-        **test_program.tiny_config_values())
+    spec = test_program.tiny_spec(
+        'bt', ENVIRONMENT, BUDGET, pretrained='scripted:door_seeker',
+        config=dict(exploration=bt_config.Exploration(exploration),
+                    # Flights often enough to see in 400 steps.
+                    levy_epsilon_base=0.3))
     test_program.launch_until_stopped(
-        self, lambda stop: experiment.make_program_builder(
-            ENVIRONMENT, 'game', 'scripted:door_seeker', config, run_dir,
-            BUDGET, seed=0, stop_program=stop))
+        self, lambda stop: experiments.make_layout(spec, run_dir, stop))
 
     logs = reports.read_logs(run_dir)
     self.assertGreater(logs['learner']['learner_steps'].max(), 2)

@@ -6,10 +6,10 @@ from acme import specs
 import numpy as np
 
 from behavior_transfer import environments
+from behavior_transfer import experiments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
-from behavior_transfer.agents.ngu import experiment
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import sources
@@ -25,11 +25,9 @@ class PretrainingProgramTest(absltest.TestCase):
 
   def test_program_learns_reports_and_exports_a_loadable_policy(self):
     run_dir = self.create_tempdir().full_path
-    config = experiment.default_config(ENVIRONMENT, 'ngu',
-                                       **test_program.tiny_config_values())
+    spec = test_program.tiny_spec('ngu', ENVIRONMENT, 400)
     test_program.launch_until_stopped(
-        self, lambda stop: experiment.make_program_builder(
-            ENVIRONMENT, config, run_dir, 400, seed=0, stop_program=stop))
+        self, lambda stop: experiments.make_layout(spec, run_dir, stop))
 
     logs = reports.read_logs(run_dir)
     learner = logs['learner']
@@ -52,7 +50,7 @@ class PretrainingProgramTest(absltest.TestCase):
 
     # The exported pi_p drives the BT actor on the same dynamics.
     factory = sources.policy_factory(
-        f'exported:{experiment.policy_dir(run_dir)}', ENVIRONMENT)
+        f'exported:{experiments.policy_dir(run_dir)}', ENVIRONMENT)
     policy = factory(specs.make_environment_spec(
         environments.make_environment(ENVIRONMENT)))
     network = test_bt_actor.FixedQ([0.] * 7)
@@ -82,7 +80,7 @@ class PretrainingProgramTest(absltest.TestCase):
     weight_transfer.restore_network(
         shipped, bundled.weights_path('tiny-ngu', directory), spec)
     weight_transfer.restore_network(
-        trained, experiment.weights_dir(run_dir), spec)
+        trained, experiments.weights_dir(run_dir), spec)
     for a, b in zip(shipped.variables, trained.variables):
       np.testing.assert_array_equal(a.numpy(), b.numpy())
 

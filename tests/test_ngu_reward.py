@@ -11,7 +11,7 @@ from behavior_transfer.agents.ngu import rewards
 
 def expected_episodic(memory, query, all_knn_distances, k, eps=1e-4, xi=0.008,
                       c=1e-3, s_m=8.0):
-  """The NGU reward of README's "Reward-free pre-training (NGU)", written out
+  """The NGU reward of docs/agents.md's "Reward-free pre-training (NGU)", written out
   step by step with plain Python."""
   distances = sorted(sum((a - b)**2 for a, b in zip(m, query)) for m in memory)[:k]
   all_knn_distances = all_knn_distances + distances

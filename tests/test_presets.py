@@ -1,6 +1,7 @@
 """Config presets: the paper's Atari scale, the tiny Atari programs, and what
 each needs in memory."""
 
+import dataclasses
 import json
 import os
 
@@ -11,42 +12,47 @@ import tensorflow as tf
 from acme import specs
 
 from behavior_transfer import environments
+from behavior_transfer import experiments
 from behavior_transfer import networks
-from behavior_transfer.agents.bt import experiment as bt_experiment
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.r2d2 import config as r2d2_config
-from behavior_transfer.agents.r2d2 import experiment as r2d2_experiment
-from behavior_transfer.studies import sizing
+from behavior_transfer.distributed import program_config
 from behavior_transfer.launching import runs
+from behavior_transfer.studies import sizing
 
 ATARI = 'atari:ms_pacman'
 
 
 def test_paper_preset_is_the_papers_atari_scale():
-  config = bt_experiment.default_config(ATARI, 'bt', 'paper')
-  r2d2 = config.r2d2
-  assert (r2d2.num_actors, r2d2.envs_per_actor, r2d2.network_size) == (
+  spec = experiments.from_preset('bt', ATARI, 1, 'paper', pretrained='random')
+  r2d2, program = spec.config.r2d2, spec.program
+  assert (program.num_actors, program.envs_per_actor, r2d2.network_size) == (
       256, 1, 'standard')
   assert (r2d2.trace_length, r2d2.burn_in_length, r2d2.replay_period) == (
       80, 40, 40)
   assert r2d2.max_replay_size * r2d2.replay_period == 4_000_000  # Steps.
-  # Flags still override single fields.
-  assert bt_experiment.default_config(
-      ATARI, 'bt', 'paper', num_actors=16).r2d2.num_actors == 16
+  # Flags override single fields; None (a flag not given) leaves them.
+  changed = experiments.override(spec, program=dict(num_actors=16),
+                                 r2d2=dict(batch_size=None))
+  assert changed.program.num_actors == 16
+  assert changed.config.r2d2.batch_size == r2d2.batch_size
 
 
 def test_tiny_preset_shrinks_every_agent():
-  ngu = ngu_experiment.default_config(ATARI, 'ngu', 'tiny')
+  ngu = experiments.from_preset('ngu', ATARI, 1, 'tiny').config
   assert ngu.r2d2.network_size == 'tiny' and ngu.embedding_size == 8
-  assert r2d2_experiment.default_config(ATARI, 'tiny').max_replay_size == 500
+  assert r2d2_config.preset('atari', 'tiny').max_replay_size == 500
+  assert program_config.preset('atari', 'tiny').num_actors == 1
 
 
 def test_unknown_presets_and_sizes_list_the_valid_ones():
   with pytest.raises(ValueError, match='standard, paper, tiny'):
-    r2d2_experiment.default_config(ATARI, 'huge')
+    experiments.from_preset('r2d2', ATARI, 1, 'huge')
   with pytest.raises(ValueError, match="valid: standard"):
-    r2d2_experiment.default_config('minigrid:MiniGrid-Empty-5x5-v0', 'paper')
+    experiments.from_preset('r2d2', 'minigrid:MiniGrid-Empty-5x5-v0', 1,
+                            'paper')
+  with pytest.raises(ValueError, match='valid: r2d2, bt, ngu'):
+    experiments.from_preset('dqn', ATARI, 1)
   with pytest.raises(ValueError, match='valid: standard'):
     networks.check_network_size('minigrid', 'tiny')
 
@@ -89,22 +95,28 @@ def test_presets_table_computes_replay_memory_from_the_signature():
 
 def test_runs_written_before_a_setting_existed_resume_at_its_old_value(
     tmp_path):
+  # A config.json of the first layout, from before network_size existed.
+  spec = experiments.from_preset('r2d2', ATARI, 100)
+  old = {'agent': 'r2d2', 'environment': ATARI, 'task': 'game', 'seed': 0,
+         'max_actor_steps': 100, **dataclasses.asdict(spec.config),
+         **dataclasses.asdict(spec.program)}
+  del old['network_size']
   run_dir = str(tmp_path / 'run')
   os.makedirs(run_dir)
-  old = {'environment': ATARI, 'r2d2': {'batch_size': 64}}
   with open(os.path.join(run_dir, 'config.json'), 'w') as f:
     json.dump(old, f)
-  new = {'environment': ATARI,
-         'r2d2': {'batch_size': 64, 'network_size': 'standard'}}
-  assert runs.prepare_run_dir(run_dir, new, overwrite=False)
+  read = experiments.run_experiment.read_settings
+  assert runs.prepare_run_dir(run_dir, spec.to_json(), False,
+                              spec.settings_that_may_change(), read)
   with open(os.path.join(run_dir, 'config.json'), 'w') as f:
     json.dump(old, f)
-  tiny = {'environment': ATARI, 'r2d2': {'batch_size': 64,
-                                         'network_size': 'tiny'}}
-  with pytest.raises(ValueError, match='r2d2.network_size'):
-    runs.prepare_run_dir(run_dir, tiny, overwrite=False)
+  tiny = experiments.override(spec, r2d2=dict(network_size='tiny'))
+  with pytest.raises(ValueError, match='config.network_size'):
+    runs.prepare_run_dir(run_dir, tiny.to_json(), False,
+                         spec.settings_that_may_change(), read)
 
 
 def test_presets_of_each_domain():
-  assert set(r2d2_config.PRESETS['atari']) == {'standard', 'paper', 'tiny'}
-  assert set(r2d2_config.PRESETS['minigrid']) == {'standard'}
+  for registry in (r2d2_config.PRESETS, program_config.PRESETS):
+    assert set(registry['atari']) == {'standard', 'paper', 'tiny'}
+    assert set(registry['minigrid']) == {'standard'}

@@ -10,12 +10,13 @@ from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
 
+from behavior_transfer import experiments
 from behavior_transfer import networks
-from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
-from behavior_transfer.agents.r2d2 import experiment
 from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.distributed import nodes
+from behavior_transfer.experiments import run_experiment
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 
@@ -23,16 +24,24 @@ ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240
 
 
-def tiny_config_values():
-  """R2D2 settings for a program that learns a few steps within seconds."""
-  return dict(trace_length=6, burn_in_length=2, replay_period=4,
-              batch_size=8, min_replay_size=8, replay_ratio=12.0,
-              num_actors=2, envs_per_actor=2, variable_update_period=10,
-              evaluation_pause_seconds=0.5)
+# R2D2 and program settings for a program that learns a few steps within
+# seconds.
+TINY_R2D2 = dict(trace_length=6, burn_in_length=2, replay_period=4,
+                 batch_size=8, min_replay_size=8, replay_ratio=12.0,
+                 variable_update_period=10)
+TINY_PROGRAM = dict(num_actors=2, envs_per_actor=2,
+                    evaluation_pause_seconds=0.5)
 
 
-def tiny_config():
-  return experiment.default_config(ENVIRONMENT, **tiny_config_values())
+def tiny_spec(agent: str = 'r2d2', environment: str = ENVIRONMENT,
+              max_actor_steps: int = 400, config=None, program=None,
+              **fields) -> experiments.ExperimentSpec:
+  """`agent`'s MiniGrid preset made tiny; `config` and `program` set more
+  fields of the agent config and the program, `fields` of the spec."""
+  spec = experiments.from_preset(agent, environment, max_actor_steps,
+                                 **fields)
+  return experiments.override(spec, config=config, r2d2=TINY_R2D2,
+                              program={**TINY_PROGRAM, **(program or {})})
 
 
 def launch_until_stopped(test_case: absltest.TestCase, make_builder) -> None:
@@ -92,19 +101,20 @@ class ProgramTest(absltest.TestCase):
     self.assertFalse(cleanup.is_alive(), 'the program did not end')
     self.assertFalse(os.path.exists(os.path.join(run_dir, nodes.FAILURE_FILE)))
 
-  def _run(self, run_dir, max_actor_steps, config=None, environment_factory=None):
+  def _run(self, run_dir, max_actor_steps, program=None,
+           environment_factory=None):
     """Builds and runs the program until its budget node (or a failure) stops it."""
+    spec = tiny_spec(max_actor_steps=max_actor_steps, program=program)
+
     def make_builder(stop_program):
       if environment_factory is None:
-        return experiment.make_program_builder(
-            ENVIRONMENT, 'game', config or tiny_config(), run_dir,
-            max_actor_steps, seed=0, stop_program=stop_program)
+        return experiments.make_layout(spec, run_dir, stop_program)
       # The generic layout over an agent builder, as other projects use it.
       return distributed_layout.DistributedLayout(
           r2d2_builder.R2D2Builder(
-              config or tiny_config(),
+              spec.config,
               functools.partial(networks.make_q_network, 'minigrid')),
-          environment_factory, run_dir, max_actor_steps, seed=0,
+          spec.program, environment_factory, run_dir, max_actor_steps, seed=0,
           stop_program=stop_program)
 
     launch_until_stopped(self, make_builder)
@@ -150,15 +160,13 @@ class ProgramTest(absltest.TestCase):
 
   def test_replay_checkpoint_is_restored_on_resume(self):
     run_dir = self.create_tempdir().full_path
-    config = experiment.default_config(
-        ENVIRONMENT, checkpoint_replay=True, checkpoint_seconds=5.,
-        **tiny_config_values())
-    self._run(run_dir, max_actor_steps=300, config=config)
+    program = dict(checkpoint_replay=True, checkpoint_seconds=5.)
+    self._run(run_dir, max_actor_steps=300, program=program)
     self.assertNotEmpty(os.listdir(checkpointing.checkpoint_dir(
         run_dir, checkpointing.REPLAY)))
     announcements = []
     with mock.patch.object(nodes, 'announce', announcements.append):
-      self._run(run_dir, max_actor_steps=600, config=config)
+      self._run(run_dir, max_actor_steps=600, program=program)
     restored = [a for a in announcements if a.startswith('replay holds')]
     self.assertLen(restored, 1)
     self.assertGreater(int(restored[0].split()[2]), 0, restored)
@@ -167,7 +175,7 @@ class ProgramTest(absltest.TestCase):
     run_dir = self.create_tempdir().full_path
 
     def broken_environment(seed):
-      environment = experiment.environment_factory(ENVIRONMENT, 'game')(seed)
+      environment = run_experiment.environment_factory(tiny_spec())(seed)
       # Only actor 1's first environment (acting environment 2) breaks,
       # mid-run.
       if seed % 100_000 == 2:

@@ -13,6 +13,7 @@ from typing import Optional
 from acme import specs
 import reverb
 
+from behavior_transfer.agents import builders
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
@@ -22,16 +23,15 @@ from behavior_transfer.agents.r2d2 import learning as r2d2_learning
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import pretrained as pretrained_lib
 from behavior_transfer.policies import sources
-from behavior_transfer.distributed import logs
 
 
 class BTBuilder(r2d2_builder.R2D2Builder):
   """Transfer with one exploration mode: BT, its ablations or a baseline."""
 
-  actor_columns = logs.ACTOR_COLUMNS + (
+  actor_columns = builders.ACTOR_COLUMNS + (
       'greedy_extra_action_fraction', 'flight_fraction',
       'extra_action_fraction')
-  evaluator_columns = logs.EVALUATOR_COLUMNS + (
+  evaluator_columns = builders.EVALUATOR_COLUMNS + (
       'greedy_extra_action_fraction',)
 
   def __init__(self,
@@ -103,23 +103,25 @@ class BTBuilder(r2d2_builder.R2D2Builder):
                                self.r2d2_config.replay_period)
 
   def make_actor(self, environment_spec, network, seeds, adders=None,
-                 variable_source=None, environment_indices=None
-                 ) -> bt_actor.BehaviorTransferActor:
+                 variable_source=None, environment_indices=None,
+                 num_environments=None) -> bt_actor.BehaviorTransferActor:
     """BT in environments `environment_indices`; the evaluator acts greedily
     over A+ without flights."""
     exploration = self._config.exploration
     pretrained = None
     if exploration.uses_pretrained_policy:
       pretrained = self._pretrained_factory(environment_spec)
+    epsilons = self.epsilons(environment_indices, num_environments,
+                             len(seeds))
     if environment_indices is None:
       levy_epsilons = [0.] * len(seeds)
     else:
-      ladder = self._config.levy_epsilons()
+      ladder = self._config.levy_epsilons(num_environments)
       levy_epsilons = [ladder[i] for i in environment_indices]
     return bt_actor.BehaviorTransferActor(
-        network, environment_spec.actions.num_values, exploration,
-        self.epsilons(environment_indices, len(seeds)), levy_epsilons,
-        pretrained, adders, self.make_variable_client(network, variable_source),
+        network, environment_spec.actions.num_values, exploration, epsilons,
+        levy_epsilons, pretrained, adders,
+        self.make_variable_client(network, variable_source),
         self._config.flight_length_exponent, seeds)
 
   def _learner_network(self, environment_spec):

@@ -50,14 +50,19 @@ class BTConfig:
   def __post_init__(self):
     self.exploration = Exploration(self.exploration)
 
-  def levy_epsilons(self) -> List[float]:
-    """Per-environment flight start probabilities (zero without flights)."""
+  def levy_epsilons(self, num_environments: int) -> List[float]:
+    """Flight start probability of each of all actors' `num_environments`
+    environments (zero without flights)."""
     if not self.exploration.uses_flights:
-      return [0.] * self.r2d2.num_environments
-    return r2d2_config.epsilon_ladder(self.r2d2.num_environments,
+      return [0.] * num_environments
+    return r2d2_config.epsilon_ladder(num_environments,
                                       self.levy_epsilon_base,
                                       self.levy_epsilon_alpha)
 
-  def epsilons(self) -> List[float]:
-    """Per-environment epsilon of the epsilon-greedy choice outside flights."""
-    return self.r2d2.epsilons()
+
+def preset(domain: str, name: str = 'standard',
+           exploration: Exploration = Exploration.BT, **fields) -> BTConfig:
+  """Transfer under `exploration` over R2D2's preset (`r2d2_config.PRESETS`);
+  `fields` replace BTConfig fields (the R2D2 ones are in `r2d2`)."""
+  return BTConfig(r2d2=r2d2_config.preset(domain, name),
+                  exploration=exploration, **fields)

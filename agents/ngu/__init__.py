@@ -1,12 +1,11 @@
 """Reward-free pre-training with NGU (Badia et al. 2020): the intrinsic
-reward, its models, their learner and the pre-training program."""
+reward, its models, their learner and the builder of the pre-training
+agent."""
 
 from behavior_transfer.agents.ngu.builder import NGUBuilder
 from behavior_transfer.agents.ngu.config import IntrinsicReward
 from behavior_transfer.agents.ngu.config import NGUConfig
-from behavior_transfer.agents.ngu.experiment import default_config
-from behavior_transfer.agents.ngu.experiment import make_program_builder
-from behavior_transfer.agents.ngu.experiment import run
+from behavior_transfer.agents.ngu.config import preset
 from behavior_transfer.agents.ngu.learning import NGULearner
 from behavior_transfer.agents.ngu.networks import IntrinsicModels
 from behavior_transfer.agents.ngu.reward_wrapper import IntrinsicRewardBatch

@@ -17,6 +17,8 @@ import shutil
 from acme import specs
 from acme.tf import variable_utils
 
+from behavior_transfer.acting import environment_batch
+from behavior_transfer.agents import builders
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import learning as ngu_learning
 from behavior_transfer.agents.ngu import networks as ngu_networks
@@ -24,8 +26,6 @@ from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.environments import oar
 from behavior_transfer.policies import pretrained
-from behavior_transfer.acting import environment_batch
-from behavior_transfer.distributed import logs
 
 POLICY_DIR = 'policy'
 
@@ -33,8 +33,8 @@ POLICY_DIR = 'policy'
 class NGUBuilder(r2d2_builder.R2D2Builder):
   """Reward-free pre-training with NGU's (or RND's, or a constant) reward."""
 
-  learner_columns = logs.LEARNER_COLUMNS + ('inverse_dynamics_loss',
-                                            'rnd_loss')
+  learner_columns = builders.LEARNER_COLUMNS + ('inverse_dynamics_loss',
+                                                'rnd_loss')
 
   def __init__(self, config: ngu_config.NGUConfig,
                network_factory: r2d2_builder.NetworkFactory, domain: str):

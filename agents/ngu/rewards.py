@@ -1,4 +1,5 @@
-"""NGU's intrinsic reward, computed online by each actor (as README states it).
+"""NGU's intrinsic reward, computed online by each actor (as docs/agents.md
+states it).
 
   r_t = r_episodic * min(max(alpha_t, 1), L)
 

@@ -16,7 +16,6 @@ from behavior_transfer.agents import builders
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 from behavior_transfer.agents.r2d2 import learning
-from behavior_transfer.distributed import logs
 
 # environment spec (and keyword arguments) -> recurrent Q-network.
 NetworkFactory = Callable[..., snt.RNNCore]
@@ -47,9 +46,9 @@ def make_replay_table(config: r2d2_config.R2D2Config,
 class R2D2Builder(builders.AgentBuilder):
   """Distributed R2D2 (Kapturowski et al. 2019) with batched actors."""
 
-  learner_columns = logs.LEARNER_COLUMNS
-  actor_columns = logs.ACTOR_COLUMNS
-  evaluator_columns = logs.EVALUATOR_COLUMNS
+  learner_columns = builders.LEARNER_COLUMNS
+  actor_columns = builders.ACTOR_COLUMNS
+  evaluator_columns = builders.EVALUATOR_COLUMNS
 
   def __init__(self, config: r2d2_config.R2D2Config,
                network_factory: NetworkFactory):
@@ -104,12 +103,13 @@ class R2D2Builder(builders.AgentBuilder):
         sequence_length=self.r2d2_config.sequence_length)
 
   def epsilons(self, environment_indices: Optional[Sequence[int]],
-               count: int) -> List[float]:
-    """Epsilon of each of `count` environments: theirs on the ladder, or the
-    evaluator's for None indices."""
+               num_environments: Optional[int], count: int) -> List[float]:
+    """Epsilon of each of `count` environments: theirs on the ladder of
+    `num_environments`, or the evaluator's for None indices."""
     if environment_indices is None:
       return [self.r2d2_config.evaluation_epsilon] * count
-    ladder = self.r2d2_config.epsilons()
+    ladder = self.r2d2_config.epsilons(
+        _ladder_length(environment_indices, num_environments))
     return [ladder[i] for i in environment_indices]
 
   def make_variable_client(self, network: snt.Module,
@@ -118,11 +118,12 @@ class R2D2Builder(builders.AgentBuilder):
         network, variable_source, self.r2d2_config.variable_update_period)
 
   def make_actor(self, environment_spec, network, seeds, adders=None,
-                 variable_source=None, environment_indices=None
-                 ) -> r2d2_actor.EpsilonGreedyActor:
+                 variable_source=None, environment_indices=None,
+                 num_environments=None) -> r2d2_actor.EpsilonGreedyActor:
     del environment_spec
     return r2d2_actor.EpsilonGreedyActor(
-        network, self.epsilons(environment_indices, len(seeds)), adders,
+        network, self.epsilons(environment_indices, num_environments,
+                               len(seeds)), adders,
         self.make_variable_client(network, variable_source), seeds)
 
   def make_learner(self, environment_spec, dataset, replay_client, counter,
@@ -145,3 +146,13 @@ class R2D2Builder(builders.AgentBuilder):
     del environment_spec
     return learning.R2D2Learner(network, target_network, self.r2d2_config,
                                 dataset, replay_client, counter, logger)
+
+
+def _ladder_length(environment_indices: Sequence[int],
+                   num_environments: Optional[int]) -> int:
+  """The exploration ladder's length, checked against the indices on it."""
+  if num_environments is None or max(environment_indices) >= num_environments:
+    raise ValueError(
+        f'Acting environments {list(environment_indices)} need the number of '
+        f'environments over all actors (num_environments={num_environments}).')
+  return num_environments
