@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from behavior_transfer import environments
-from behavior_transfer.agents.ngu import experiment as ngu_experiment
+from behavior_transfer import experiments
 from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import paper_report
@@ -53,7 +53,7 @@ class AtariPipelineTest(absltest.TestCase):
 
     # pi_p was exported over the full action set and reported zero-shot.
     policy = pretrained.ExportedPolicy(
-        ngu_experiment.policy_dir(pretrain_dir))
+        experiments.policy_dir(pretrain_dir))
     self.assertEqual(policy.num_actions, 18)
     self.assertIn('| return_eat_ghosts_hard |', text)
     # Its learner checkpoint loads as pi_p too, into the tiny network its
@@ -61,7 +61,7 @@ class AtariPipelineTest(absltest.TestCase):
     spec = specs.make_environment_spec(environments.make_environment(
         ENVIRONMENT, TASK))
     from_checkpoint = sources.policy_factory(
-        f'checkpoint:{ngu_experiment.weights_dir(pretrain_dir)}',
+        f'checkpoint:{experiments.weights_dir(pretrain_dir)}',
         ENVIRONMENT)(spec)
     environment = environments.make_environment(ENVIRONMENT, TASK)
     timestep = environment.reset()

@@ -9,7 +9,7 @@ import pytest
 
 from behavior_transfer import environments
 from behavior_transfer import networks
-from behavior_transfer.agents.bt import experiment as bt_experiment
+from behavior_transfer import experiments
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
@@ -68,10 +68,10 @@ def test_its_weights_initialise_bt_with_partial_transfer(tmp_path):
   network = networks.make_q_network('minigrid', spec)
   weight_transfer.restore_network(network, bundled.weights_path(NAME), spec)
   # The program checks the weights fit when it is built.
-  layout = bt_experiment.make_program_builder(
-      ENVIRONMENT, 'game', f'bundled:{NAME}',
-      bt_experiment.default_config(ENVIRONMENT, 'bt'), str(tmp_path), 100, 0,
-      weight_init='partial', weights_checkpoint=f'bundled:{NAME}')
+  layout = experiments.make_layout(experiments.from_preset(
+      'bt', ENVIRONMENT, 100, pretrained=f'bundled:{NAME}',
+      weight_init='partial', weights_checkpoint=f'bundled:{NAME}'),
+                                   str(tmp_path))
   # The learner's network before training.
   downstream = layout.builder._learner_network(layout.environment_spec)  # pylint: disable=protected-access
   shipped = [v for v in network.variables if 'lstm' in v.name]

@@ -236,8 +236,8 @@ def test_fused_adam_follows_sonnets_adam_exactly():
 def test_replay_ratio_sets_the_tables_samples_per_insert():
   # A sequence per 10 steps, 20 trained steps per sample: training on each
   # step 4 times takes 2 samples per inserted sequence.
-  config = r2d2_config.small_domain_config(replay_ratio=4., replay_period=10,
-                                           trace_length=20)
+  config = r2d2_config.preset('minigrid', replay_ratio=4., replay_period=10,
+                              trace_length=20)
   assert config.samples_per_insert == 2.
   table = r2d2_builder.make_replay_table(config, None)
   assert table.info.rate_limiter_info.samples_per_insert == 2.

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from behavior_transfer import environments
 from behavior_transfer import networks
-from behavior_transfer.agents.bt import experiment
+from behavior_transfer import experiments
+from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
@@ -138,15 +139,15 @@ def test_mismatching_action_space_is_refused_when_the_program_is_built(tmp_path)
       actions=specs.DiscreteArray(18, name='action'))
   path = pretrained.export_policy(make_policy_network(wider_spec), wider_spec,
                                   str(tmp_path / 'pi_p'))
-  config = experiment.default_config(ENVIRONMENT, 'bt')
+  spec = experiments.from_preset('bt', ENVIRONMENT, 1000,
+                                 pretrained=f'exported:{path}')
   with pytest.raises(ValueError) as error:
-    experiment.make_program_builder(ENVIRONMENT, 'game', f'exported:{path}',
-                                    config, str(tmp_path / 'run'), 1000, 0)
+    experiments.make_layout(spec, str(tmp_path / 'run'))
   message = str(error.value)
   assert '18 actions' in message and 'num_values=7' in message
   assert not os.path.exists(tmp_path / 'run')  # Nothing was started.
   # Baselines that do not use pi_p ignore it.
-  experiment.make_program_builder(
-      ENVIRONMENT, 'game', f'exported:{path}',
-      experiment.default_config(ENVIRONMENT, 'epsilon_greedy'),
-      str(tmp_path / 'run'), 1000, 0)
+  experiments.make_layout(
+      experiments.override(spec, config=dict(
+          exploration=bt_config.Exploration.EPSILON_GREEDY)),
+      str(tmp_path / 'run'))

@@ -10,7 +10,7 @@ import tempfile
 
 from absl.testing import absltest
 
-from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer import experiments
 from behavior_transfer.launching import rehearsal
 from behavior_transfer.launching import vertex
 from behavior_transfer.distributed import nodes
@@ -77,15 +77,16 @@ class RehearsalTest(absltest.TestCase):
   def test_a_program_runs_to_its_budget_across_hosts(self):
     before = namespaces()
     budget = 2000
-    config = experiment.default_config(
-        ENVIRONMENT, trace_length=6, burn_in_length=2, replay_period=4,
-        batch_size=8, min_replay_size=8, replay_ratio=4.0, num_actors=2,
-        envs_per_actor=2, variable_update_period=10,
-        evaluation_pause_seconds=0.5)
+    spec = experiments.override(
+        experiments.from_preset('r2d2', ENVIRONMENT, budget),
+        r2d2=dict(trace_length=6, burn_in_length=2, replay_period=4,
+                  batch_size=8, min_replay_size=8, replay_ratio=4.0,
+                  variable_update_period=10),
+        program=dict(num_actors=2, envs_per_actor=2,
+                     evaluation_pause_seconds=0.5))
     with tempfile.TemporaryDirectory() as run_dir:
-      summary = experiment.run(
-          ENVIRONMENT, 'game', config, run_dir, budget,
-          launch_type=vertex.VertexLaunch('rehearsal', None))
+      summary = experiments.run(
+          spec, run_dir, launch_type=vertex.VertexLaunch('rehearsal', None))
       self.assertGreaterEqual(summary['actor_steps'], budget)
       # The learner trained on what actors on other hosts put into replay.
       self.assertGreater(summary['learner_steps'], 0)

@@ -11,8 +11,7 @@ from unittest import mock
 from absl.testing import absltest
 import cloudpickle
 
-from behavior_transfer.agents.bt import experiment as bt_experiment
-from behavior_transfer.agents.r2d2 import experiment
+from behavior_transfer import experiments
 from behavior_transfer.launching import resources
 from behavior_transfer.launching import vertex
 from behavior_transfer.policies import bundled
@@ -24,10 +23,13 @@ ATARI = 'atari:pong'
 BUNDLED_LEVEL = 'minigrid:MiniGrid-MultiRoom-N4-S5-v0'
 
 
-def make_layout(environment=MINIGRID, run_dir='/gcs/bucket/run', **overrides):
-  config = experiment.default_config(environment, **overrides)
-  return experiment.make_program_builder(environment, 'game', config, run_dir,
-                                         1000, 0)
+def make_layout(environment=MINIGRID, run_dir='/gcs/bucket/run', r2d2=None,
+                **program):
+  """R2D2's layout on `environment` under its preset, with `r2d2` and
+  `program` fields replaced."""
+  return experiments.make_layout(experiments.override(
+      experiments.from_preset('r2d2', environment, 1000), r2d2=r2d2,
+      program=program), run_dir)
 
 
 class ResourcesTest(absltest.TestCase):
@@ -50,11 +52,11 @@ class ResourcesTest(absltest.TestCase):
                if gib < replay.ram_gib]
     self.assertLess(max(smaller), needed)
     with self.assertRaisesRegex(ValueError, 'lower max_replay_size'):
-      resources.group_resources(make_layout(ATARI, max_replay_size=10**7))
+      resources.group_resources(make_layout(ATARI, r2d2=dict(max_replay_size=10**7)))
 
   def test_replay_memory_grows_with_the_table_and_is_asked_for(self):
-    small = make_layout(ATARI, max_replay_size=1000)
-    large = make_layout(ATARI, max_replay_size=100_000)
+    small = make_layout(ATARI, r2d2=dict(max_replay_size=1000))
+    large = make_layout(ATARI, r2d2=dict(max_replay_size=100_000))
     self.assertEqual(resources.replay_bytes(large) // resources.step_bytes(large),
                      100_000 * 40 + 121)
     asked = resources.group_resources(large)['replay'].ram_gib
@@ -190,12 +192,13 @@ class PortableNodesTest(absltest.TestCase):
   def test_nodes_name_the_bundled_policy_not_this_machines_path(self):
     # The package lives elsewhere in the image, so a node pickled with this
     # checkout's path to the bundled pi_p or its weights would not find them.
-    config = bt_experiment.default_config(
-        BUNDLED_LEVEL, 'bt', num_actors=1)
-    layout = bt_experiment.make_program_builder(
-        BUNDLED_LEVEL, 'reach_third_room', 'bundled:ngu_multiroom', config,
-        '/gcs/bucket/run', 1000, 0, weight_init='partial',
+    spec = experiments.from_preset(
+        'bt', BUNDLED_LEVEL, 1000, task='reach_third_room',
+        pretrained='bundled:ngu_multiroom', weight_init='partial',
         weights_checkpoint='bundled:ngu_multiroom')
+    layout = experiments.make_layout(
+        experiments.override(spec, program=dict(num_actors=1)),
+        '/gcs/bucket/run')
     program = layout.build()
     plan = vertex.plan(program, resources.docker_configs(
         layout, program.groups, None))
@@ -212,9 +215,8 @@ class BadInputTest(absltest.TestCase):
     with tempfile.TemporaryDirectory() as directory:
       run_dir = os.path.join(directory, 'run')
       with self.assertRaisesRegex(ValueError, '/gcs/<bucket>'):
-        experiment.run(MINIGRID, 'game', experiment.default_config(MINIGRID),
-                       run_dir, 1000,
-                       launch_type=vertex.VertexLaunch('submit'))
+        experiments.run(experiments.from_preset('r2d2', MINIGRID, 1000),
+                        run_dir, launch_type=vertex.VertexLaunch('submit'))
       self.assertFalse(os.path.exists(run_dir))
 
   def test_unknown_mode_and_accelerator_are_refused_naming_valid_ones(self):
@@ -234,18 +236,16 @@ class BadInputTest(absltest.TestCase):
         mock.patch.object(vertex, 'submit', lambda program, xm_resources:
                           submitted.append((program, xm_resources))):
       run_dir = os.path.join(directory, 'run')
-      config = experiment.default_config(MINIGRID)
+      spec = experiments.from_preset('r2d2', MINIGRID, 1000)
       launch = vertex.VertexLaunch('submit')
       with self.assertRaisesRegex(runs.Handover, 'Submitted to Vertex AI'):
-        experiment.run(MINIGRID, 'game', config, run_dir, 1000,
-                       launch_type=launch)
+        experiments.run(spec, run_dir, launch_type=launch)
       [(program, xm_resources)] = submitted
       self.assertEqual(set(xm_resources), set(program.groups))
       self.assertTrue(os.path.exists(os.path.join(run_dir,
                                                   runs.SUBMITTED_FILE)))
       with self.assertRaisesRegex(ValueError, 'has not ended'):
-        experiment.run(MINIGRID, 'game', config, run_dir, 1000,
-                       launch_type=launch)
+        experiments.run(spec, run_dir, launch_type=launch)
       self.assertLen(submitted, 1)
 
   def test_a_submitted_run_is_not_launched_again_until_it_ended(self):

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from behavior_transfer import environments
 from behavior_transfer import networks
-from behavior_transfer.agents.bt import experiment
+from behavior_transfer import experiments
 from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.networks import weight_transfer
 from tests import test_learner
@@ -114,11 +114,11 @@ def test_transfer_program_refuses_an_unfitting_checkpoint_when_built(tmp_path):
   tf2_savers.Checkpointer({'learner': learner.state}, directory=str(tmp_path),
                           subdirectory='learner', add_uid=False).save(force=True)
   with pytest.raises(ValueError, match='Cannot load the Q-network'):
-    experiment.make_program_builder(
-        ENVIRONMENT, 'game', 'random', experiment.default_config(ENVIRONMENT, 'bt'),
-        str(tmp_path / 'run'), 100, 0, weight_init='partial',
-        weights_checkpoint=str(tmp_path / 'checkpoints' / 'learner'))
+    experiments.make_layout(experiments.from_preset(
+        'bt', ENVIRONMENT, 100, pretrained='random', weight_init='partial',
+        weights_checkpoint=str(tmp_path / 'checkpoints' / 'learner')),
+                            str(tmp_path / 'run'))
   with pytest.raises(ValueError, match='needs the pre-training checkpoint'):
-    experiment.make_program_builder(
-        ENVIRONMENT, 'game', 'random', experiment.default_config(ENVIRONMENT, 'bt'),
-        str(tmp_path / 'run'), 100, 0, weight_init='full')
+    experiments.make_layout(experiments.from_preset(
+        'bt', ENVIRONMENT, 100, pretrained='random', weight_init='full'),
+                            str(tmp_path / 'run'))
