@@ -23,10 +23,10 @@ from typing import Dict, List
 from absl import app
 from absl import flags
 
+from behavior_transfer.launching import reports
 from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import paper_report
 from behavior_transfer.studies import pipeline
-from behavior_transfer.launching import reports
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(

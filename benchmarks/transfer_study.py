@@ -37,9 +37,9 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from behavior_transfer.launching import reports
 from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import pipeline
-from behavior_transfer.launching import reports
 from benchmarks import figures
 from benchmarks import study
 

@@ -23,15 +23,15 @@ import launchpad as lp
 import reverb
 import tensorflow as tf
 
-from behavior_transfer.agents import builders
-from behavior_transfer.environments import measures
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.agents import builders
 from behavior_transfer.distributed import checkpointing
 from behavior_transfer.distributed import coordinator
 from behavior_transfer.distributed import logs
 from behavior_transfer.distributed import nodes
 from behavior_transfer.distributed import program_config as program_config_lib
 from behavior_transfer.distributed import variable_cache
+from behavior_transfer.environments import measures
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
 

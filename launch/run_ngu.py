@@ -20,10 +20,10 @@ from absl import flags
 from behavior_transfer import experiments
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.launch import run_flags
+from behavior_transfer.launching import reports
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
 from behavior_transfer.studies import bundle
-from behavior_transfer.launching import reports
 
 FLAGS = run_flags.FLAGS
 run_flags.define_run_flags(environment='minigrid:MiniGrid-MultiRoom-N2-S4-v0',

@@ -13,10 +13,10 @@ flag and works for any MiniGrid id and any of its tasks.
 from absl import app
 from absl import flags
 
-from behavior_transfer.launching import vertex
 from behavior_transfer.launch import run_flags
-from behavior_transfer.studies import pipeline
 from behavior_transfer.launching import runs
+from behavior_transfer.launching import vertex
+from behavior_transfer.studies import pipeline
 
 FLAGS = flags.FLAGS
 defaults = pipeline.PipelineSettings()
@@ -41,11 +41,11 @@ flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
 flags.DEFINE_string(
     'preset', defaults.preset,
-    'Config preset of every stage: standard; on Atari also tiny (tiny '
+    'Preset of every stage: standard; on Atari also tiny (tiny '
     'network and replay: the whole pipeline in minutes, learning nothing '
     'useful) and paper (256 actors; a cluster job).')
 flags.DEFINE_integer('num_actors', None, 'Actors per stage (default: the '
-                     'preset\'s: small domains 2, Atari 8, tiny 1).')
+                     'preset\'s).')
 flags.DEFINE_integer('report_episodes', defaults.report_episodes,
                      'Episodes of pi_p and of a random policy in the '
                      'zero-shot report.')

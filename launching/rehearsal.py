@@ -24,9 +24,9 @@ import time
 import uuid
 from typing import List, Optional, Sequence
 
-from behavior_transfer.launching import vertex
 from behavior_transfer.distributed import nodes
 from behavior_transfer.launching import supervisor
+from behavior_transfer.launching import vertex
 
 SUBNET = '10.213.0'  # Hosts are SUBNET.1, SUBNET.2, ... on a /24.
 MAX_HOSTS = 250

@@ -19,14 +19,14 @@ from typing import Any, Callable, Collection, Dict, Mapping, Union
 
 import launchpad as lp
 
-from behavior_transfer.distributed import layout as distributed_layout
-from behavior_transfer.launching import rehearsal
-from behavior_transfer.launching import resources
-from behavior_transfer.launching import vertex
 from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import layout as distributed_layout
 from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import rehearsal
 from behavior_transfer.launching import reports
+from behavior_transfer.launching import resources
 from behavior_transfer.launching import supervisor
+from behavior_transfer.launching import vertex
 
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', vertex.LAUNCH_TYPE)
 # A Launchpad launch type, or how to go to Vertex AI ('vertex_ai' alone

@@ -32,8 +32,8 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 import pandas as pd
 
-from behavior_transfer.studies import atari_scores
 from behavior_transfer.launching import reports
+from behavior_transfer.studies import atari_scores
 
 ATARI_FRAMES_PER_STEP = 4  # Action repeat of the Atari environment.
 EVALUATOR_EPISODES = 5  # A run's score: its evaluator's last episodes.
@@ -75,7 +75,9 @@ class Run:
 def agent_label(config: Dict) -> str:
   """'bt', 'flights', 'epsilon_greedy+partial_init', 'r2d2', 'ngu', ..."""
   if config.get('agent') == 'bt':
-    label = config['exploration']
+    # The agent config is under 'config' (the first layout kept it at the
+    # top).
+    label = config.get('config', config)['exploration']
     if config.get('weight_init', 'none') != 'none':
       label += f'+{config["weight_init"]}_init'
     return label

@@ -27,11 +27,11 @@ from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.policies import evaluation
-from behavior_transfer.launching import reports
-from behavior_transfer.launching import runs
 
 
 @dataclasses.dataclass

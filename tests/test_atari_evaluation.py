@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from behavior_transfer import experiments
+from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.environments import atari
 from behavior_transfer.studies import atari_scores
 from behavior_transfer.studies import paper_report
@@ -135,6 +137,11 @@ def test_agent_labels_name_exploration_and_weight_transfer():
       agent='bt', exploration='epsilon_greedy', weight_init='partial')) == \
       'epsilon_greedy+partial_init'
   assert paper_report.agent_label(dict(agent='r2d2')) == 'r2d2'
+  stored = experiments.override(
+      experiments.from_preset('bt', 'atari:hero', 10, pretrained='random',
+                              weight_init='full', weights_checkpoint='w'),
+      config=dict(exploration=bt_config.Exploration.FLIGHTS)).to_json()
+  assert paper_report.agent_label(stored) == 'flights+full_init'
 
 
 def test_median_hns_curve_follows_the_runs_over_frames(study):

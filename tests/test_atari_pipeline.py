@@ -11,11 +11,11 @@ import pytest
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
+from behavior_transfer.launching import reports
 from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import paper_report
 from behavior_transfer.studies import pipeline
-from behavior_transfer.launching import reports
 
 ENVIRONMENT = 'atari:ms_pacman'
 TASK = 'eat_ghosts_hard'

@@ -19,6 +19,8 @@ import tree
 
 from behavior_transfer import environments
 from behavior_transfer import networks
+from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import environment_batch
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
@@ -27,8 +29,6 @@ from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.policies import pretrained
-from behavior_transfer.acting import batched_loop
-from behavior_transfer.acting import environment_batch
 from tests import test_bt_actor
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-8x8-v0'

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from behavior_transfer import environments
-from behavior_transfer import networks
 from behavior_transfer import experiments
+from behavior_transfer import networks
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation

@@ -4,6 +4,7 @@ adder test cases), the learner's sequence-length check."""
 
 import os
 import re
+from unittest import mock
 
 from absl.testing import parameterized
 from acme import specs
@@ -18,6 +19,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from behavior_transfer import environments
+from behavior_transfer import experiments
 from behavior_transfer.agents import bt
 from behavior_transfer.agents.r2d2 import learning
 from tests import test_bt_actor
@@ -26,11 +28,11 @@ from tests import test_learner
 README = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'README.md')
 
 
-def readme_example() -> str:
-  """The code block of README's "Use BT in your own Acme agent"."""
+def readme_example(section: str = 'Use BT in your own Acme agent') -> str:
+  """The code block of a README section."""
   with open(README) as f:
     text = f.read()
-  section = text.split('## Use BT in your own Acme agent', 1)[1]
+  section = text.split(f'## {section}', 1)[1]
   return re.search(r'```python\n(.*?)```', section, re.DOTALL).group(1)
 
 
@@ -46,6 +48,23 @@ def test_the_readme_example_acts_writes_replay_and_learns():
   assert any(not np.allclose(b, v.numpy())
              for b, v in zip(before, network.trainable_variables))
   namespace['server'].stop()
+
+
+def test_the_readme_run_example_builds_its_program(tmp_path):
+  # The run itself takes minutes; its spec and program are checked here.
+  runs = []
+
+  def build_instead_of_run(spec, run_dir, **kwargs):
+    runs.append((spec, run_dir, kwargs))
+    return experiments.make_layout(spec, str(tmp_path)).build()
+
+  with mock.patch.object(experiments, 'run', build_instead_of_run):
+    exec(compile(readme_example('Run any agent from Python'), README, 'exec'),  # pylint: disable=exec-used
+         {})
+  [(spec, run_dir, _)] = runs
+  assert (spec.agent, spec.task, spec.program.num_actors) == (
+      'bt', 'reach_third_room', 1)
+  assert run_dir == 'runs/bt'
 
 
 class PlainCore(snt.RNNCore):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from behavior_transfer import environments
@@ -13,6 +14,7 @@ from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.distributed import checkpointing
+from behavior_transfer.distributed import logs
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 
@@ -156,3 +158,21 @@ def test_a_run_directory_of_the_previous_layout_resumes(tmp_path):
   assert stored['format'] == 2
   assert experiments.ExperimentSpec.from_json(stored) == spec
   assert stored['config']['exploration'] == bt_config.Exploration.BT.value
+
+
+def test_a_resumed_run_logging_new_columns_keeps_its_csv_readable(tmp_path):
+  # Code that logs a column the run's first launch did not (a task added
+  # since): earlier rows keep their values under the new header.
+  run_dir = str(tmp_path)
+  old = logs.make_logger(run_dir, 'actor_0', ('actor_steps', 'return_game'))
+  old.write({'actor_steps': 10, 'return_game': 1.})
+  old.close()
+  new = logs.make_logger(run_dir, 'actor_0',
+                         ('actor_steps', 'return_game', 'return_new_task'))
+  new.write({'actor_steps': 20, 'return_game': 0., 'return_new_task': 2.})
+  new.close()
+  frame = reports.read_logs(run_dir)['actor_0']
+  assert list(frame['actor_steps']) == [10, 20]
+  assert list(frame['return_game']) == [1., 0.]
+  assert np.isnan(frame['return_new_task'][0])
+  assert frame['return_new_task'][1] == 2.

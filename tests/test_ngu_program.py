@@ -10,11 +10,11 @@ from behavior_transfer import experiments
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.launching import reports
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import bundle
-from behavior_transfer.launching import reports
 from tests import test_bt_actor
 from tests import test_program
 

@@ -11,10 +11,10 @@ import tempfile
 from absl.testing import absltest
 
 from behavior_transfer import experiments
-from behavior_transfer.launching import rehearsal
-from behavior_transfer.launching import vertex
 from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import rehearsal
 from behavior_transfer.launching import reports
+from behavior_transfer.launching import vertex
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 UNAVAILABLE = rehearsal.unavailable_reason()

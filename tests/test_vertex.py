@@ -12,11 +12,11 @@ from absl.testing import absltest
 import cloudpickle
 
 from behavior_transfer import experiments
+from behavior_transfer.distributed import nodes
 from behavior_transfer.launching import resources
+from behavior_transfer.launching import runs
 from behavior_transfer.launching import vertex
 from behavior_transfer.policies import bundled
-from behavior_transfer.distributed import nodes
-from behavior_transfer.launching import runs
 
 MINIGRID = 'minigrid:MiniGrid-Empty-5x5-v0'
 ATARI = 'atari:pong'

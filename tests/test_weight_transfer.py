@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from behavior_transfer import environments
-from behavior_transfer import networks
 from behavior_transfer import experiments
+from behavior_transfer import networks
 from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.networks import weight_transfer
 from tests import test_learner

@@ -32,10 +32,10 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+from behavior_transfer.acting import batched_loop
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.policies import pretrained as pretrained_lib
-from behavior_transfer.acting import batched_loop
 
 Exploration = bt_config.Exploration
 _COUNTS = ('steps', 'greedy_is_extra_action', 'in_flight',

@@ -15,10 +15,10 @@ from acme.tf import variable_utils
 import numpy as np
 import tensorflow as tf
 
+from behavior_transfer.acting import environment_batch
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks
 from behavior_transfer.agents.ngu import rewards
-from behavior_transfer.acting import environment_batch
 
 
 class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):

@@ -16,8 +16,8 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
-from behavior_transfer.networks import q_network
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.networks import q_network
 
 
 def make_variable_client(
