@@ -164,24 +164,25 @@ def measure(what: str) -> None:
   work()
 
 
-def run_pinned(what: str, root: str = '') -> float:
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_pinned(what: str, root: str = HERE) -> float:
   """`measure(what)` in a new process on core 0, by the benchmark and code of
-  the checkout `root` (this one by default; imported as behavior_transfer
-  through a symlink placed ahead of the installed copy)."""
+  the checkout `root` (this one by default), imported as behavior_transfer
+  through a symlink placed ahead of any installed copy."""
+  root = os.path.abspath(root)
   env = dict(os.environ)
   with tempfile.TemporaryDirectory() as shim:
-    if root:
-      os.symlink(os.path.abspath(root), os.path.join(shim, 'behavior_transfer'))
-      env['PYTHONPATH'] = os.pathsep.join(
-          [shim, os.path.abspath(root)] +
-          ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+    os.symlink(root, os.path.join(shim, 'behavior_transfer'))
+    env['PYTHONPATH'] = os.pathsep.join([shim, root])
     output = subprocess.run(
         ['taskset', '-c', '0', sys.executable, '-m',
          'benchmarks.actor_throughput', f'--measure={what}',
          f'--seconds={FLAGS.seconds}',
          f'--warmup_seconds={FLAGS.warmup_seconds}'],
         check=True, capture_output=True, text=True, env=env,
-        cwd=os.path.abspath(root) if root else None).stdout
+        cwd=root).stdout
   return float(output.strip().splitlines()[-1])
 
 
