@@ -5,14 +5,22 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-atari r2d2-demo clean-venv
 
-$(STAMP): setup.py requirements.txt requirements-vertex.txt
+# Every package at the version of requirements.lock (tested here).
+$(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
 	@set -e; PYTHON310=$$(scripts/find_python.sh); \
 	  test -x $(PY) || $$PYTHON310 -m venv $(VENV); \
 	  $(PY) -m pip install --quiet --upgrade 'pip<25' wheel 'setuptools<70'; \
-	  $(PY) -m pip install --quiet -e '.[test,vertex]'
+	  $(PY) -m pip install --quiet -c requirements.lock -e '.[test,vertex]'
 	@touch $(STAMP)
+
+# Re-pins requirements.lock to what .venv holds (after changing
+# requirements*.txt and installing them).
+lock: $(STAMP)
+	@{ sed -n '/^#/p' requirements.lock; \
+	  $(PY) -m pip freeze --exclude-editable | LC_ALL=C sort -f; } > requirements.lock.new
+	@mv requirements.lock.new requirements.lock
 
 # Transfer from the bundled pi_p to a sparse task: BT against epsilon-greedy.
 demo: $(STAMP)

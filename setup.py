@@ -36,7 +36,8 @@ setuptools.setup(
     packages=['behavior_transfer'] +
     ['behavior_transfer.' + name for name in _SUBPACKAGES],
     # The bundled pre-trained policies (SavedModels and provenance files).
-    package_data={'behavior_transfer': ['requirements*.txt'],
+    package_data={'behavior_transfer': ['requirements*.txt',
+                                        'requirements.lock'],
                   'behavior_transfer.policies': ['bundled/*/*',
                                                  'bundled/*/*/*']},
     install_requires=INSTALL_REQUIRES,

@@ -8,12 +8,14 @@ state, exploration rate, random stream) and its own adder, so replay receives
 what K single-environment actors would write.
 
 `SingleEnvironmentActor` presents a one-environment batched actor as an Acme
-`core.Actor`, for Acme's own `EnvironmentLoop`.
+`core.Actor`, for Acme's own `EnvironmentLoop`, and `ActorMetricsObserver`
+brings the actor's per-episode metrics into that loop's results.
 """
 
 import abc
+import functools
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from acme import core
 from acme.utils import counting
@@ -26,13 +28,57 @@ import tree
 from behavior_transfer.acting import environment_batch
 
 
+_NOT_AN_ACME_ACTOR = (
+    '{name} is a batched actor (observe_first(index, timestep), '
+    'select_actions(observations)), not an Acme core.Actor. For Acme\'s '
+    'EnvironmentLoop, wrap one over a single environment: '
+    'acme.EnvironmentLoop(environment, '
+    'behavior_transfer.acting.batched_loop.SingleEnvironmentActor(actor)), '
+    'or build it with the agent\'s make_actor.')
+
+
+def _refuse_acme_calls(observe_first):
+  """`observe_first` that names the adapter when called as an Acme actor's
+  (with a timestep alone), instead of failing on a missing argument."""
+
+  @functools.wraps(observe_first)
+  def checked(self, *args, **kwargs):
+    if len(args) + len(kwargs) == 1 and isinstance(
+        (list(args) + list(kwargs.values()))[0], dm_env.TimeStep):
+      raise TypeError(_NOT_AN_ACME_ACTOR.format(name=type(self).__name__))
+    return observe_first(self, *args, **kwargs)
+  return checked
+
+
+def check_rates(values: Any, name: str) -> np.ndarray:
+  """Per-environment rates as an array; a single number is refused with the
+  shape the call needs (it would act in an unknown number of environments)."""
+  if np.ndim(values) != 1:
+    raise ValueError(
+        f'{name} takes one rate per environment (a sequence), got '
+        f'{values!r}. For one environment pass [{values!r}], or build the '
+        'actor with the agent\'s make_actor.')
+  return np.asarray(values, np.float64)
+
+
 class BatchedActor(abc.ABC):
   """Acts in `num_environments` environments with one network call per step.
 
   The loop calls `observe_first(i, ...)` when environment i starts an episode,
   `select_actions` with every environment's observation, and `observe(i, ...)`
-  with each environment's outcome.
+  with each environment's outcome. Not an Acme `core.Actor`: called as one
+  (by Acme's `EnvironmentLoop`), it names `SingleEnvironmentActor`.
   """
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    if 'observe_first' in cls.__dict__:
+      cls.observe_first = _refuse_acme_calls(cls.__dict__['observe_first'])
+
+  def select_action(self, observation):
+    """Acme's single-environment call: refused, naming the adapter."""
+    del observation
+    raise TypeError(_NOT_AN_ACME_ACTOR.format(name=type(self).__name__))
 
   @property
   @abc.abstractmethod
@@ -98,6 +144,33 @@ class SingleEnvironmentActor(core.Actor):
 
   def update(self, wait: bool = False):
     self._actor.update(wait)
+
+  def episode_metrics(self) -> Dict[str, float]:
+    """The batched actor's extra metrics of the current episode."""
+    return self._actor.episode_metrics(0)
+
+
+class ActorMetricsObserver(observers_lib.EnvLoopObserver):
+  """Adds an actor's per-episode metrics (BT: the fractions of greedy a+
+  choices, flight steps and a+ uses) to the results of Acme's
+  `EnvironmentLoop`: `EnvironmentLoop(env, actor, observers=[
+  ActorMetricsObserver(actor)])` with a `SingleEnvironmentActor`."""
+
+  def __init__(self, actor: SingleEnvironmentActor):
+    if not isinstance(actor, SingleEnvironmentActor):
+      raise TypeError('ActorMetricsObserver reads a SingleEnvironmentActor '
+                      f'(what make_actor returns), got {type(actor).__name__}.')
+    self._actor = actor
+
+  def observe_first(self, env: dm_env.Environment, timestep: dm_env.TimeStep):
+    del env, timestep
+
+  def observe(self, env: dm_env.Environment, timestep: dm_env.TimeStep,
+              action: np.ndarray):
+    del env, timestep, action
+
+  def get_metrics(self) -> Dict[str, float]:
+    return self._actor.episode_metrics()
 
 
 class BatchedEnvironmentLoop(core.Worker):

@@ -13,13 +13,15 @@ import glob
 import os
 import pickle
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from absl import logging
 from acme.tf import savers as tf2_savers
 from acme.utils import counting
 import launchpad as lp
 from launchpad import address as lp_address
+import numpy as np
 import reverb
 import tensorflow as tf
 
@@ -199,24 +201,58 @@ class CheckpointedLearner:
   """Steps a learner until stopped, checkpointing after its first update, then
   every `checkpoint_seconds`, and when stopped.
 
+  Never on non-finite numbers: a learner step that raises ArithmeticError
+  (the learners' `NonFiniteLearning`: loss, TD errors or values NaN or
+  infinite), or weights that are not finite when a checkpoint is due, end
+  the node with a `NodeError` naming the step, the quantity and the last
+  checkpoint whose weights were finite; nothing is saved after that.
   `after_save`, if given, runs after every checkpoint (e.g. to export the
   policy next to the weights).
   """
 
   def __init__(self, learner, checkpointer: tf2_savers.Checkpointer,
-               after_save: Optional[Callable[[], Any]] = None):
+               after_save: Optional[Callable[[], Any]] = None,
+               checkpoint_seconds: float = 300.):
     self._learner = learner
     self._checkpointer = checkpointer
     self._after_save = after_save or (lambda: None)
+    self._checkpoint_seconds = checkpoint_seconds
+    self._last_saved = 0.
+    self._poisoned = False
     self._stopping = threading.Event()
     self._updating = threading.Lock()
 
   def run(self):
     while not self._stopping.is_set():
       with self._updating:  # Stop-time saving waits for all of this.
-        self._learner.step()
-        if self._checkpointer.save():
-          self._after_save()
+        try:
+          self._learner.step()
+        except ArithmeticError as e:
+          self._refuse(str(e))
+        if time.time() - self._last_saved >= self._checkpoint_seconds:
+          self._save()
+
+  def _save(self):
+    if self._poisoned:
+      return
+    bad = [v.name for v in _learner_variables(self._learner.state)
+           if not np.isfinite(v.numpy()).all()]
+    if bad:
+      self._refuse(f'learner weights became non-finite ({", ".join(bad[:3])}'
+                   f'{", ..." if len(bad) > 3 else ""})')
+    self._checkpointer.save(force=True)
+    self._last_saved = time.time()
+    self._after_save()
+
+  def _refuse(self, what: str):
+    """Ends the node without saving again."""
+    self._poisoned = True
+    last = tf.train.latest_checkpoint(self._checkpointer.directory)
+    raise nodes.NodeError(
+        f'{what}; the last finite checkpoint is '
+        f'{last or "none: no checkpoint was written yet"}. Nothing was saved '
+        'after it. Lower the learning rate (or look for the cause) and run '
+        'again: a relaunch resumes from that checkpoint.')
 
   def get_variables(self, names):
     return self._learner.get_variables(names)
@@ -226,12 +262,22 @@ class CheckpointedLearner:
     # Save between updates, not in the middle of one.
     finished = self._updating.acquire(timeout=STEP_WAIT_SECONDS)
     try:
-      self._checkpointer.save(force=True)
-      self._after_save()
+      self._save()
     finally:
       if finished:
         self._updating.release()
     logging.info('Learner stopped; final checkpoint saved.')
+
+
+def _learner_variables(state) -> List[tf.Variable]:
+  """The floating-point variables of a learner's checkpointed modules."""
+  variables = []
+  for item in state.values():
+    if isinstance(item, tf.Variable):
+      variables.append(item)
+    elif isinstance(item, tf.Module):
+      variables.extend(item.variables)
+  return [v for v in variables if v.dtype.is_floating]
 
 
 class ReplayNode(lp.ReverbNode):

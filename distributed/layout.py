@@ -103,7 +103,8 @@ class DistributedLayout:
         checkpointing.LEARNER, self.program_config.checkpoint_seconds)
     return checkpointing.CheckpointedLearner(
         learner, checkpointer, self.builder.after_checkpoint(
-            learner, self.environment_spec, self._run_dir))
+            learner, self.environment_spec, self._run_dir),
+        self.program_config.checkpoint_seconds)
 
   def _acting_loop(self, label: str, seeds: Sequence[int],
                    variable_source: acme.VariableSource,

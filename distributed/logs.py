@@ -1,18 +1,33 @@
-"""Per-node loggers: CSV files in the run directory plus throttled terminal lines.
+"""Per-node loggers: CSV files and TensorBoard event files in the run
+directory, plus throttled terminal lines.
 
 Each node logs a fixed list of columns, so that a CSV keeps one header when
 counts from other nodes appear later and when a resumed run appends to it. A
 run resumed by code that logs other columns (a task added since, say) first
 rewrites the CSV under the new header: earlier rows keep their values, with
 blanks in columns they did not have.
+
+The CSV files are the record reports and resumed runs read; the same rows go
+to TensorBoard (`tensorboard --logdir <run_dir>`), each numeric column a
+scalar at the row's actor steps (learner: learner steps), written from a
+background thread every few seconds.
 """
 
 import csv
+import numbers
 import os
+import time
 from typing import Sequence
 
 from absl import logging
 from acme.utils import loggers
+import numpy as np
+from tensorboard.compat.proto import event_pb2
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.summary.writer import event_file_writer
+
+# Seconds between TensorBoard flushes: the curves lag a run by at most this.
+TENSORBOARD_FLUSH_SECONDS = 2
 
 
 class FixedColumns(loggers.Logger):
@@ -27,6 +42,35 @@ class FixedColumns(loggers.Logger):
 
   def close(self):
     self._to.close()
+
+
+class TensorBoardLogger(loggers.Logger):
+  """Writes each row's numeric values as TensorBoard scalars at the row's
+  `steps_key` count. Plain protocol buffers, no TF ops: cheap per row."""
+
+  def __init__(self, logdir: str, steps_key: str):
+    self._writer = event_file_writer.EventFileWriter(
+        logdir, flush_secs=TENSORBOARD_FLUSH_SECONDS)
+    self._steps_key = steps_key
+
+  def write(self, data: loggers.LoggingData):
+    values = [summary_pb2.Summary.Value(tag=key, simple_value=float(value))
+              for key, value in data.items()
+              if key != self._steps_key and _is_number(value)]
+    self._writer.add_event(event_pb2.Event(
+        wall_time=time.time(), step=int(data.get(self._steps_key, 0)),
+        summary=summary_pb2.Summary(value=values)))
+
+  def flush(self):
+    self._writer.flush()
+
+  def close(self):
+    self._writer.close()
+
+
+def _is_number(value) -> bool:
+  return isinstance(value, (numbers.Number, np.number)) or (
+      isinstance(value, np.ndarray) and value.ndim == 0)
 
 
 def match_header(path: str, columns: Sequence[str]) -> None:
@@ -51,12 +95,17 @@ def match_header(path: str, columns: Sequence[str]) -> None:
 
 def make_logger(run_dir: str, label: str, columns: Sequence[str],
                 print_every_seconds: float = 10.) -> loggers.Logger:
-  """Logs `columns` to <run_dir>/logs/<label>/logs.csv; prints periodically."""
+  """Logs `columns` to <run_dir>/logs/<label>/logs.csv and TensorBoard event
+  files beside it; prints periodically."""
+  directory = os.path.join(run_dir, 'logs', label)
   terminal = loggers.TerminalLogger(
       label=label, print_fn=logging.info, time_delta=print_every_seconds)
-  match_header(os.path.join(run_dir, 'logs', label, 'logs.csv'), columns)
+  match_header(os.path.join(directory, 'logs.csv'), columns)
   csv_logger = loggers.CSVLogger(run_dir, label=label, add_uid=False,
                                  flush_every=1)
+  tensorboard = TensorBoardLogger(
+      directory, 'learner_steps' if label == 'learner' else 'actor_steps')
   return FixedColumns(
-      loggers.Dispatcher([terminal, csv_logger], loggers.to_numpy), columns)
+      loggers.Dispatcher([terminal, csv_logger, tensorboard],
+                         loggers.to_numpy), columns)
 

@@ -9,8 +9,11 @@ that already stopped keeps the whole program from ending. Here:
   waits for Launchpad's stop event; on stop, the worker's `on_stop()` runs
   (a final checkpoint) and, in a process of its own, the process exits at once,
   abandoning any call still blocked on a node that is gone.
-* A failing node writes its name and traceback to `<run_dir>/FAILED` and stops
-  the program.
+* A failing node writes its name and why to `<run_dir>/FAILED` (on a full
+  disk, to a file in memory the launcher reads too) and stops the program. A
+  full disk is named as such, with the directory and its free space; a
+  `NodeError` is reported by its message alone, anything else with its
+  traceback.
 * Every node keeps `<run_dir>/nodes/<name>.json` fresh: its pid and what its
   worker is doing (the innermost frames of its stack), so that a stalled program
   can say what each node waits on.
@@ -19,10 +22,14 @@ that already stopped keeps the whole program from ending. Here:
   launcher dies.
 """
 
+import errno
+import hashlib
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -54,11 +61,77 @@ def write_atomically(path: str, text: str) -> None:
   os.replace(staging, path)
 
 
+class NodeError(RuntimeError):
+  """A failure a node explains in its message: reported without traceback."""
+
+
+def failure_fallback_path(run_dir: str) -> str:
+  """Where a failure goes when <run_dir>/FAILED cannot be written (a full
+  disk): a file in memory (/dev/shm) named after the run directory."""
+  base = '/dev/shm' if os.path.isdir('/dev/shm') else tempfile.gettempdir()
+  digest = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:16]
+  return os.path.join(base, f'behavior_transfer-{digest}-{FAILURE_FILE}')
+
+
 def record_failure(run_dir: str, message: str) -> None:
-  """Appends `message` to <run_dir>/FAILED, which the launcher reports."""
-  os.makedirs(run_dir, exist_ok=True)
-  with open(os.path.join(run_dir, FAILURE_FILE), 'a') as f:
-    f.write(message.rstrip('\n') + '\n')
+  """Appends `message` to <run_dir>/FAILED, which the launcher reports; to
+  `failure_fallback_path` when the run directory cannot take it."""
+  line = message.rstrip('\n') + '\n'
+  try:
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, FAILURE_FILE), 'a') as f:
+      f.write(line)
+  except OSError:
+    with open(failure_fallback_path(run_dir), 'a') as f:
+      f.write(line)
+
+
+def read_failures(run_dir: str) -> str:
+  """Every failure recorded for the run, wherever it could be written."""
+  text = ''
+  for path in (os.path.join(run_dir, FAILURE_FILE),
+               failure_fallback_path(run_dir)):
+    try:
+      with open(path) as f:
+        text += f.read()
+    except OSError:
+      pass
+  return text
+
+
+def clear_failures(run_dir: str) -> None:
+  for path in (os.path.join(run_dir, FAILURE_FILE),
+               failure_fallback_path(run_dir)):
+    if os.path.exists(path):
+      os.remove(path)
+
+
+def is_disk_full(error: BaseException) -> bool:
+  """Whether `error` (or what caused it) is "no space left on device"."""
+  while error is not None:
+    if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
+        'No space left on device' in str(error)):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+def describe_failure(error: BaseException, run_dir: str) -> Optional[str]:
+  """A one-line reason for failures a node can name (a full disk, a
+  `NodeError`); None for others, which are reported with their traceback."""
+  if is_disk_full(error):
+    where = getattr(error, 'filename', None) or run_dir
+    try:
+      free = f'{shutil.disk_usage(run_dir).free / 2**20:.1f} MiB free'
+    except OSError:
+      free = 'free space unknown'
+    return (f'the disk is full: no space left on device writing {where} '
+            f'({free} on the file system of {os.path.abspath(run_dir)}). '
+            'Free some space and run the same command again: the run resumes '
+            'from its last complete checkpoint.')
+  if isinstance(error, NodeError):
+    return str(error)
+  return None
 
 
 def _runs_in_own_process() -> bool:
@@ -232,18 +305,24 @@ class ManagedNode:
         lifecycle.end()
         return _StoppedBeforeBuilt()
     if 'error' in built:
-      self._fail(built['trace'])
+      self._fail(built['trace'], built['error'])
       lifecycle.end(exit_code=1)
       raise built['error']
     return _ManagedWorker(built['worker'], self._name, self._fail, lifecycle)
 
-  def _fail(self, trace: str):
-    message = f'Node {self._name!r} failed:\n{trace}'
-    logging.error(message)
-    announce(f'failed: {trace.strip().splitlines()[-1]}')
-    record_failure(self._run_dir, message)
-    if self._stop_program is not None:
-      self._stop_program()
+  def _fail(self, trace: str, error: Optional[BaseException] = None):
+    logging.error('Node %r failed:\n%s', self._name, trace)
+    reason = describe_failure(error, self._run_dir) if error else None
+    try:
+      announce(f'failed: {reason or trace.strip().splitlines()[-1]}')
+    except OSError:  # Its output goes to a full disk.
+      pass
+    try:
+      record_failure(self._run_dir, f'Node {self._name!r} failed: {reason}'
+                     if reason else f'Node {self._name!r} failed:\n{trace}')
+    finally:
+      if self._stop_program is not None:
+        self._stop_program()
 
 
 class _StoppedBeforeBuilt:
@@ -256,21 +335,23 @@ class _StoppedBeforeBuilt:
 class _ManagedWorker:
   """Forwards everything to the wrapped worker; manages its `run`."""
 
-  def __init__(self, worker: Any, name: str, on_failure: Callable[[str], None],
+  def __init__(self, worker: Any, name: str,
+               on_failure: Callable[[str, Optional[BaseException]], None],
                lifecycle: ProcessLifecycle):
     self._worker = worker
     self._name = name
     self._on_failure = on_failure
     self._lifecycle = lifecycle
     self._error = None
+    self._exception: Optional[BaseException] = None
 
   def _run_worker(self):
     try:
       self._worker.run()
     except SystemExit:  # Raised into the thread by Acme's runtime terminator.
       pass
-    except BaseException:  # pylint: disable=broad-except
-      self._error = traceback.format_exc()
+    except BaseException as e:  # pylint: disable=broad-except
+      self._error, self._exception = traceback.format_exc(), e
 
   def run(self):
     thread = None
@@ -283,7 +364,7 @@ class _ManagedWorker:
     while not stopping and (thread is None or thread.is_alive()):
       stopping = lp.wait_for_stop(0.5)
     if self._error is not None and not stopping:
-      self._on_failure(self._error)
+      self._on_failure(self._error, self._exception)
       self._lifecycle.end(exit_code=1)
       raise RuntimeError(f'Node {self._name!r} failed:\n{self._error}')
     # A worker whose work is done (e.g. the budget node) waits to be stopped,
@@ -293,8 +374,8 @@ class _ManagedWorker:
     if hasattr(self._worker, 'on_stop'):
       try:
         self._worker.on_stop()
-      except Exception:  # pylint: disable=broad-except
-        self._on_failure(traceback.format_exc())
+      except Exception as e:  # pylint: disable=broad-except
+        self._on_failure(traceback.format_exc(), e)
         self._lifecycle.end(exit_code=1)
         raise
     self._lifecycle.end()

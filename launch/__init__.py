@@ -1,9 +1,14 @@
 """absl-flag entry points that build and launch the Launchpad programs.
 
 TensorFlow's C++ notices (no GPU, CUDA libraries missing) stay out of the
-launcher's terminal.
+launcher's terminal, and so do the notices and warnings the rest of the
+stack prints when imported (`terminal`; --verbose shows them).
 """
 
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from behavior_transfer.launch import terminal  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+terminal.import_quietly()

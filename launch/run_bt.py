@@ -45,7 +45,7 @@ flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
 
 
 def main(_):
-  with run_flags.exit_codes():
+  with run_flags.exit_codes(FLAGS.run_dir):
     run_flags.check_run_flags()
     spec = experiments.override(
         run_flags.make_spec('bt', pretrained=FLAGS.pretrained,

@@ -10,11 +10,13 @@ resume.
 import contextlib
 import sys
 import warnings
+from typing import Optional
 
 from absl import flags
 
 from behavior_transfer import experiments
 from behavior_transfer.distributed import checkpointing
+from behavior_transfer.launch import terminal
 from behavior_transfer.launching import runs
 from behavior_transfer.launching import vertex
 
@@ -155,9 +157,10 @@ def check_run_flags():
 
 
 @contextlib.contextmanager
-def exit_codes():
+def exit_codes(run_dir: Optional[str] = None):
   """Ends the launcher with one clear message and the exit code of the
-  module docstring instead of a traceback."""
+  module docstring instead of a traceback; what the stack printed when
+  imported goes to `run_dir`'s node logs (`terminal`)."""
   # gym turns deprecation warnings of the pinned stack on when imported.
   warnings.filterwarnings('ignore', category=DeprecationWarning)
   try:
@@ -175,6 +178,8 @@ def exit_codes():
     sys.exit(0)
   except KeyboardInterrupt:
     _exit('\nInterrupted before the run started; nothing was lost.', 130)
+  finally:
+    terminal.write_held(run_dir)
 
 
 def _exit(message: str, code: int):

@@ -55,7 +55,7 @@ flags.DEFINE_string(
 
 
 def main(_):
-  with run_flags.exit_codes():
+  with run_flags.exit_codes(FLAGS.run_dir):
     run_flags.check_run_flags()
     if FLAGS.bundle_as:
       bundled.check_new_name(FLAGS.bundle_as)

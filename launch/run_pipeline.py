@@ -60,7 +60,7 @@ flags.DEFINE_bool('verbose', False, 'Show every line the nodes print; '
 
 
 def main(_):
-  with run_flags.exit_codes():
+  with run_flags.exit_codes(FLAGS.out_dir):
     for name in ('pretrain_steps', 'transfer_steps'):
       runs.check_budget(getattr(FLAGS, name),
                         1 if FLAGS.num_actors is None else FLAGS.num_actors,

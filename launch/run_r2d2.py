@@ -19,7 +19,7 @@ flags.adopt_module_key_flags(run_flags)  # --help lists the shared flags too.
 
 
 def main(_):
-  with run_flags.exit_codes():
+  with run_flags.exit_codes(FLAGS.run_dir):
     run_flags.check_run_flags()
     summary = experiments.run(
         run_flags.make_spec('r2d2'), FLAGS.run_dir, run_flags.launch(),

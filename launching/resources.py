@@ -50,6 +50,7 @@ LEARNER_CPU, LEARNER_GIB = 8, 30
 _NOT_SHIPPED = ('.git', '.venv', 'runs', 'docs', 'tests', 'benchmarks',
                 '__pycache__', '*.egg-info', '.pytest_cache', '.ci')
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOCK_FILE = 'requirements.lock'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +149,10 @@ def stage_code(destination: Optional[str] = None) -> str:
     for name in ('requirements.txt', 'requirements-vertex.txt'):
       with open(os.path.join(PACKAGE_DIR, name)) as source:
         f.write(source.read())
+    # Every package at the tested version (pip reads the path relative to
+    # this file).
+    f.write(f'-c {LOCK_FILE}\n')
+  shutil.copy(os.path.join(PACKAGE_DIR, LOCK_FILE), destination)
   return destination
 
 

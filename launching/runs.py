@@ -25,6 +25,7 @@ from behavior_transfer.distributed import nodes
 from behavior_transfer.launching import rehearsal
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import resources
+from behavior_transfer.launching import run_lock
 from behavior_transfer.launching import supervisor
 from behavior_transfer.launching import vertex
 
@@ -97,7 +98,13 @@ def prepare_run_dir(run_dir: str, settings: Mapping[str, Any],
   """
   config_path = os.path.join(run_dir, 'config.json')
   if overwrite and os.path.exists(run_dir):
-    shutil.rmtree(run_dir)
+    for name in os.listdir(run_dir):  # All but the launch's own lock.
+      if name != run_lock.LOCK_FILE:
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+          shutil.rmtree(path)
+        else:
+          os.remove(path)
   resumed = os.path.exists(config_path)
   if resumed:
     with open(config_path) as f:
@@ -117,7 +124,8 @@ def prepare_run_dir(run_dir: str, settings: Mapping[str, Any],
           f'({", ".join(sorted(changed))}); pass --overwrite or another '
           '--run_dir.')
   os.makedirs(run_dir, exist_ok=True)
-  for name in (nodes.FAILURE_FILE, nodes.FINISHED_FILE, SUBMITTED_FILE):
+  nodes.clear_failures(run_dir)
+  for name in (nodes.FINISHED_FILE, SUBMITTED_FILE):
     if os.path.exists(os.path.join(run_dir, name)):
       os.remove(os.path.join(run_dir, name))
   shutil.rmtree(os.path.join(run_dir, nodes.STATUS_DIR), ignore_errors=True)
@@ -216,7 +224,8 @@ def _launch_local_mp(program: lp.Program, run_dir: str,
   print(f'Started {len(processes)} node processes ('
         f'{", ".join(f"{g} x{n}" if n > 1 else g for g, n in groups.items())}'
         f'); their output goes to '
-        f'{os.path.dirname(os.path.dirname(processes[0].log_path))}.',
+        f'{os.path.dirname(os.path.dirname(processes[0].log_path))}. '
+        f'Learning curves as they come: tensorboard --logdir {run_dir}',
         flush=True)
   return supervisor.Supervisor(run_dir, processes, verbose).run()
 
@@ -229,10 +238,9 @@ def _launch_in_process(program: lp.Program, launch_type: str,
       manager.wait()
     except RuntimeError as e:  # A worker raised.
       nodes.record_failure(run_dir, f'The program ended with an error: {e}')
-  failure = os.path.join(run_dir, nodes.FAILURE_FILE)
-  if os.path.exists(failure):
-    with open(failure) as f:
-      return supervisor.Ending(supervisor.Outcome.FAILED, f.read())
+  failures = nodes.read_failures(run_dir)
+  if failures:
+    return supervisor.Ending(supervisor.Outcome.FAILED, failures)
   return supervisor.Ending(supervisor.Outcome.FINISHED)
 
 
@@ -324,6 +332,24 @@ def run_to_budget(make_layout: Callable[
         layout, program.groups, launch.learner_accelerator))
     raise Handover(f'Dry run; nothing was submitted and {run_dir} was not '
                    f'touched.\n{plan.describe()}')
+  with run_lock.RunDirectoryLock(run_dir) as lock:
+    if lock.previous_owner:
+      print(f'Taking over {run_dir} from a launch that is gone '
+            f'({run_lock.describe(lock.previous_owner)}).', flush=True)
+    return _launch_into(program, layout, launch, run_dir, settings,
+                        max_actor_steps, overwrite, plot_title, verbose,
+                        may_change, read_settings)
+
+
+def _launch_into(program: lp.Program,
+                 layout: distributed_layout.DistributedLayout, launch: Launch,
+                 run_dir: str, settings: Mapping[str, Any],
+                 max_actor_steps: int, overwrite: bool, plot_title: str,
+                 verbose: bool, may_change: Collection[str],
+                 read_settings: Callable[[Dict[str, Any]], Dict[str, Any]]
+                 ) -> Dict[str, float]:
+  """`run_to_budget` once the launch holds the run directory."""
+  on_vertex = isinstance(launch, vertex.VertexLaunch)
   check_not_submitted(run_dir)
   resumed = prepare_run_dir(run_dir, settings, overwrite, may_change,
                             read_settings)

@@ -208,8 +208,8 @@ class Supervisor:
 
   def _should_stop(self) -> bool:
     return (self._stop_requested or self._interrupts > 0 or
-            any(os.path.exists(os.path.join(self._run_dir, name))
-                for name in (nodes.FAILURE_FILE, nodes.FINISHED_FILE)))
+            bool(nodes.read_failures(self._run_dir)) or
+            os.path.exists(os.path.join(self._run_dir, nodes.FINISHED_FILE)))
 
   def _stop_all(self):
     self._deadline = time.time() + self._stop_seconds
@@ -233,7 +233,7 @@ class Supervisor:
       if node.reported or node.process.returncode is None:
         continue
       node.reported = True
-      failures = _read(os.path.join(self._run_dir, nodes.FAILURE_FILE))
+      failures = nodes.read_failures(self._run_dir)
       if f"Node '{node.name}' failed" in failures:
         continue  # It said why itself.
       message = (f"Node '{node.name}' {describe_exit(node, self._oom_kills_at_start)}"
@@ -272,19 +272,11 @@ class Supervisor:
           print(f'[{node.name}] {line}', flush=True)
 
   def _ending(self) -> Ending:
-    failures = _read(os.path.join(self._run_dir, nodes.FAILURE_FILE))
+    failures = nodes.read_failures(self._run_dir)
     if failures:
       return Ending(Outcome.FAILED, failures)
     if os.path.exists(os.path.join(self._run_dir, nodes.FINISHED_FILE)):
       return Ending(Outcome.FINISHED)
     return Ending(Outcome.INTERRUPTED,
                   'by Ctrl-C' if self._interrupts else 'by SIGTERM')
-
-
-def _read(path: str) -> str:
-  try:
-    with open(path) as f:
-      return f.read()
-  except OSError:
-    return ''
 

@@ -223,3 +223,42 @@ def test_later_runs_continue_the_episodes_of_earlier_ones():
   for got, expected in zip(items[1], items[0]):
     for a, b in zip(tree.flatten(got), tree.flatten(expected)):
       np.testing.assert_array_equal(a, b)  # Same maths, same order.
+
+
+def test_ngu_wrapper_of_one_environment_rewards_as_the_batched_path():
+  """Acme-style stepping of `IntrinsicRewardWrapper` (a step after the last
+  one resets) and the batched path as the actors' loop drives it, on the same
+  episodes (same seed, same actions). A batch of one: the networks' floats
+  differ in the last digits with the batch size, which the early RND
+  statistics can amplify."""
+  setup = Setup('ngu')
+  config = ngu_config.NGUConfig(num_neighbours=3)
+  steps = 2 * STEP_LIMITS[0] + 3  # Across two episode ends.
+  actions = np.random.RandomState(0).randint(NUM_ACTIONS, size=steps)
+
+  wrapped = reward_wrapper.IntrinsicRewardWrapper(
+      _environment(0, oar=False), setup.models, config)
+  single = []
+  timestep = wrapped.reset()
+  for action in actions:
+    timestep = wrapped.step(action)  # Steps after the last one reset.
+    single.append(float(timestep.reward) if not timestep.first() else None)
+
+  batch = reward_wrapper.IntrinsicRewardBatch(
+      environment_batch.EnvironmentBatch([_environment(0, oar=False)]),
+      setup.models, config, _spec().observations.observation)
+  batched = []
+  timesteps = batch.reset()
+  for action in actions:
+    if timesteps[0].last():
+      timesteps = batch.reset([0])
+      batched.append(None)
+      continue
+    timesteps = batch.step([action])
+    batched.append(float(timesteps[0].reward))
+  assert single == batched
+  assert sum(r is None for r in single) == 2  # Two new episodes.
+  assert len({r for r in single if r is not None}) > 5  # Real rewards.
+  with pytest.raises(ValueError, match='raw environment'):
+    reward_wrapper.IntrinsicRewardWrapper(_environment(0), setup.models,
+                                          config)

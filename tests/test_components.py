@@ -7,6 +7,7 @@ import re
 from unittest import mock
 
 from absl.testing import parameterized
+import acme
 from acme import specs
 from acme import wrappers
 from acme.adders import reverb as adders
@@ -21,6 +22,8 @@ import tensorflow as tf
 from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer.agents import bt
+from behavior_transfer.agents import ngu
+from behavior_transfer.agents import r2d2
 from behavior_transfer.agents.r2d2 import learning
 from tests import test_bt_actor
 from tests import test_learner
@@ -41,6 +44,11 @@ def test_the_readme_example_acts_writes_replay_and_learns():
   exec(compile(readme_example(), README, 'exec'), namespace)  # pylint: disable=exec-used
   client, learner, network = (namespace[k] for k in
                               ('client', 'learner', 'network'))
+  # BT's per-episode metrics reached the EnvironmentLoop's results.
+  result = namespace['result']
+  for metric in ('greedy_extra_action_fraction', 'flight_fraction',
+                 'extra_action_fraction'):
+    assert 0. <= result[metric] <= 1., result
   table = client.server_info()[adders.DEFAULT_PRIORITY_TABLE]
   assert table.current_size > 0
   before = [v.numpy() for v in network.trainable_variables]
@@ -65,6 +73,63 @@ def test_the_readme_run_example_builds_its_program(tmp_path):
   assert (spec.agent, spec.task, spec.program.num_actors) == (
       'bt', 'reach_third_room', 1)
   assert run_dir == 'runs/bt'
+
+
+def _acme_loop_result(exploration, levy_epsilon, epsilon=0.):
+  """One episode of a BT actor with a fixed Q in Acme's EnvironmentLoop."""
+  environment = environments.make_environment(
+      'minigrid:MiniGrid-MultiRoom-N2-S4-v0', seed=0)
+  outputs = 7 + int(bt.Exploration(exploration).uses_extra_action)
+  actor = bt.make_actor(
+      test_bt_actor.FixedQ([0.] * (outputs - 1) + [1.]), 7, epsilon,
+      levy_epsilon, test_bt_actor.CountingPolicy(), exploration)
+  loop = acme.EnvironmentLoop(environment, actor,
+                              observers=[bt.ActorMetricsObserver(actor)],
+                              should_update=False)
+  return loop.run_episode()
+
+
+def test_bt_metrics_reach_acme_environment_loop_results():
+  # Always in flight: every step is a flight step, a+ is never executed.
+  flights = _acme_loop_result(bt.Exploration.FLIGHTS, levy_epsilon=1.)
+  assert flights['flight_fraction'] == 1.
+  assert flights['extra_action_fraction'] == 0.
+  # Never in flight, a+ greedy on every step (Q favours the last output).
+  extra = _acme_loop_result(bt.Exploration.EXTRA_ACTION, levy_epsilon=1.)
+  assert extra['flight_fraction'] == 0.
+  assert extra['greedy_extra_action_fraction'] == 1.
+  assert extra['extra_action_fraction'] == 1.
+  assert extra['episode_length'] > 1
+
+
+def test_a_batched_actor_in_acme_environment_loop_names_the_adapter():
+  environment = environments.make_environment(
+      'minigrid:MiniGrid-MultiRoom-N2-S4-v0', seed=0)
+  batched = bt.BehaviorTransferActor(
+      test_bt_actor.FixedQ([0.] * 7), 7, bt.Exploration.FLIGHTS, [0.], [0.5],
+      test_bt_actor.CountingPolicy())
+  loop = acme.EnvironmentLoop(environment, batched, should_update=False)
+  with pytest.raises(TypeError, match='SingleEnvironmentActor'):
+    loop.run_episode()
+  with pytest.raises(TypeError, match='not an Acme core.Actor'):
+    batched.select_action(environment.reset().observation)
+  # The batched interface itself still works.
+  batched.observe_first(0, environment.reset())
+
+
+def test_old_call_shapes_get_a_clear_error():
+  with pytest.raises(ValueError, match='one rate per environment'):
+    bt.BehaviorTransferActor(test_bt_actor.FixedQ([0.] * 7), 7,
+                             bt.Exploration.FLIGHTS, 0.1, [0.5],
+                             test_bt_actor.CountingPolicy())
+  with pytest.raises(ValueError, match='one rate per environment'):
+    r2d2.EpsilonGreedyActor(test_bt_actor.FixedQ([0.] * 7), 0.1)
+  novelty = ngu.EpisodicNovelty(ngu.NGUConfig())
+  with pytest.raises(ValueError, match=r'shape \[1, embedding size\]'):
+    novelty(np.zeros(32))
+  assert novelty(np.zeros((1, 32))).shape == (1,)
+  with pytest.raises(ValueError, match=r'shape \[1\]'):
+    ngu.LifelongModulator(5.)(0.3)
 
 
 class PlainCore(snt.RNNCore):

@@ -14,9 +14,12 @@ import pytest
 
 from behavior_transfer.distributed import checkpointing
 from behavior_transfer.distributed import nodes
+from behavior_transfer.launch import terminal
 from behavior_transfer.launching import reports
-from tests.helpers import run_process
 from behavior_transfer.launching import supervisor
+from tests import test_bad_input
+from tests import test_disk_full
+from tests.helpers import run_process
 
 LAUNCHER = 'behavior_transfer.launch.run_r2d2'
 # Small runs: one actor, a checkpoint every 2 s, stalls reported after 60 s.
@@ -120,6 +123,40 @@ def test_ctrl_c_stops_cleanly_says_where_and_resumes(tmp_path):
   assert code == 0, run.output()
   assert (f'Resuming the run in {run_dir} from its checkpoint at {saved} actor '
           'steps') in run.output()
+  # A normal launch's terminal holds none of the stack's import notices;
+  # they are in the run directory's node logs.
+  for noise in test_bad_input.THIRD_PARTY_NOISE:
+    assert noise not in run.output(), run.output()
+  with open(os.path.join(run_dir, 'node_logs', terminal.LOG_NAME)) as f:
+    assert 'Gym has been unmaintained' in f.read()
+
+
+def test_a_full_disk_fails_the_run_naming_it_and_the_same_command_resumes(
+    tmp_path):
+  disk = str(tmp_path / 'disk')
+  test_disk_full.mount_tmpfs(disk, '64m')
+  try:
+    run_dir = os.path.join(disk, 'run')
+    run = start(run_dir, 10**7)
+    pids = run.wait_for_nodes(NODES)
+    run.wait_for_actor_steps(300)
+    test_disk_full.fill(disk)
+    code, _ = end_of(run, timeout=60)
+    output = run.output()
+    assert code == 1, output
+    assert 'the disk is full: no space left on device' in output, output
+    assert f'on the file system of {run_dir}' in output, output
+    assert 'Interrupted' not in output, output
+    assert_no_process_left(pids)
+    saved = int(checkpointing.saved_counts(run_dir)['actor_steps'])
+    os.remove(os.path.join(disk, test_disk_full.FILLER))  # Space freed.
+    run = start(run_dir, saved + 200)
+    code, _ = end_of(run, timeout=240)
+    assert code == 0, run.output()
+    assert (f'Resuming the run in {run_dir} from its checkpoint at {saved} '
+            'actor steps') in run.output()
+  finally:
+    test_disk_full.unmount(disk)
 
 
 def _logged_actor_steps(run_dir):
@@ -149,14 +186,38 @@ def test_kill_of_everything_loses_at_most_one_checkpoint_interval(tmp_path):
   # the counter by up to an episode per environment).
   assert logged - 4 * rate <= saved <= logged + 2 * rate, (logged, saved, rate)
 
+  killed_pid = run.process.pid
   run = start(run_dir, saved + 200)
   code, _ = end_of(run, timeout=240)
   output = run.output()
   assert code == 0, output
+  # The killed launch's directory is taken over; nobody deleted anything.
+  assert (f'Taking over {run_dir} from a launch that is gone (pid '
+          f'{killed_pid} on host') in output, output
   assert f'from its checkpoint at {saved} actor steps' in output
   steps = _logged_actor_steps(run_dir)
   # Rows logged after the checkpoint were dropped: the log never goes back.
   assert steps == sorted(steps), steps
+
+
+def test_a_second_launch_into_a_live_run_directory_is_refused(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  budget = 1500
+  first = start(run_dir, budget)
+  first.wait_for_nodes(NODES)
+  second = start(run_dir, budget)  # The same command, in another terminal.
+  code, _ = end_of(second, timeout=120)
+  refusal = second.output()
+  assert code == 2, refusal
+  assert (f'error: {run_dir} is in use by another launch (pid '
+          f'{first.process.pid} on host') in refusal, refusal
+  assert 'Resuming' not in refusal
+  # The first launch runs to its budget with its logs intact.
+  code, _ = end_of(first, timeout=240)
+  assert code == 0, first.output()
+  steps = _logged_actor_steps(run_dir)
+  assert steps == sorted(steps) and steps[-1] >= budget, steps
+  assert reports.summarize(run_dir)['actor_steps'] >= budget
 
 
 def test_kill_before_any_progress_resumes_from_zero(tmp_path):

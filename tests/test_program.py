@@ -9,6 +9,7 @@ from unittest import mock
 from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
+import numpy as np
 
 from behavior_transfer import experiments
 from behavior_transfer import networks
@@ -19,6 +20,7 @@ from behavior_transfer.distributed import nodes
 from behavior_transfer.experiments import run_experiment
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
+from tests.helpers import tensorboard_events
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240
@@ -136,6 +138,19 @@ class ProgramTest(absltest.TestCase):
     self.assertGreaterEqual(actor_steps, 800)
     for name in ('learner', 'counter'):
       self.assertNotEmpty(os.listdir(os.path.join(run_dir, 'checkpoints', name)))
+
+    # TensorBoard received the same rows as the CSV files, at their steps.
+    for label, steps in (('learner', 'learner_steps'),
+                         ('actor_0', 'actor_steps')):
+      csv_rows = logs[label]
+      events = tensorboard_events.wait_for_rows(
+          os.path.join(run_dir, 'logs', label), len(csv_rows))
+      self.assertLen(events, len(csv_rows), label)
+      np.testing.assert_array_equal(events['step'], csv_rows[steps])
+      for column in ('episode_return', 'loss', 'mean_q'):
+        if column in csv_rows:
+          np.testing.assert_allclose(events[column], csv_rows[column],
+                                     rtol=1e-5, err_msg=label)
 
     # The counter saved its counts when the program stopped.
     saved = checkpointing.saved_counts(run_dir)['actor_steps']

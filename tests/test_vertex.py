@@ -106,6 +106,10 @@ class ResourcesTest(absltest.TestCase):
       for pin in ('tensorflow==2.8.0', 'dm-launchpad==0.5.0',
                   'protobuf==3.19.6', 'xmanager==0.3.0'):
         self.assertIn(pin, requirements)
+      # Every other package at the locked version.
+      self.assertIn('-c requirements.lock', requirements)
+      with open(os.path.join(directory, 'requirements.lock')) as f:
+        self.assertIn('numpy==1.23.5', f.read())
 
 
 class PlanTest(absltest.TestCase):

@@ -24,6 +24,7 @@ flight, epsilon, epsilon_levy, random stream, recurrent states and adder.
 
 from typing import Any, Dict, Optional, Sequence
 
+import acme
 from acme import adders as adders_lib
 from acme.tf import utils as tf2_utils
 from acme.tf import variable_utils
@@ -92,6 +93,8 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     if exploration.uses_pretrained_policy and pretrained is None:
       raise ValueError(f'Exploration {exploration.value!r} needs a pre-trained '
                        'policy.')
+    epsilons = batched_loop.check_rates(epsilons, 'epsilons')
+    levy_epsilons = batched_loop.check_rates(levy_epsilons, 'levy_epsilons')
     count = len(epsilons)
     if len(levy_epsilons) != count or (adders is not None and
                                        len(adders) != count):
@@ -242,3 +245,28 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
         'flight_fraction': counts['in_flight'] / steps,
         'extra_action_fraction': counts['executed_extra_action'] / steps,
     }
+
+
+def make_actor(network: snt.RNNCore,
+               num_actions: int,
+               epsilon: float,
+               levy_epsilon: float,
+               pretrained: Optional[pretrained_lib.PretrainedPolicy] = None,
+               exploration: Exploration = Exploration.BT,
+               adder: Optional[adders_lib.Adder] = None,
+               variable_source: Optional[acme.VariableSource] = None,
+               variable_update_period: int = 400,
+               flight_length_exponent: float = 2.0,
+               seed: int = 0,
+               observation_spec: Optional[Any] = None
+               ) -> batched_loop.SingleEnvironmentActor:
+  """A one-environment BT actor for Acme's `EnvironmentLoop`, as
+  `r2d2.make_actor` is for R2D2; `batched_loop.ActorMetricsObserver(actor)`
+  adds its per-episode metrics to the loop's results. The arguments are
+  `BehaviorTransferActor`'s for one environment."""
+  return batched_loop.SingleEnvironmentActor(BehaviorTransferActor(
+      network, num_actions, exploration, [epsilon], [levy_epsilon],
+      pretrained, [adder] if adder else None,
+      r2d2_actor.make_variable_client(network, variable_source,
+                                      variable_update_period),
+      flight_length_exponent, [seed], observation_spec))

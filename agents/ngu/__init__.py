@@ -9,6 +9,7 @@ from behavior_transfer.agents.ngu.config import preset
 from behavior_transfer.agents.ngu.learning import NGULearner
 from behavior_transfer.agents.ngu.networks import IntrinsicModels
 from behavior_transfer.agents.ngu.reward_wrapper import IntrinsicRewardBatch
+from behavior_transfer.agents.ngu.reward_wrapper import IntrinsicRewardWrapper
 from behavior_transfer.agents.ngu.rewards import EpisodicNovelty
 from behavior_transfer.agents.ngu.rewards import IntrinsicRewardFunction
 from behavior_transfer.agents.ngu.rewards import LifelongModulator

@@ -1,5 +1,9 @@
 """The environments as the pre-training agent sees them: intrinsic reward only.
 
+`IntrinsicRewardBatch` serves this project's batched actors;
+`IntrinsicRewardWrapper` is the same reward as a `dm_env` wrapper of one
+environment, for Acme's `EnvironmentLoop` and other single-environment code.
+
 Each new observation's NGU (or RND, or constant) reward replaces the task's
 reward, so the unchanged R2D2 actor and adder store intrinsic rewards in
 replay. The embedding and RND networks run here, on the actor, with variables
@@ -11,7 +15,9 @@ their episode's memory and the RND statistics, but earn no reward).
 
 from typing import List, Optional
 
+from acme import wrappers
 from acme.tf import variable_utils
+import dm_env
 import numpy as np
 import tensorflow as tf
 
@@ -65,3 +71,40 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
       self._variable_client.update()
     return [t._replace(reward=np.float32(r))
             for t, r in zip(timesteps, intrinsic)]
+
+
+class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):
+  """One environment whose reward is the intrinsic reward of each new
+  observation: the batched path over a batch of one, so it gives the same
+  rewards. Wrap the raw dynamics (image observations); add the
+  observation-action-reward view outside this wrapper if a recurrent
+  network needs it."""
+
+  def __init__(self, environment: dm_env.Environment,
+               models: networks.IntrinsicModels,
+               config: ngu_config.NGUConfig,
+               variable_client: Optional[variable_utils.VariableClient] = None):
+    """`models` must have their variables (`models.create_variables`);
+    `variable_client` keeps them in sync with a learner's."""
+    super().__init__(environment)
+    observation_spec = environment.observation_spec()
+    if hasattr(observation_spec, 'observation'):
+      raise ValueError(
+          'IntrinsicRewardWrapper takes the raw environment (image '
+          'observations), not one with the observation-action-reward view; '
+          'wrap it first and add ObservationActionRewardWrapper outside.')
+    self._batch = IntrinsicRewardBatch(
+        environment_batch.EnvironmentBatch([environment]), models, config,
+        observation_spec, variable_client)
+    self._needs_reset = True
+
+  def reset(self) -> dm_env.TimeStep:
+    self._needs_reset = False
+    return self._batch.reset()[0]
+
+  def step(self, action) -> dm_env.TimeStep:
+    if self._needs_reset:  # dm_env: a step after the last one resets.
+      return self.reset()
+    timestep = self._batch.step([action])[0]
+    self._needs_reset = timestep.last()
+    return timestep

@@ -35,6 +35,20 @@ def _rows(indices: Indices, count: int) -> np.ndarray:
   return np.arange(count) if indices is None else np.asarray(indices, np.int64)
 
 
+def _batch(values, rows: np.ndarray, what: str, ndim: int) -> np.ndarray:
+  """`values` as float64 with one entry (of `ndim` - 1 dimensions) per row;
+  anything else is refused with the shape the call needs."""
+  values = np.asarray(values, np.float64)
+  if values.ndim != ndim or len(values) != len(rows):
+    needed = (f'[{len(rows)}, embedding size]' if ndim == 2 else
+              f'[{len(rows)}]')
+    raise ValueError(
+        f'{what} take one row per environment: shape {needed} for '
+        f'{len(rows)} environment(s), got shape {values.shape}. For one '
+        'environment, pass a batch of one (e.g. values[None]).')
+  return values
+
+
 class RunningMeanStd:
   """Mean and standard deviation of every value seen, one stream per
   environment (Welford's method, one new value per stream and call)."""
@@ -84,7 +98,7 @@ class EpisodicNovelty:
     memory; 0 for an environment whose memory is empty."""
     config = self._config
     rows = _rows(indices, self._count)
-    embeddings = np.asarray(embeddings, np.float64)
+    embeddings = _batch(embeddings, rows, 'Embeddings', 2)
     self._make_room(embeddings.shape[-1])
     sizes = self._sizes[rows]
     stored = np.minimum(sizes, self._capacity)
@@ -139,7 +153,7 @@ class LifelongModulator:
 
   def __call__(self, errors: np.ndarray, indices: Indices = None) -> np.ndarray:
     rows = _rows(indices, self._count)
-    errors = np.asarray(errors, np.float64)
+    errors = _batch(errors, rows, 'RND errors', 1)
     self._errors.update(rows, errors)
     std = self._errors.std(rows)
     alpha = 1. + (errors - self._errors.mean[rows]) / np.where(std > 0, std, 1.)
@@ -150,7 +164,7 @@ class LifelongModulator:
                  indices: Indices = None) -> np.ndarray:
     """err_t / std(err): the RND-only baseline's reward."""
     rows = _rows(indices, self._count)
-    errors = np.asarray(errors, np.float64)
+    errors = _batch(errors, rows, 'RND errors', 1)
     self._errors.update(rows, errors)
     std = self._errors.std(rows)
     return np.where(std > 0, errors / np.where(std > 0, std, 1.), 0.)

@@ -74,12 +74,13 @@ class EpsilonGreedyActor(batched_loop.BatchedActor):
                variable_client: Optional[variable_utils.VariableClient] = None,
                seeds: Optional[Sequence[int]] = None):
     """`epsilons[i]`, `adders[i]` and `seeds[i]` belong to environment i."""
+    epsilons = batched_loop.check_rates(epsilons, 'epsilons')
     count = len(epsilons)
     if adders is not None and len(adders) != count:
       raise ValueError(f'{count} environments need {count} adders, got '
                        f'{len(adders)}.')
     self._network = network
-    self._epsilons = np.asarray(epsilons, np.float64)
+    self._epsilons = epsilons
     self._adders = adders
     self._variable_client = variable_client
     self._rngs = [np.random.RandomState(seed)

@@ -19,6 +19,7 @@ networks with `RecurrentQNetwork.unroll`, computed with less work per update.
 trace in one batched torso call; online burn-in is unrolled without gradient.
 """
 
+import math
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple,
                     Optional, Sequence, Tuple)
@@ -205,6 +206,26 @@ class FusedAdam(snt.optimizers.Adam):
           **scalars[dtype])
 
 
+# How the learner's metrics are named when they stop being finite.
+_QUANTITIES = {'loss': 'loss', 'mean_abs_td_error': 'TD errors',
+               'mean_q': 'Q values'}
+
+
+class NonFiniteLearning(ArithmeticError):
+  """The learner's loss, TD errors or values became NaN or infinite."""
+
+
+def check_finite(result: Dict[str, float], metric_names, step: int) -> None:
+  """Raises `NonFiniteLearning` naming the first of `metric_names` whose value
+  in `result` is NaN or infinite, and the learner step."""
+  for name in sorted(metric_names, key=lambda n: (n not in _QUANTITIES, n)):
+    value = result[name]
+    if not math.isfinite(value):
+      raise NonFiniteLearning(
+          f'learner {_QUANTITIES.get(name, name)} became '
+          f'{"NaN" if math.isnan(value) else value} at step {step}')
+
+
 class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
   """Learns a recurrent Q-network from sequences in prioritised replay."""
 
@@ -333,6 +354,8 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     return metrics
 
   def step(self):
+    """One update, logged; raises `NonFiniteLearning` (after logging the
+    row) when its loss, TD errors or values are NaN or infinite."""
     metrics = self._step()
     now = time.time()
     elapsed = now - self._timestamp if self._timestamp else 0.
@@ -342,6 +365,7 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     result['learner_steps_per_second'] = 1. / elapsed if elapsed else 0.
     result.update(counts)
     self._logger.write(result)
+    check_finite(result, metrics, int(self._num_steps.numpy()))
 
   @property
   def network(self) -> snt.RNNCore:
