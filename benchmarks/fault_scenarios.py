@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from behavior_transfer.distributed import checkpointing
 from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 from benchmarks import figures
 from tests import test_disk_full
 from tests.helpers import run_process
@@ -114,6 +115,8 @@ def disk_full(run_dir: str) -> Dict[str, Any]:
     run = _start(inside, 10**7)
     run.wait_for_nodes(NODES)
     run.wait_for_actor_steps(300)
+    while not checkpointing.saved_counts(inside).get('actor_steps'):
+      time.sleep(0.5)  # A checkpoint with actor steps in it.
     filled = time.time()
     _fill(disk)
     code, _ = _end(run, 120)
@@ -121,8 +124,8 @@ def disk_full(run_dir: str) -> Dict[str, Any]:
     output = run.output()
     failed_right = (code == 1 and 'the disk is full' in output and
                     'Interrupted' not in output)
-    saved = int(checkpointing.saved_counts(inside)['actor_steps'])
     os.remove(os.path.join(disk, test_disk_full.FILLER))
+    saved = int(runs.resume_point(inside)['actor_steps'])
     again = _start(inside, saved + 200)
     again_code, _ = _end(again, 300)
     return dict(seconds=seconds, exit=code, resumed_exit=again_code,

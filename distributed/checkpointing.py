@@ -98,6 +98,42 @@ def _read_latest(run_dir: str, name: str,
   raise error
 
 
+def repair_index(run_dir: str, name: str) -> Optional[str]:
+  """Points an empty `name` checkpoint index at the newest complete
+  checkpoint beside it; returns that prefix (None when nothing needed it).
+
+  A save cut short by a full disk can leave the index file empty while the
+  previous checkpoint's files are intact; without this, the run would
+  restart from zero.
+  """
+  directory = checkpoint_dir(run_dir, name)
+  index = os.path.join(directory, 'checkpoint')
+  if not os.path.isdir(directory):
+    return None
+  try:
+    state = tf.train.get_checkpoint_state(directory)
+  except Exception:  # pylint: disable=broad-except
+    state = None
+  if state is not None and state.model_checkpoint_path:
+    return None
+  numbered = []
+  for path in glob.glob(os.path.join(glob.escape(directory), 'ckpt-*.index')):
+    number = os.path.basename(path)[len('ckpt-'):-len('.index')]
+    if number.isdigit():
+      numbered.append((int(number), path[:-len('.index')]))
+  for _, prefix in sorted(numbered, reverse=True):
+    try:
+      _read_all(prefix, name, lambda reader: None)
+    except CheckpointError:
+      continue
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, prefix, all_model_checkpoint_paths=[prefix])
+    logging.warning('The %s checkpoint index %s was empty; it now names %s.',
+                    name, index, prefix)
+    return prefix
+  return None
+
+
 def _latest_prefix(run_dir: str, name: str) -> Optional[str]:
   """The prefix the checkpoint index names (None without an index)."""
   directory = checkpoint_dir(run_dir, name)

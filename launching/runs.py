@@ -173,7 +173,15 @@ def _number(text: str) -> float:
 
 def resume_point(run_dir: str) -> Dict[str, float]:
   """The counts the run continues from; checks that every checkpoint it
-  will restore can be read (raises CheckpointError naming the file)."""
+  will restore can be read (raises CheckpointError naming the file). An
+  index left empty by a save cut short (a full disk) is pointed back at the
+  newest complete checkpoint first."""
+  for name in (checkpointing.COUNTER, checkpointing.LEARNER):
+    repaired = checkpointing.repair_index(run_dir, name)
+    if repaired:
+      print(f'The {name} checkpoint index was empty (a save cut short?); '
+            f'resuming from {os.path.basename(repaired)}, the newest complete '
+            'checkpoint.', flush=True)
   checkpointing.verify(run_dir, checkpointing.LEARNER)
   return checkpointing.saved_counts(run_dir)
 

@@ -74,3 +74,30 @@ def test_unreadable_data_names_the_file(tmp_path):
   with pytest.raises(checkpointing.CheckpointError,
                      match='The counter checkpoint data .*' + re.escape(data)):
     checkpointing.verify(run_dir, checkpointing.COUNTER)
+
+
+@pytest.mark.parametrize('index', ['empty', 'missing'])
+def test_an_index_left_empty_is_pointed_back_at_the_newest_complete_one(
+    tmp_path, index):
+  # A save cut short by a full disk: the index file empty or gone, the
+  # checkpoint files of the last complete save intact, a half-written one
+  # beside them.
+  run_dir = str(tmp_path)
+  counter, checkpointer = _saved_counter(run_dir, 100)
+  counter.increment(actor_steps=50)
+  checkpointer.save(force=True)
+  directory = checkpointing.checkpoint_dir(run_dir, checkpointing.COUNTER)
+  complete = sorted(glob.glob(os.path.join(directory, 'ckpt-*.index')))[-1]
+  with open(complete.replace('.index', '9.index'), 'wb') as f:
+    f.write(b'\0\1')  # Not a checkpoint: skipped.
+  if index == 'empty':
+    open(os.path.join(directory, 'checkpoint'), 'w').close()
+    with pytest.raises(checkpointing.CheckpointError):
+      checkpointing.saved_counts(run_dir)
+  else:
+    os.remove(os.path.join(directory, 'checkpoint'))
+    assert checkpointing.saved_counts(run_dir) == {}  # A restart from zero.
+  repaired = checkpointing.repair_index(run_dir, checkpointing.COUNTER)
+  assert repaired == complete[:-len('.index')]
+  assert checkpointing.saved_counts(run_dir) == {'actor_steps': 150}
+  assert checkpointing.repair_index(run_dir, checkpointing.COUNTER) is None

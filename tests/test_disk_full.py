@@ -7,7 +7,6 @@ import os
 import subprocess
 import uuid
 
-from acme import wrappers
 from acme.utils import counting
 import pytest
 
@@ -50,20 +49,6 @@ def test_a_failure_the_run_directory_cannot_take_still_reaches_the_launcher(
   assert nodes.read_failures(run_dir) == ''
 
 
-class _FullDisk(wrappers.EnvironmentWrapper):
-  """An environment whose writes hit a full disk after a few steps."""
-
-  def __init__(self, environment, steps):
-    super().__init__(environment)
-    self._steps_left = steps
-
-  def step(self, action):
-    self._steps_left -= 1
-    if self._steps_left < 0:
-      raise _disk_full()
-    return self._environment.step(action)
-
-
 # Launchpad counts down a program's shutdown with SIGALRM, which is also
 # pytest-timeout's default signal: time this test from a thread instead.
 @pytest.mark.timeout(600, method='thread')
@@ -72,7 +57,8 @@ def test_a_node_on_a_full_disk_fails_the_run_with_the_reason(tmp_path):
   spec = test_program.tiny_spec(max_actor_steps=10**6)
 
   def environment(seed):
-    return _FullDisk(run_experiment.environment_factory(spec)(seed), 100)
+    return test_program.BreaksAfter(
+        run_experiment.environment_factory(spec)(seed), 100, _disk_full())
 
   def make_layout(stop_program):
     return distributed_layout.DistributedLayout(

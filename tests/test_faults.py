@@ -16,6 +16,7 @@ from behavior_transfer.distributed import checkpointing
 from behavior_transfer.distributed import nodes
 from behavior_transfer.launch import terminal
 from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
 from behavior_transfer.launching import supervisor
 from tests import test_bad_input
 from tests import test_disk_full
@@ -140,6 +141,8 @@ def test_a_full_disk_fails_the_run_naming_it_and_the_same_command_resumes(
     run = start(run_dir, 10**7)
     pids = run.wait_for_nodes(NODES)
     run.wait_for_actor_steps(300)
+    while not checkpointing.saved_counts(run_dir).get('actor_steps'):
+      time.sleep(0.5)  # A checkpoint with actor steps in it, to resume from.
     test_disk_full.fill(disk)
     code, _ = end_of(run, timeout=60)
     output = run.output()
@@ -148,8 +151,11 @@ def test_a_full_disk_fails_the_run_naming_it_and_the_same_command_resumes(
     assert f'on the file system of {run_dir}' in output, output
     assert 'Interrupted' not in output, output
     assert_no_process_left(pids)
-    saved = int(checkpointing.saved_counts(run_dir)['actor_steps'])
     os.remove(os.path.join(disk, test_disk_full.FILLER))  # Space freed.
+    # What the relaunch reads (an index a cut-short save left empty is
+    # pointed back at the newest complete checkpoint).
+    saved = int(runs.resume_point(run_dir)['actor_steps'])
+    assert saved > 0
     run = start(run_dir, saved + 200)
     code, _ = end_of(run, timeout=240)
     assert code == 0, run.output()

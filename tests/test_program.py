@@ -57,16 +57,19 @@ def launch_until_stopped(test_case: absltest.TestCase, make_builder) -> None:
 
 
 class BreaksAfter(wrappers.EnvironmentWrapper):
-  """An environment that raises after a number of steps, like a crashing emulator."""
+  """An environment that raises `error` after a number of steps, like a
+  crashing emulator (or a full disk under it)."""
 
-  def __init__(self, environment, steps):
+  def __init__(self, environment, steps,
+               error: Exception = ValueError('the emulator is on fire')):
     super().__init__(environment)
     self._steps_left = steps
+    self._error = error
 
   def step(self, action):
     self._steps_left -= 1
     if self._steps_left < 0:
-      raise ValueError('the emulator is on fire')
+      raise self._error
     return self._environment.step(action)
 
 

@@ -14,10 +14,13 @@ def read_scalars(directory: str) -> pd.DataFrame:
   rows = []
   for path in sorted(glob.glob(os.path.join(directory,
                                             'events.out.tfevents.*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      if event.summary.value:
-        rows.append({'step': event.step, **{
-            value.tag: value.simple_value for value in event.summary.value}})
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        if event.summary.value:
+          rows.append({'step': event.step, **{
+              value.tag: value.simple_value for value in event.summary.value}})
+    except tf.errors.DataLossError:  # A record still being written.
+      pass
   return pd.DataFrame(rows)
 
 
