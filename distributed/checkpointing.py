@@ -126,8 +126,10 @@ def repair_index(run_dir: str, name: str) -> Optional[str]:
       _read_all(prefix, name, lambda reader: None)
     except CheckpointError:
       continue
+    # TF writes the name relative to the directory, as its own saves do.
     tf.compat.v1.train.update_checkpoint_state(
-        directory, prefix, all_model_checkpoint_paths=[prefix])
+        os.path.abspath(directory), os.path.abspath(prefix),
+        all_model_checkpoint_paths=[os.path.abspath(prefix)])
     logging.warning('The %s checkpoint index %s was empty; it now names %s.',
                     name, index, prefix)
     return prefix
@@ -145,7 +147,9 @@ def _latest_prefix(run_dir: str, name: str) -> Optional[str]:
         f'cannot be read ({_first_line(e)}). {_advice(directory)}') from e
   if state is None or not state.model_checkpoint_path:
     return None
-  return os.path.join(directory, state.model_checkpoint_path)
+  # TF has already put the directory in front of a name the index holds
+  # relative to it (joining it again broke relative run directories).
+  return state.model_checkpoint_path
 
 
 def _read_all(prefix: str, name: str, read: Callable[[Any], Any]) -> Any:

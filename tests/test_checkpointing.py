@@ -31,6 +31,16 @@ def test_saved_counts_are_the_latest_checkpoints(tmp_path):
       'actor_steps': 12, 'learner_steps': 2}
 
 
+def test_a_relative_run_directory_is_read_back(tmp_path, monkeypatch):
+  # As `--run_dir=runs/demo` on a command line.
+  monkeypatch.chdir(tmp_path)
+  _saved_counter(os.path.join('runs', 'demo'), 9)
+  assert checkpointing.verify(os.path.join('runs', 'demo'),
+                              checkpointing.COUNTER).endswith('ckpt-1')
+  assert checkpointing.saved_counts(os.path.join('runs', 'demo')) == {
+      'actor_steps': 9}
+
+
 def test_a_checkpoint_replaced_while_it_is_read_is_read_from_its_successor(
     tmp_path, monkeypatch):
   # A live run saves a new checkpoint and deletes the old one between our
@@ -78,11 +88,12 @@ def test_unreadable_data_names_the_file(tmp_path):
 
 @pytest.mark.parametrize('index', ['empty', 'missing'])
 def test_an_index_left_empty_is_pointed_back_at_the_newest_complete_one(
-    tmp_path, index):
+    tmp_path, monkeypatch, index):
   # A save cut short by a full disk: the index file empty or gone, the
   # checkpoint files of the last complete save intact, a half-written one
-  # beside them.
-  run_dir = str(tmp_path)
+  # beside them. The run directory is relative, as on a command line.
+  monkeypatch.chdir(tmp_path)
+  run_dir = 'run'
   counter, checkpointer = _saved_counter(run_dir, 100)
   counter.increment(actor_steps=50)
   checkpointer.save(force=True)
@@ -99,5 +110,6 @@ def test_an_index_left_empty_is_pointed_back_at_the_newest_complete_one(
     assert checkpointing.saved_counts(run_dir) == {}  # A restart from zero.
   repaired = checkpointing.repair_index(run_dir, checkpointing.COUNTER)
   assert repaired == complete[:-len('.index')]
+  checkpointing.verify(run_dir, checkpointing.COUNTER)
   assert checkpointing.saved_counts(run_dir) == {'actor_steps': 150}
   assert checkpointing.repair_index(run_dir, checkpointing.COUNTER) is None
