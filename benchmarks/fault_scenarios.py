@@ -159,7 +159,7 @@ def main(_):
     raise app.UsageError(f'Unknown scenarios {sorted(unknown)}; valid: '
                          f'{", ".join(SCENARIOS)}.')
   shutil.rmtree(FLAGS.out_dir, ignore_errors=True)
-  os.makedirs(FLAGS.out_dir)
+  os.makedirs(FLAGS.out_dir, exist_ok=True)
   records: List[Dict[str, Any]] = []
   for scenario in FLAGS.scenarios:
     for index in range(FLAGS.repeats):
