@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test lock bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
 
 # Every package at the version of requirements.lock (tested here).
 $(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
@@ -78,6 +78,10 @@ bench-atari: $(STAMP)
 
 bench-faults: $(STAMP)
 	$(PY) -m benchmarks.fault_injection --fault_runs=30 --plain_runs=30
+
+# A second launch, a diverging learner, a full disk (needs root for a tmpfs).
+bench-fault-scenarios: $(STAMP)
+	$(PY) -m benchmarks.fault_scenarios --repeats=3
 
 clean-venv:
 	rm -rf $(VENV)
