@@ -246,9 +246,6 @@ def _launch_in_process(program: lp.Program, launch_type: str,
       manager.wait()
     except RuntimeError as e:  # A worker raised.
       nodes.record_failure(run_dir, f'The program ended with an error: {e}')
-      # The others are stopping. Wait for them: Launchpad's countdown to
-      # killing the whole process (this one) ends only when none is left.
-      manager.wait(raise_error=False)
   failures = nodes.read_failures(run_dir)
   if failures:
     return supervisor.Ending(supervisor.Outcome.FAILED, failures)
