@@ -45,6 +45,9 @@ class AgentBuilder(abc.ABC):
   learner_columns: Tuple[str, ...] = LEARNER_COLUMNS
   actor_columns: Tuple[str, ...] = ACTOR_COLUMNS
   evaluator_columns: Tuple[str, ...] = EVALUATOR_COLUMNS
+  # Whether the evaluator logs its exploration in units of a random policy's
+  # (pre-training does, where a measure exists).
+  compares_exploration_with_random: bool = False
 
   def make_environment_spec(self, environment: dm_env.Environment
                             ) -> specs.EnvironmentSpec:

@@ -126,7 +126,12 @@ class DistributedLayout:
     raw = [self._environment_factory(seed) for seed in seeds]
     environments = builder.make_environment_batch(raw, self.environment_spec,
                                                   variable_source)
-    loop_observers = [measures.observers_for(env) for env in raw]
+    # Pre-training's evaluator also logs how its exploration compares with a
+    # random policy's, as pre-training goes.
+    baseline = (measures.random_baseline(self._environment_factory(seeds[0]))
+                if replay is None and builder.compares_exploration_with_random
+                else None)
+    loop_observers = [measures.observers_for(env, baseline) for env in raw]
     columns = (builder.evaluator_columns if replay is None
                else builder.actor_columns)
     columns = tuple(columns) + tuple(

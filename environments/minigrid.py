@@ -12,6 +12,7 @@ import gymnasium
 import minigrid  # Registers the MiniGrid-* ids with gymnasium.
 import numpy as np
 
+from behavior_transfer.environments import minigrid_events
 from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
 from behavior_transfer.environments import timesteps
@@ -63,9 +64,11 @@ class MiniGridEnvironment(dm_env.Environment):
   def step(self, action) -> dm_env.TimeStep:
     if self._reset_next_step:
       return self.reset()
+    minigrid_events.before_step(self.simulator)
     observation, game_reward, terminated, truncated, _ = self._env.step(
         int(action))
     self.last_game_reward = float(game_reward)  # Before the task; for measures.
+    minigrid_events.after_step(self.simulator, self.last_game_reward)
     reward = self._task(float(game_reward), self._env.unwrapped)
     image = observation['image']
     if terminated:

@@ -17,6 +17,7 @@ sense only on some levels of its domain says so with `applies`.
 import difflib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from behavior_transfer.environments import minigrid_events
 from behavior_transfer.environments import rooms
 
 TaskFn = Callable[[float, Any], float]
@@ -154,3 +155,47 @@ def reach_last_room_task(game_reward: float, simulator: Any) -> float:
   the last room, the goal's (behind every door)."""
   del game_reward
   return _first_reached(simulator, len(simulator.rooms) - 1, 'last_room')
+
+
+# The paper's task families (its figure 5) over MiniGrid dynamics: a sparse
+# "easy" task that pays only for the event that matters, and its "hard" twin
+# that also penalises events the agent must go through on the way. The paper's
+# H.E.R.O. hard task pays -300 per dynamited wall against +1000 per rescued
+# miner; here every door or box opened and every object picked up on the way
+# costs PASSAGE_PENALTY against +1 for the goal. Any penalty makes avoiding the
+# event the locally best policy; the suite's levels need at most three such
+# events on the way, so the whole way still pays (1 - 3 x 0.2 > 0) more than
+# staying put (0).
+
+PASSAGE_PENALTY = 0.2
+
+
+@register_task('minigrid', 'success')
+def success_task(game_reward: float, simulator: Any) -> float:
+  """Sparse easy: +1 when the level's mission succeeds (reaching the goal,
+  fetching the object, opening the door), whatever the time it took."""
+  del simulator
+  return float(game_reward > 0)
+
+
+def _passage_cost(simulator: Any) -> float:
+  return PASSAGE_PENALTY * minigrid_events.last(simulator).passages
+
+
+@register_task('minigrid', 'success_penalised',
+               applies=minigrid_events.has_passages)
+def success_penalised_task(game_reward: float, simulator: Any) -> float:
+  """Hard twin of `success`: also -PASSAGE_PENALTY for every door or box
+  opened and every object picked up on the way (the fetched object itself
+  is not penalised). For levels with doors, keys or boxes."""
+  return success_task(game_reward, simulator) - _passage_cost(simulator)
+
+
+@register_task('minigrid', 'reach_third_room_penalised',
+               applies=_has_three_rooms)
+def reach_third_room_penalised_task(game_reward: float,
+                                    simulator: Any) -> float:
+  """Hard twin of `reach_third_room`: also -PASSAGE_PENALTY for every door
+  opened (two stand on the way to the third room)."""
+  return (reach_third_room_task(game_reward, simulator) -
+          _passage_cost(simulator))

@@ -35,6 +35,7 @@ class NGUBuilder(r2d2_builder.R2D2Builder):
 
   learner_columns = builders.LEARNER_COLUMNS + ('inverse_dynamics_loss',
                                                 'rnd_loss')
+  compares_exploration_with_random = True
 
   def __init__(self, config: ngu_config.NGUConfig,
                network_factory: r2d2_builder.NetworkFactory, domain: str):
