@@ -12,13 +12,18 @@ import os
 import shutil
 import subprocess
 import time
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from acme import specs
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer import networks
+from behavior_transfer.environments import measures
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 from behavior_transfer.networks import weight_transfer
@@ -80,6 +85,40 @@ def bundle_policy(name: str, spec: experiments.ExperimentSpec, run_dir: str,
                           'program': settings['program']})
 
 
+EXPLORATION_PLOT = 'exploration.png'
+
+
+def plot_exploration(run_dir: str, comparison: Dict[str, Dict[str, float]],
+                     title: str, path: str) -> Optional[str]:
+  """pi_p's exploration over pre-training (the greedy evaluator, mean of 10
+  episodes), one panel per measure the level has, with the random policy's
+  level and the final pi_p's (the paper's figure 2); None without an
+  evaluator log."""
+  evaluator = reports.read_logs(run_dir).get('evaluator')
+  names = [m for m in measures.EXPLORATION_MEASURES
+           if evaluator is not None and m in evaluator and
+           m in comparison['random']]
+  if not names:
+    return None
+  fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.8),
+                           squeeze=False)
+  for ax, measure in zip(axes[0], names):
+    ax.plot(evaluator['actor_steps'],
+            evaluator[measure].rolling(10, 1).mean(), label='pi_p (greedy)')
+    ax.axhline(comparison['random'][measure], color='grey', linestyle='--',
+               label='uniform random')
+    ax.axhline(comparison['pi_p'][measure], color='C1', linestyle=':',
+               label='final pi_p')
+    ax.set_xlabel('reward-free actor steps')
+    ax.set_ylabel(f'{measure} per episode')
+    ax.legend(fontsize=8)
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+  return path
+
+
 def write_bundle(name: str, run_dir: str, environment: str, seed: int,
                  report_episodes: int, made_by: Dict[str, Any],
                  directory: str = bundled.BUNDLED_DIR) -> Dict[str, Any]:
@@ -103,6 +142,9 @@ def write_bundle(name: str, run_dir: str, environment: str, seed: int,
   staging = target + '.partial'
   shutil.rmtree(staging, ignore_errors=True)
   shutil.copytree(policy_dir, staging)
+  provenance['exploration_ratio'] = evaluation.exploration_ratio(comparison)
+  plot_exploration(run_dir, comparison, f'{name} on {environment}',
+                   os.path.join(staging, EXPLORATION_PLOT))
   save_weights(run_dir, environment,
                os.path.join(staging, bundled.WEIGHTS_DIR))
   with open(os.path.join(staging, bundled.PROVENANCE_FILE), 'w') as f:

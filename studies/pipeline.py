@@ -127,22 +127,27 @@ def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   return run_dir
 
 
+def transfer_spec(settings: PipelineSettings, pretrained: Tuple[str, str],
+                  task: str, arm: TransferArm) -> experiments.ExperimentSpec:
+  """One transfer run: `arm` on `task` from `pretrained_sources`."""
+  policy_source, weights = pretrained
+  return _spec(settings, 'bt', settings.transfer_steps,
+               dict(exploration=bt_config.Exploration(arm.exploration)),
+               task, pretrained=policy_source, weight_init=arm.weight_init,
+               weights_checkpoint=weights)
+
+
 def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
              out_dir: str, task: str) -> Dict[str, str]:
   """Stage 3 from `pretrained_sources`; returns {arm name: run directory}."""
-  policy_source, weights = pretrained
   run_dirs = {}
   for number, arm in enumerate(settings.arms, 1):
     run_dir = os.path.join(out_dir, 'transfer', task, arm.name)
     print(f'\nTransfer {number}/{len(settings.arms)}: {arm.name} on '
           f'{settings.environment} ({task}), seed {settings.seed}, '
           f'{settings.transfer_steps:,} actor steps -> {run_dir}', flush=True)
-    spec = _spec(settings, 'bt', settings.transfer_steps,
-                 dict(exploration=bt_config.Exploration(arm.exploration)),
-                 task, pretrained=policy_source, weight_init=arm.weight_init,
-                 weights_checkpoint=weights)
-    experiments.run(spec, run_dir, settings.launch_type,
-                    verbose=settings.verbose)
+    experiments.run(transfer_spec(settings, pretrained, task, arm), run_dir,
+                    settings.launch_type, verbose=settings.verbose)
     run_dirs[arm.name] = run_dir
   return run_dirs
 
@@ -156,14 +161,22 @@ def evaluator_return(run_dir: str, last: int = 5) -> float:
 
 
 def solved(episodes: pd.DataFrame, task: str) -> pd.Series:
-  """Which logged episodes solved `task`: its return is positive, or, for a
-  task that also pays for other things (deceptive_first_room's lure), the
-  level's goal was reached."""
-  column = ('return_game' if task == 'deceptive_first_room' else
-            f'return_{task}')
+  """Which logged episodes solved `task`: its return is positive; for a
+  task that also pays or costs other things, the event it is about
+  happened: the level's goal for deceptive_first_room's lure, the easy
+  twin's event for a hard '<easy>_penalised' task (a run that reaches the
+  goal after many penalised pick-ups still solved it)."""
+  column = f'return_{task}'
+  if task == 'deceptive_first_room':
+    column = 'return_game'
+  elif task.endswith(PENALISED_SUFFIX):
+    column = f'return_{task[:-len(PENALISED_SUFFIX)]}'
   if column not in episodes:  # Environments without task measures.
     column = 'episode_return'
   return episodes[column] > 0
+
+
+PENALISED_SUFFIX = '_penalised'
 
 
 def comparison_table(run_dirs: Dict[str, str], task: str) -> str:

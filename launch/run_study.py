@@ -1,0 +1,73 @@
+r"""The transfer study over the suite: where Behavior Transfer helps.
+
+  python -m behavior_transfer.launch.run_study                 # everything
+  python -m behavior_transfer.launch.run_study --levels=doorkey \
+      --tasks=hard --arms=bt,epsilon_greedy --seeds=0,1       # one slice
+
+Runs every (level, task family, arm, seed) of the slice that has not run yet
+(hard tasks first), each from the level's bundled pi_p at the level's budget,
+and after each run rewrites the results: IQM [95% CI] of success and of
+normalised return per level and family and over all of them, BT's
+probability of improvement over each baseline, steps to 50% success,
+learning curves, a+ usage, weights with and without BT and performance
+profiles, in --results_dir (results.md, results.json, PNGs). Finished runs
+are kept as small summaries in --results_dir/runs (commit them); an
+interrupted study resumes where it stopped. docs/transfer_suite.md reads the
+results.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+from behavior_transfer.launch import run_flags
+from behavior_transfer.studies import study
+from behavior_transfer.studies import study_report
+from behavior_transfer.studies import suite
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list('levels', [], 'Suite levels (default all): ' + ', '.join(
+    lvl.name for lvl in suite.SUITE) + '.')
+flags.DEFINE_list('tasks', [], 'Task families (default all): '
+                  + ', '.join(suite.FAMILIES) + ' (hard runs first).')
+flags.DEFINE_list('arms', [], 'Arms (default all): ' + ', '.join(
+    suite.ARMS) + f'; the ablation arms {", ".join(suite.ABLATION_ARMS)} '
+                  f'run on {suite.ABLATION_LEVEL}.')
+flags.DEFINE_list('seeds', [], 'Seeds (default: 5 for BT, BT + partial init, '
+                  'epsilon-greedy and epsilon-z-greedy, 3 for the rest).')
+flags.DEFINE_integer('budget', None, 'Actor steps of every run (default: '
+                     'the level\'s, the same for every arm); for smoke runs.')
+flags.DEFINE_string('preset', 'standard', 'Preset of every run.')
+flags.DEFINE_integer('num_actors', None, 'Actors per run (default: the '
+                     'preset\'s).')
+flags.DEFINE_string('out_dir', 'runs/study', 'Run directories (checkpoints, '
+                    'logs); deletable once a run\'s summary exists.')
+flags.DEFINE_string('results_dir', 'docs/transfer_suite', 'Run summaries, '
+                    'results and figures.')
+flags.DEFINE_bool('report_only', False, 'Rewrite the results from the '
+                  'summaries there; run nothing.')
+run_flags.define_launch_flags()
+flags.DEFINE_bool('verbose', False, 'Show every line the nodes print.')
+
+
+def main(_):
+  command = ' '.join(['python -m behavior_transfer.launch.run_study'] +
+                     sys.argv[1:])
+  with run_flags.exit_codes(FLAGS.out_dir):
+    planned = study.plan(FLAGS.levels, FLAGS.tasks, FLAGS.arms,
+                         [int(s) for s in FLAGS.seeds])
+    if not FLAGS.report_only:
+      for _ in study.run_study(
+          planned, FLAGS.out_dir, FLAGS.results_dir, FLAGS.budget,
+          preset=FLAGS.preset, num_actors=FLAGS.num_actors,
+          launch_type=run_flags.launch(), verbose=FLAGS.verbose):
+        study_report.write(FLAGS.results_dir, planned, command)
+  print('\n' + study_report.write(FLAGS.results_dir, planned, command),
+        flush=True)
+  print(f'\nWrote {FLAGS.results_dir}/results.md, results.json and figures.',
+        flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,215 @@
+"""The transfer study over the suite: runs, sliced and resumable.
+
+A study is a set of runs, one per (level, task family, arm, seed), each at its
+level's transfer budget. A finished run leaves a small summary file under
+`results_dir/runs/<level>/<family>/<arm>/seed_<s>.json` (learning curves on a
+fixed grid of budgets and the measures the statistics need), which is what
+the statistics read and what is committed; the run directory under `out_dir`
+(checkpoints, logs) may be deleted once its summary exists. A study
+interrupted mid-run resumes that run from its checkpoints; a run with a
+summary is never repeated, so a study can be spread over several sittings
+and any slice (some levels, families, arms or seeds) run on its own.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from behavior_transfer import environments
+from behavior_transfer import experiments
+from behavior_transfer.environments import measures
+from behavior_transfer.launching import reports
+from behavior_transfer.launching import runs
+from behavior_transfer.policies import bundled
+from behavior_transfer.studies import pipeline
+from behavior_transfer.studies import suite
+
+GRID_POINTS = 20  # Budget points of every learning curve.
+RANDOM_EPISODES = 50  # Episodes of the random policy behind normalised return.
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One run of the study."""
+  level: str
+  family: str
+  arm: str
+  seed: int
+
+  @property
+  def key(self) -> str:
+    return f'{self.level}/{self.family}/{self.arm}/seed_{self.seed}'
+
+
+def plan(levels: Sequence[str] = (), families: Sequence[str] = (),
+         arms: Sequence[str] = (), seeds: Sequence[int] = ()) -> List[Run]:
+  """The runs of a slice (empty: all of that dimension; no seeds: each
+  arm's default number, suite.SEEDS), hard tasks first, then seed by seed so
+  that a partial study has every arm at equal seeds."""
+  levels = [suite.level(name) for name in levels] or list(suite.SUITE)
+  for family in families:
+    levels[0].task(family)  # Refuses unknown families.
+  pipeline.parse_arms(arms)  # Refuses unknown arms before anything runs.
+  all_seeds = sorted(seeds) if seeds else range(max(suite.SEEDS.values()))
+  return [Run(lvl.name, family, arm, seed)
+          for family in suite.FAMILIES if not families or family in families
+          for seed in all_seeds
+          for lvl in levels
+          for arm in suite.arms_of(lvl.name)
+          if (not arms or arm in arms) and (seeds or seed < suite.SEEDS[arm])]
+
+
+def summary_path(results_dir: str, run: Run) -> str:
+  return os.path.join(results_dir, 'runs', run.key + '.json')
+
+
+def read_summaries(results_dir: str) -> List[Dict[str, Any]]:
+  """Every finished run's summary under `results_dir`."""
+  root = os.path.join(results_dir, 'runs')
+  found = []
+  for directory, _, files in sorted(os.walk(root)):
+    for name in sorted(files):
+      if name.endswith('.json'):
+        with open(os.path.join(directory, name)) as f:
+          found.append(json.load(f))
+  return found
+
+
+def _windows(frame: pd.DataFrame, values: pd.Series,
+             edges: np.ndarray) -> List[Optional[float]]:
+  """Mean of `values` over the rows logged in each (edges[i], edges[i+1]];
+  None where a window holds no row."""
+  steps = frame['actor_steps'].to_numpy()
+  means = []
+  for low, high in zip(edges[:-1], edges[1:]):
+    inside = values.to_numpy()[(steps > low) & (steps <= high)]
+    means.append(float(np.mean(inside)) if len(inside) else None)
+  return means
+
+
+def summarise_run(run_dir: str, task: str, budget: int) -> Dict[str, Any]:
+  """What the statistics need of a finished run: learning curves of success
+  and return on GRID_POINTS budget points (the greedy evaluator's and the
+  actors'), a+ usage, and the scores at the budget (the evaluator over the
+  last quarter of it)."""
+  logs = reports.read_logs(run_dir)
+  evaluator = logs['evaluator']
+  episodes = reports.actor_episodes(logs)
+  edges = np.linspace(0, budget, GRID_POINTS + 1)
+  task_return = f'return_{task}'
+  curves = {
+      'evaluator_success': _windows(
+          evaluator, pipeline.solved(evaluator, task).astype(float), edges),
+      'evaluator_return': _windows(evaluator, evaluator[task_return], edges),
+      'actor_success': _windows(
+          episodes, pipeline.solved(episodes, task).astype(float), edges),
+  }
+  for column, frame in (('greedy_extra_action_fraction', evaluator),
+                        ('flight_fraction', episodes),
+                        ('extra_action_fraction', episodes)):
+    if column in frame:
+      curves[column] = _windows(frame, frame[column], edges)
+  late = evaluator[evaluator['actor_steps'] > 0.75 * budget]
+  return {
+      'budget_points': edges[1:].astype(int).tolist(),
+      'curves': curves,
+      'success': float(pipeline.solved(late, task).mean()) if len(late)
+                 else 0.,
+      'return': float(late[task_return].mean()) if len(late) else float(
+          evaluator[task_return].tail(5).mean()),
+      'actor_success': float(pipeline.solved(episodes, task).mean()),
+      'evaluator_episodes': int(len(evaluator)),
+      'late_evaluator_episodes': int(len(late)),
+      'actor_steps': int(episodes['actor_steps'].max()),
+  }
+
+
+def random_returns(results_dir: str, level: suite.SuiteLevel
+                   ) -> Dict[str, float]:
+  """A uniformly random policy's mean return under each of the level's
+  tasks (the zero of normalised return), measured once and kept."""
+  path = os.path.join(results_dir, 'random', f'{level.name}.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  environment = environments.make_environment(level.environment, 'game')
+  measured = measures.random_policy_measures(
+      environment, environments.parse(level.environment).domain,
+      RANDOM_EPISODES)
+  returns = {family: measured[f'return_{task}']
+             for family, task in level.tasks.items()}
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(returns, f, indent=1)
+  return returns
+
+
+def check_pretrained(levels: Sequence[str]) -> None:
+  """Refuses, before any run, levels whose bundled pi_p is missing."""
+  for name in levels:
+    lvl = suite.level(name)
+    try:
+      bundled.policy_path(lvl.pretrained)
+    except ValueError as error:
+      raise ValueError(
+          f'Suite level {name!r} transfers the bundled pi_p '
+          f'{lvl.pretrained!r}, which is not there ({error}). Make it with '
+          f'`make zoo LEVEL={name}`.') from None
+
+
+def settings_for(run: Run, budget: Optional[int] = None,
+                 preset: str = 'standard', num_actors: Optional[int] = None,
+                 launch_type: runs.Launch = 'local_mp',
+                 verbose: bool = False) -> pipeline.PipelineSettings:
+  lvl = suite.level(run.level)
+  return pipeline.PipelineSettings(
+      environment=lvl.environment, task=lvl.task(run.family),
+      arms=pipeline.parse_arms([run.arm]), bundled=lvl.pretrained,
+      transfer_steps=budget or lvl.transfer_steps, preset=preset,
+      num_actors=num_actors, seed=run.seed, launch_type=launch_type,
+      verbose=verbose)
+
+
+def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
+              budget: Optional[int] = None, **settings) -> Iterator[Run]:
+  """Runs every planned run that has no summary yet (resuming a run
+  directory left by an interrupted study) and writes its summary; yields
+  each run as it finishes. `budget` overrides the levels' (smoke runs);
+  `settings` go to `settings_for`."""
+  check_pretrained(sorted({run.level for run in planned}))
+  todo = [run for run in planned
+          if not os.path.exists(summary_path(results_dir, run))]
+  print(f'Study: {len(planned)} runs in this slice, {len(planned) - len(todo)}'
+        f' already done, {len(todo)} to run.', flush=True)
+  for number, run in enumerate(todo, 1):
+    lvl = suite.level(run.level)
+    config = settings_for(run, budget, **settings)
+    random_returns(results_dir, lvl)
+    run_dir = os.path.join(out_dir, run.key)
+    print(f'\n[{number}/{len(todo)}] {run.key}: {run.arm} on '
+          f'{lvl.environment} ({config.task}), {config.transfer_steps:,} '
+          f'actor steps -> {run_dir}', flush=True)
+    started = time.time()
+    spec = pipeline.transfer_spec(
+        config, pipeline.pretrained_sources(config, out_dir), config.task,
+        config.arms[0])
+    experiments.run(spec, run_dir, config.launch_type, verbose=config.verbose)
+    summary = {**dataclasses.asdict(run), 'task': config.task,
+               'environment': lvl.environment, 'pretrained': lvl.pretrained,
+               'budget': config.transfer_steps, 'preset': config.preset,
+               'wall_seconds': round(time.time() - started, 1),
+               **summarise_run(run_dir, config.task, config.transfer_steps)}
+    path = summary_path(results_dir, run)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.partial', 'w') as f:
+      json.dump(summary, f, indent=1)
+    os.replace(path + '.partial', path)
+    print(f'  success at budget {summary["success"]:.2f} (greedy, last '
+          f'quarter), actor success {summary["actor_success"]:.3f}, '
+          f'{summary["wall_seconds"]:.0f} s', flush=True)
+    yield run

@@ -1,0 +1,255 @@
+"""The study's figures and results: tables of IQM [95% CI] and probability of
+improvement, learning curves with interval bands (the paper's figures 3 and
+5), a+ usage (figure 4), weights with and without BT (figure 6), performance
+profiles, and what of the study is done."""
+
+import json
+import math
+import os
+from typing import Any, Dict, List, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+from behavior_transfer.studies import statistics
+from behavior_transfer.studies import study
+from behavior_transfer.studies import suite
+
+SUCCESS_THRESHOLD = 0.5  # For steps to threshold.
+# Bands of learning curves: one interval per budget point and arm.
+CURVE_BOOTSTRAP_REPS = 500
+WEIGHT_ARMS = ('epsilon_greedy', 'epsilon_greedy+partial_init',
+               'epsilon_greedy+full_init', 'bt', 'bt+partial_init')
+
+
+def _interval(values) -> str:
+  point, low, high = values
+  return f'{point:.2f} [{low:.2f}, {high:.2f}]'
+
+
+def compare(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
+            cells: Sequence[statistics.Cell],
+            with_improvement: bool = True) -> Dict[str, Any]:
+  """IQM per arm over `cells`, the best non-BT arm, BT against it, and
+  (`with_improvement`) BT's probability of improvement over each
+  baseline."""
+  arms = [arm for arm in suite.ARMS + suite.ABLATION_ARMS
+          if all(arm in table[cell] for cell in cells)]
+  iqm = statistics.iqm_intervals(
+      {arm: statistics.matrix(table, arm, cells) for arm in arms})
+  baselines = [arm for arm in arms if not suite.is_bt(arm) and
+               arm not in suite.ABLATION_ARMS]
+  result: Dict[str, Any] = {'cells': [list(c) for c in cells], 'iqm': iqm}
+  if 'bt' in arms and baselines:
+    best = max(baselines, key=lambda arm: iqm[arm][0])
+    bt_matrix = statistics.matrix(table, 'bt', cells)
+    result.update(
+        best_baseline=best,
+        ratio=iqm['bt'][0] / iqm[best][0] if iqm[best][0] > 0 else math.inf,
+        intervals_overlap=not (iqm['bt'][1] > iqm[best][2] or
+                               iqm[best][1] > iqm['bt'][2]),
+        probability_of_improvement={
+            arm: statistics.probability_of_improvement(
+                bt_matrix, statistics.matrix(table, arm, cells))
+            for arm in baselines} if with_improvement else {})
+  return result
+
+
+def steps_to_success(summaries: Sequence[Dict[str, Any]]
+                     ) -> Dict[str, Dict[str, Any]]:
+  """Per 'level/family/arm': runs that reached SUCCESS_THRESHOLD greedy
+  success and the median steps to it, unsolved runs counted as never."""
+  grouped: Dict[str, List[float]] = {}
+  for summary in summaries:
+    key = f'{summary["level"]}/{summary["family"]}/{summary["arm"]}'
+    grouped.setdefault(key, []).append(
+        statistics.steps_to_threshold(summary, SUCCESS_THRESHOLD))
+  return {key: {'reached': int(np.isfinite(steps).sum()), 'runs': len(steps),
+                'median_steps': float(np.median(steps))}
+          for key, steps in grouped.items()}
+
+
+def analyse(summaries: Sequence[Dict[str, Any]],
+            random_returns: Dict[str, Dict[str, float]]) -> Dict[str, Any]:
+  """Every figure of the results page."""
+  results: Dict[str, Any] = {'runs': len(summaries), 'cells': {},
+                             'aggregate': {}}
+  for score in ('success', 'normalised_return'):
+    table = statistics.score_table(summaries, score, random_returns)
+    for cell in sorted(table):
+      results['cells'].setdefault(f'{cell[0]}/{cell[1]}', {})[score] = compare(
+          table, [cell], score == 'success')
+    common = statistics.cells_with(table, suite.ARMS)
+    if common:
+      results['aggregate'][score] = compare(table, common, score == 'success')
+  results['steps_to_success'] = steps_to_success(summaries)
+  results['compute'] = {
+      'wall_hours': round(sum(s['wall_seconds'] for s in summaries) / 3600, 2),
+      'actor_steps': int(sum(s['actor_steps'] for s in summaries))}
+  return results
+
+
+def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
+             done: Sequence[str]) -> str:
+  """The results tables, the compute and the slices done."""
+  lines = ['| level / family | BT | best non-BT arm | its IQM | BT / best | '
+           'P(BT > best) | P(BT > each baseline) |',
+           '|---|---:|---|---:|---:|---:|---|']
+  rows = list(results['cells'].items())
+  if 'success' in results['aggregate']:
+    rows.append(('**all levels x families**', {
+        'success': results['aggregate']['success']}))
+  for name, scores in rows:
+    success = scores['success']
+    if 'best_baseline' not in success:
+      continue
+    best = success['best_baseline']
+    poi = success['probability_of_improvement']
+    lines.append(
+        f'| {name} | {_interval(success["iqm"]["bt"])} | {best} | '
+        f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} | '
+        f'{poi[best][0]:.2f} | ' + ', '.join(
+            f'{arm} {p[0]:.2f}' for arm, p in poi.items()) + ' |')
+  done_set = set(done)
+  slices: Dict[str, List[int]] = {}
+  for run in planned:
+    slices.setdefault(f'{run.level} / {run.family}', [0, 0])
+    slices[f'{run.level} / {run.family}'][0] += run.key in done_set
+    slices[f'{run.level} / {run.family}'][1] += 1
+  lines += ['', f'Runs done: {len(done_set)}; compute so far '
+            f'{results["compute"]["wall_hours"]} hours of this machine '
+            f'(2 cores), {results["compute"]["actor_steps"]:,} actor steps.',
+            '', '| slice | runs done / planned |', '|---|---:|']
+  lines += [f'| {name} | {d} / {n} |' for name, (d, n) in slices.items()]
+  return '\n'.join(lines)
+
+
+def _curve(summaries, arm, name):
+  values = [[np.nan if v is None else v for v in s['curves'][name]]
+            for s in summaries if s['arm'] == arm and name in s['curves']]
+  return np.array(values, float)
+
+
+def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
+                path: str) -> str:
+  """IQM greedy success over the budget per arm, with 95% bands, one panel
+  per task family, and a+ usage of the arms that have the extra action."""
+  families = [f for f in suite.FAMILIES
+              if any(s['level'] == level and s['family'] == f
+                     for s in summaries)]
+  fig, axes = plt.subplots(1, len(families) + 1,
+                           figsize=(4.5 * (len(families) + 1), 4))
+  for ax, family in zip(axes, families):
+    cell = [s for s in summaries
+            if s['level'] == level and s['family'] == family]
+    points = np.array(cell[0]['budget_points'])
+    for arm in suite.arms_of(level):
+      values = _curve(cell, arm, 'evaluator_success')
+      if not len(values):
+        continue
+      values = np.nan_to_num(values, nan=0.)  # No episode yet: unsolved.
+      iqm = np.array([statistics.iqm_interval(values[:, [i]],
+                                              reps=CURVE_BOOTSTRAP_REPS)
+                      for i in range(values.shape[1])])
+      line, = ax.plot(points, iqm[:, 0], label=f'{arm} ({len(values)})')
+      ax.fill_between(points, iqm[:, 1], iqm[:, 2], alpha=0.15,
+                      color=line.get_color())
+    ax.set_title(f'{level} / {family} ({cell[0]["task"]})')
+    ax.set_xlabel('transfer actor steps')
+    ax.set_ylabel('greedy success, IQM over seeds [95% CI]')
+  ax = axes[-1]
+  for arm in suite.arms_of(level):
+    values = _curve([s for s in summaries if s['level'] == level], arm,
+                    'greedy_extra_action_fraction')
+    if len(values) and not np.isnan(values).all():
+      ax.plot(points, np.nanmean(values, 0), label=arm)
+  ax.set_title('a+ usage (all families)')
+  ax.set_xlabel('transfer actor steps')
+  ax.set_ylabel('greedy steps choosing a+ (mean)')
+  for ax in axes:
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+  return path
+
+
+def plot_weights(results: Dict[str, Any], path: str) -> str:
+  """IQM success of the weight-transfer arms with and without BT, per cell
+  (the paper's figure 6)."""
+  cells = list(results['cells'])
+  fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cells)), 4))
+  width = 0.8 / len(WEIGHT_ARMS)
+  for i, arm in enumerate(WEIGHT_ARMS):
+    for j, cell in enumerate(cells):
+      iqm = results['cells'][cell]['success']['iqm'].get(arm)
+      if iqm is None:
+        continue
+      ax.bar(j + i * width, iqm[0], width, yerr=[[iqm[0] - iqm[1]],
+                                                 [iqm[2] - iqm[0]]],
+             color=f'C{i}', label=arm if j == 0 else None)
+  ax.set_xticks(np.arange(len(cells)) + 0.4 - width / 2)
+  ax.set_xticklabels(cells, rotation=20, fontsize=8)
+  ax.set_ylabel('greedy success at budget, IQM [95% CI]')
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+  return path
+
+
+def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
+  """Performance profiles of success over every completed cell."""
+  table = statistics.score_table(summaries, 'success')
+  cells = statistics.cells_with(table, suite.ARMS)
+  fig, ax = plt.subplots(figsize=(6, 4))
+  if cells:
+    thresholds = np.linspace(0, 1, 21)
+    matrices = {arm: statistics.matrix(table, arm, cells)
+                for arm in suite.ARMS}
+    profiles, intervals = statistics.performance_profiles(matrices,
+                                                          thresholds)
+    for arm in suite.ARMS:
+      line, = ax.plot(thresholds, profiles[arm], label=arm)
+      ax.fill_between(thresholds, intervals[arm][0], intervals[arm][1],
+                      alpha=0.15, color=line.get_color())
+  ax.set_xlabel('greedy success at budget (tau)')
+  ax.set_ylabel('fraction of runs with success > tau')
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+  return path
+
+
+def write(results_dir: str, planned: Sequence[study.Run],
+          command: str) -> str:
+  """Reads every summary in `results_dir`, writes results.json (with
+  `command`, the command that made it), results.md and the figures there;
+  returns the markdown."""
+  summaries = study.read_summaries(results_dir)
+  if not summaries:
+    return 'No run of the study has finished yet.'
+  random_returns = {lvl.name: study.random_returns(results_dir, lvl)
+                    for lvl in suite.SUITE
+                    if any(s['level'] == lvl.name for s in summaries)}
+  results = analyse(summaries, random_returns)
+  done = [study.Run(s['level'], s['family'], s['arm'], s['seed']).key
+          for s in summaries]
+  figures = [plot_curves(summaries, level,
+                         os.path.join(results_dir, f'curves_{level}.png'))
+             for level in random_returns]
+  figures.append(plot_weights(results, os.path.join(results_dir,
+                                                    'weights.png')))
+  figures.append(plot_profiles(summaries, os.path.join(results_dir,
+                                                       'profiles.png')))
+  text = markdown(results, planned, done)
+  with open(os.path.join(results_dir, 'results.json'), 'w') as f:
+    json.dump({'command': command, 'random_returns': random_returns,
+               'figures': figures, **results}, f, indent=1, default=float)
+  with open(os.path.join(results_dir, 'results.md'), 'w') as f:
+    f.write(f'Written by `{command}`.\n\n{text}\n')
+  return text

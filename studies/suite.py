@@ -1,0 +1,89 @@
+"""The transfer suite: where the study asks whether Behavior Transfer helps.
+
+Each level of the suite pairs MiniGrid dynamics with its bundled NGU pi_p and
+the paper's task families (its figure 5) over those dynamics:
+  game  the level's own reward;
+  easy  a sparse reward for the one event that matters;
+  hard  the easy task's twin that also penalises events the agent must go
+        through on the way (environments/tasks.py, PASSAGE_PENALTY).
+Every arm of the study gets the level's transfer budget.
+"""
+
+import dataclasses
+from typing import Dict, Sequence, Tuple
+
+from behavior_transfer.environments import names
+
+FAMILIES = ('hard', 'easy', 'game')  # In the order the study runs them.
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteLevel:
+  """One level: its dynamics, pi_p, task per family and transfer budget."""
+  name: str
+  environment: str
+  pretrained: str  # A bundled policy's name.
+  tasks: Dict[str, str]  # Family -> task name.
+  transfer_steps: int
+  why: str  # Why the level is in the suite.
+  pretrain_steps: int = 1_000_000  # Of its pi_p, with NGU's defaults.
+
+  def task(self, family: str) -> str:
+    return self.tasks[names.check_name('task family', family, self.tasks)]
+
+
+SUITE: Tuple[SuiteLevel, ...] = (
+    SuiteLevel(
+        'multiroom', 'minigrid:MiniGrid-MultiRoom-N4-S5-v0', 'ngu_multiroom',
+        {'game': 'game', 'easy': 'reach_third_room',
+         'hard': 'reach_third_room_penalised'}, 150_000,
+        'Six rooms in a chain behind closed doors: the paper\'s '
+        'hard-exploration setting in small. The goal (the game) is out of '
+        'reach of every agent at this budget; the third room, behind two '
+        'doors, is the sparse event epsilon-greedy finds in some seeds.',
+        pretrain_steps=2_000_000),
+    SuiteLevel(
+        'doorkey', 'minigrid:MiniGrid-DoorKey-6x6-v0', 'ngu_doorkey',
+        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised'},
+        150_000,
+        'A key, a locked door and a goal behind it: the key must be picked '
+        'up and the door opened on the way (the hard task penalises both). '
+        'A random policy reaches the goal in 7% of episodes, so '
+        'epsilon-greedy learns the easy task in some seeds.'),
+    SuiteLevel(
+        'keycorridor', 'minigrid:MiniGrid-KeyCorridorS3R2-v0',
+        'ngu_keycorridor',
+        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised'},
+        150_000,
+        'Rooms off a corridor: the key lies behind a closed door, the ball to '
+        'fetch behind a locked one (three events on the way, penalised in '
+        'the hard task). A random policy fetches the ball in 3% of episodes.'),
+)
+
+BASELINE_ARMS = ('epsilon_greedy', 'ez_greedy', 'epsilon_greedy+partial_init',
+                 'epsilon_greedy+full_init')
+BT_ARMS = ('bt', 'bt+partial_init')
+ARMS = BT_ARMS + BASELINE_ARMS
+# The ablation of BT's two parts runs on one level.
+ABLATION_ARMS = ('flights', 'extra_action')
+ABLATION_LEVEL = 'multiroom'
+# Five seeds for BT, BT with partial init and the two strongest baselines
+# (epsilon-greedy and epsilon-z-greedy in the single-level transfer study),
+# three for the rest.
+SEEDS = {arm: 5 for arm in BT_ARMS + BASELINE_ARMS[:2]}
+SEEDS.update({arm: 3 for arm in BASELINE_ARMS[2:] + ABLATION_ARMS})
+
+
+def level(name: str) -> SuiteLevel:
+  """The suite level `name`; an unknown name lists the valid ones."""
+  levels = {lvl.name: lvl for lvl in SUITE}
+  return levels[names.check_name('suite level', name, levels)]
+
+
+def arms_of(level_name: str) -> Sequence[str]:
+  """The arms the study runs on a level (the ablation on one of them)."""
+  return ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ())
+
+
+def is_bt(arm: str) -> bool:
+  return arm.split('+')[0] == 'bt'

@@ -1,0 +1,202 @@
+"""The transfer study: slices, run summaries, and statistics that agree with
+rliable called directly."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from rliable import library as rly
+from rliable import metrics
+
+from behavior_transfer.studies import statistics
+from behavior_transfer.studies import study
+from behavior_transfer.studies import study_report
+from behavior_transfer.studies import suite
+
+
+@pytest.fixture(autouse=True)
+def _few_resamples(monkeypatch):
+  """The statistics at a tenth of their resamples: same code, faster."""
+  monkeypatch.setattr(statistics, 'BOOTSTRAP_REPS', 200)
+  monkeypatch.setattr(statistics, 'IMPROVEMENT_BOOTSTRAP_REPS', 20)
+  monkeypatch.setattr(study_report, 'CURVE_BOOTSTRAP_REPS', 50)
+
+
+def test_plan_runs_hard_tasks_first_at_each_arms_seeds():
+  planned = study.plan()
+  assert [r.family for r in planned][:1] == ['hard']
+  families = [r.family for r in planned]
+  assert families == sorted(families, key=suite.FAMILIES.index)
+  bt = [r for r in planned if r.level == 'doorkey' and r.family == 'easy'
+        and r.arm == 'bt']
+  full = [r for r in planned if r.level == 'doorkey' and r.family == 'easy'
+          and r.arm == 'epsilon_greedy+full_init']
+  assert [r.seed for r in bt] == [0, 1, 2, 3, 4]
+  assert [r.seed for r in full] == [0, 1, 2]
+  # The ablation runs on its level only.
+  assert {r.level for r in planned if r.arm == 'flights'} == {
+      suite.ABLATION_LEVEL}
+  sliced = study.plan(['doorkey'], ['hard'], ['bt', 'ez_greedy'], [7])
+  assert [r.key for r in sliced] == ['doorkey/hard/bt/seed_7',
+                                     'doorkey/hard/ez_greedy/seed_7']
+
+
+def test_plan_refuses_unknown_names_listing_valid_ones():
+  with pytest.raises(ValueError, match='doorkey'):
+    study.plan(['dorkey'])
+  with pytest.raises(ValueError, match='Unknown transfer agent'):
+    study.plan(arms=['bt+half_init'])
+  with pytest.raises(ValueError, match='hard'):
+    study.plan(families=['hardest'])
+
+
+def _summary(level, family, arm, seed, success, curve=None):
+  curve = curve or [None] * 3 + [success] * (study.GRID_POINTS - 3)
+  return {'level': level, 'family': family, 'arm': arm, 'seed': seed,
+          'task': family, 'success': success, 'return': success - 0.1,
+          'actor_success': success / 2, 'wall_seconds': 60.,
+          'actor_steps': 1000,
+          'budget_points': list(range(100, 100 * study.GRID_POINTS + 1, 100)),
+          'curves': {'evaluator_success': curve,
+                     'greedy_extra_action_fraction': [0.1] * len(curve)}}
+
+
+def _hand_made(results_dir):
+  """Summaries of two levels x two families, every arm at its seeds, scores
+  drawn so that BT is better; and each level's random returns."""
+  rng = np.random.RandomState(0)
+  summaries = []
+  for level in ('doorkey', 'keycorridor'):
+    for family in ('hard', 'easy'):
+      for arm in suite.ARMS:
+        for seed in range(suite.SEEDS[arm]):
+          success = float(np.clip(rng.normal(
+              0.6 if suite.is_bt(arm) else 0.3, 0.2), 0, 1))
+          summaries.append(_summary(level, family, arm, seed, success))
+  for s in summaries:
+    run = study.Run(s['level'], s['family'], s['arm'], s['seed'])
+    path = study.summary_path(results_dir, run)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+      json.dump(s, f)
+  random = {level: {'hard': -0.3, 'easy': 0.05, 'game': 0.}
+            for level in ('doorkey', 'keycorridor')}
+  for level, returns in random.items():
+    os.makedirs(os.path.join(results_dir, 'random'), exist_ok=True)
+    with open(os.path.join(results_dir, 'random', f'{level}.json'), 'w') as f:
+      json.dump(returns, f)
+  return summaries, random
+
+
+def _direct(scores, seed=0):
+  """rliable's IQM and 95% stratified bootstrap interval, called directly
+  (its resamples come from numpy's global generator)."""
+  np.random.seed(seed)
+  point, interval = rly.get_interval_estimates(
+      {'x': scores}, lambda x: np.array([metrics.aggregate_iqm(x)]),
+      reps=statistics.BOOTSTRAP_REPS, random_state=np.random.RandomState(seed))
+  return point['x'][0], interval['x'][0, 0], interval['x'][1, 0]
+
+
+def test_statistics_agree_with_rliable_called_directly(tmp_path):
+  summaries, random = _hand_made(str(tmp_path))
+  results = study_report.analyse(summaries, random)
+  by_cell = {(s['level'], s['family'], s['arm'], s['seed']): s['success']
+             for s in summaries}
+
+  def scores(arm, cells):
+    return np.array([[by_cell[(*cell, arm, seed)] for cell in cells]
+                     for seed in range(suite.SEEDS[arm])])
+
+  cell = ('doorkey', 'hard')
+  measured = results['cells']['doorkey/hard']['success']
+  for arm in ('bt', 'epsilon_greedy+full_init'):
+    np.testing.assert_allclose(measured['iqm'][arm],
+                               _direct(scores(arm, [cell])))
+  cells = [('doorkey', 'easy'), ('doorkey', 'hard'), ('keycorridor', 'easy'),
+           ('keycorridor', 'hard')]
+  aggregate = results['aggregate']['success']
+  assert [tuple(c) for c in aggregate['cells']] == cells
+  np.testing.assert_allclose(aggregate['iqm']['bt'],
+                             _direct(scores('bt', cells)))
+  np.random.seed(0)
+  point, interval = rly.get_interval_estimates(
+      {'pair': (scores('bt', cells), scores('ez_greedy', cells))},
+      metrics.probability_of_improvement, reps=20,
+      random_state=np.random.RandomState(0))
+  np.testing.assert_allclose(
+      aggregate['probability_of_improvement']['ez_greedy'],
+      np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
+  assert aggregate['probability_of_improvement']['ez_greedy'][0] > 0.75
+  best = aggregate['best_baseline']
+  assert best in suite.BASELINE_ARMS
+  assert aggregate['ratio'] == pytest.approx(
+      aggregate['iqm']['bt'][0] / aggregate['iqm'][best][0])
+  # Normalised return: the random policy's return is 0, the best run's 1.
+  normalised = statistics.score_table(summaries, 'normalised_return', random)
+  values = np.concatenate(list(normalised[cell].values()))
+  assert values.max() == pytest.approx(1.)
+  low = random['doorkey']['hard']
+  high = max(s['return'] for s in summaries
+             if (s['level'], s['family']) == cell)
+  np.testing.assert_allclose(
+      normalised[cell]['bt'], (np.array([
+          s['return'] for s in summaries if (s['level'], s['family'], s['arm'])
+          == (*cell, 'bt')]) - low) / (high - low))
+
+
+def test_steps_to_threshold_counts_unsolved_runs():
+  solved = _summary('doorkey', 'easy', 'bt', 0, 0.8,
+                    curve=[0., 0.2, 0.6] + [0.8] * (study.GRID_POINTS - 3))
+  unsolved = _summary('doorkey', 'easy', 'bt', 1, 0.1,
+                      curve=[0.1] * study.GRID_POINTS)
+  assert statistics.steps_to_threshold(solved, 0.5) == 300
+  assert statistics.steps_to_threshold(unsolved, 0.5) == float('inf')
+  steps = study_report.steps_to_success([solved, unsolved])['doorkey/easy/bt']
+  assert steps['reached'] == 1 and steps['runs'] == 2
+  assert steps['median_steps'] == float('inf')  # Half never got there.
+
+
+def test_report_writes_table_figures_and_done_slices(tmp_path):
+  _hand_made(str(tmp_path))
+  planned = study.plan(['doorkey', 'keycorridor'], ['hard', 'easy'],
+                       list(suite.ARMS))
+  text = study_report.write(str(tmp_path), planned, 'the command')
+  assert '| doorkey/hard |' in text and '**all levels x families**' in text
+  assert f'| doorkey / hard | {len(planned) // 4} / {len(planned) // 4} |' \
+      in text
+  written = json.load(open(tmp_path / 'results.json'))
+  assert written['command'] == 'the command'
+  for name in ('curves_doorkey.png', 'curves_keycorridor.png', 'weights.png',
+               'profiles.png'):
+    assert os.path.getsize(tmp_path / name) > 1000
+
+
+def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
+  run_dir = tmp_path / 'run'
+  for label, frame in {
+      'evaluator': pd.DataFrame({
+          'actor_steps': [100, 500, 800, 900, 1000],
+          'episode_return': [0., 1., 0., 1., 1.],
+          'return_success_penalised': [-0.2, 0.6, -0.4, 0.6, 0.8],
+          'return_success': [0., 1., 0., 1., 1.],
+          'greedy_extra_action_fraction': [0.5, 0.4, 0.3, 0.2, 0.1]}),
+      'actor_0': pd.DataFrame({
+          'actor_steps': [200, 400, 600, 800],
+          'episode_return': [0., 0., 1., 1.],
+          'return_success_penalised': [-0.2, 0., 0.6, -0.6],
+          'return_success': [0., 0., 1., 1.]})}.items():
+    os.makedirs(run_dir / 'logs' / label)
+    frame.to_csv(run_dir / 'logs' / label / 'logs.csv', index=False)
+  summary = study.summarise_run(str(run_dir), 'success_penalised', 1000)
+  # The last quarter (after 750 steps): 3 evaluator episodes, 2 solved.
+  assert summary['success'] == pytest.approx(2 / 3)
+  assert summary['late_evaluator_episodes'] == 3
+  assert summary['return'] == pytest.approx((-0.4 + 0.6 + 0.8) / 3)
+  # Solved is the easy twin's event, even when penalties outweigh it.
+  assert summary['actor_success'] == 0.5
+  curve = summary['curves']['evaluator_success']
+  assert len(curve) == study.GRID_POINTS and curve[1] == 0. and curve[0] is None
+  assert summary['curves']['greedy_extra_action_fraction'][-1] == 0.1
