@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test lock bundled-policy bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
 
 # Every package at the version of requirements.lock (tested here).
 $(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
@@ -39,6 +39,17 @@ bundled-policy: $(STAMP)
 	  --environment=minigrid:MiniGrid-MultiRoom-N4-S5-v0 \
 	  --max_actor_steps=2000000 --report_episodes=100 --seed=0 \
 	  --run_dir=runs/bundled_ngu_multiroom --bundle_as=ngu_multiroom
+
+# The zoo: one NGU pi_p per suite level, bundled by name (studies/suite.py);
+# LEVEL=doorkey makes one. About 12 minutes per million steps on 2 cores.
+LEVEL ?= multiroom,doorkey,keycorridor
+zoo: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_zoo --levels=$(LEVEL)
+
+# The transfer study over the suite (docs/transfer_suite.md); resumable,
+# sliced by STUDY_FLAGS, e.g. STUDY_FLAGS="--levels=doorkey --tasks=hard".
+study: $(STAMP)
+	$(PY) -m behavior_transfer.launch.run_study $(STUDY_FLAGS)
 
 r2d2-demo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=runs/r2d2_demo --overwrite

@@ -32,7 +32,7 @@ def launch(module, *flags, cwd=None):
      'Close valid names: MiniGrid-Empty-5x5-v0'),
     (['--task=deceptive_first_room'], "Task 'deceptive_first_room' does not "
      'apply to minigrid:MiniGrid-Empty-5x5-v0. Tasks for this level: '
-     'game, goal_in_half_time, none.'),
+     'game, goal_in_half_time, none, success.'),
 ])
 def test_r2d2_refuses_bad_flags(tmp_path, flags, message):
   run_dir = tmp_path / 'run'
@@ -98,7 +98,7 @@ def test_tasks_declare_where_they_apply():
   simulator = measures.unwrap(environments.make_environment(
       'minigrid:MiniGrid-Empty-5x5-v0', oar_wrapper=False)).simulator
   assert tasks.applicable_task_names('minigrid', simulator) == [
-      'game', 'goal_in_half_time', 'none']
+      'game', 'goal_in_half_time', 'none', 'success']
   with pytest.raises(ValueError, match='does not apply'):
     environments.validate('minigrid:MiniGrid-Empty-5x5-v0',
                           'deceptive_first_room')

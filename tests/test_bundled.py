@@ -16,6 +16,7 @@ from behavior_transfer.policies import evaluation
 from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
 from behavior_transfer.studies import pipeline
+from behavior_transfer.studies import suite
 
 NAME = 'ngu_multiroom'
 ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N4-S5-v0'
@@ -101,3 +102,25 @@ def test_unknown_and_malformed_names_are_refused():
     pipeline.validate(pipeline.PipelineSettings(bundled='nope'))
   with pytest.raises(ValueError, match='lower-case'):
     bundled.check_new_name('../elsewhere')
+
+
+@pytest.mark.parametrize('name', bundled.bundled_names())
+def test_every_bundled_explorer_loads_acts_and_explores(name):
+  """Each pi_p of the zoo: loads by name, acts over its level's action set,
+  and explores more than a random policy on fixed-seed episodes."""
+  environment = bundled.provenance(name)['environment']
+  spec = _spec(environment)
+  policy = sources.policy_factory(f'bundled:{name}', environment)(spec)
+  pretrained.check_action_spec(policy, spec)
+  shipped = evaluation.policy_measures(policy, environment, 5, seed=11)
+  random = evaluation.policy_measures(
+      pretrained.RandomPolicy(policy.num_actions, 11), environment, 5, seed=11)
+  assert evaluation.exploration_ratio({'pi_p': shipped, 'random': random}) > 1, (
+      shipped, random)
+
+
+def test_the_suite_transfers_bundled_explorers():
+  for lvl in suite.SUITE:
+    made = bundled.provenance(lvl.pretrained)
+    assert made['environment'] == lvl.environment
+    assert made['actor_steps'] >= lvl.pretrain_steps

@@ -3,6 +3,8 @@ rliable called directly."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -200,3 +202,32 @@ def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
   curve = summary['curves']['evaluator_success']
   assert len(curve) == study.GRID_POINTS and curve[1] == 0. and curve[0] is None
   assert summary['curves']['greedy_extra_action_fraction'][-1] == 0.1
+
+
+def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
+  """One level, two arms, a tiny budget: the study runs both, writes their
+  summaries and the results, and a second call runs nothing."""
+  flags = ['--levels=multiroom', '--tasks=hard', '--arms=bt,epsilon_greedy',
+           '--seeds=0', '--budget=1500', '--num_actors=1',
+           f'--out_dir={tmp_path / "runs"}',
+           f'--results_dir={tmp_path / "results"}']
+
+  def run_study():
+    return subprocess.run(
+        [sys.executable, '-m', 'behavior_transfer.launch.run_study', *flags],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+  first = run_study()
+  assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+  assert '2 runs in this slice, 0 already done, 2 to run' in first.stdout
+  summaries = study.read_summaries(str(tmp_path / 'results'))
+  assert sorted(s['arm'] for s in summaries) == ['bt', 'epsilon_greedy']
+  for summary in summaries:
+    assert summary['task'] == 'reach_third_room_penalised'
+    assert summary['budget'] == 1500 and summary['actor_steps'] >= 1500
+    assert summary['evaluator_episodes'] >= 1
+  assert '| multiroom / hard | 2 / 2 |' in first.stdout
+  assert (tmp_path / 'results' / 'curves_multiroom.png').exists()
+  second = run_study()
+  assert second.returncode == 0, second.stderr[-3000:]
+  assert '2 already done, 0 to run' in second.stdout
