@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 from acme.utils import counting
 
+from behavior_transfer.distributed import logs
 from behavior_transfer.distributed import nodes
 
 STARTUP_SECONDS = 300.
@@ -98,10 +99,20 @@ class StepBudget:
         nodes.announce(progress_line(
             counts, self._max_actor_steps,
             _gained(start_counts, counts, 'actor_steps') / elapsed,
-            _gained(start_counts, counts, 'learner_steps') / elapsed))
+            _gained(start_counts, counts, 'learner_steps') / elapsed) +
+                       self._exploration())
 
   def on_stop(self):
     self._stopping.set()
+
+  def _exploration(self) -> str:
+    """Pre-training's greedy pi_p against a random policy, while it trains
+    (the evaluator logs the ratio where the level has a measure)."""
+    ratio = logs.recent_mean(self._run_dir, 'evaluator',
+                             'exploration_vs_random')
+    return ('' if ratio is None else
+            f'; pi_p explores {ratio:.2f}x a random policy (evaluator, '
+            'last 10 episodes)')
 
   def _finish(self, counts: Mapping[str, float]):
     nodes.write_atomically(os.path.join(self._run_dir, nodes.FINISHED_FILE),

@@ -17,7 +17,7 @@ import csv
 import numbers
 import os
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 from absl import logging
 from acme.utils import loggers
@@ -109,3 +109,17 @@ def make_logger(run_dir: str, label: str, columns: Sequence[str],
       loggers.Dispatcher([terminal, csv_logger, tensorboard],
                          loggers.to_numpy), columns)
 
+
+
+def recent_mean(run_dir: str, label: str, column: str,
+                episodes: int = 10) -> Optional[float]:
+  """Mean of `column` over the last `episodes` rows of a node's CSV log;
+  None while the log or the column does not exist yet."""
+  path = os.path.join(run_dir, 'logs', label, 'logs.csv')
+  try:
+    with open(path, newline='') as f:
+      rows = list(csv.DictReader(f))[-episodes:]
+  except (OSError, csv.Error):
+    return None
+  values = [float(row[column]) for row in rows if row.get(column)]
+  return sum(values) / len(values) if values else None
