@@ -259,6 +259,14 @@ def test_ngu_wrapper_of_one_environment_rewards_as_the_batched_path():
   assert single == batched
   assert sum(r is None for r in single) == 2  # Two new episodes.
   assert len({r for r in single if r is not None}) > 5  # Real rewards.
-  with pytest.raises(ValueError, match='raw environment'):
-    reward_wrapper.IntrinsicRewardWrapper(_environment(0), setup.models,
-                                          config)
+  # Around the observation-action-reward view (the order pre-training uses,
+  # so that the network's previous reward is the dynamics' own): the same
+  # intrinsic rewards, and observations that keep the dynamics' reward.
+  around_oar = reward_wrapper.IntrinsicRewardWrapper(
+      _environment(0), setup.models, config)
+  timestep = around_oar.reset()
+  for action, expected in zip(actions, single):
+    timestep = around_oar.step(action)
+    if expected is not None:
+      assert float(timestep.reward) == expected
+      assert float(timestep.observation.reward) == 0.  # Reward-free dynamics.

@@ -72,10 +72,12 @@ class NGUBuilder(r2d2_builder.R2D2Builder):
           variable_source, {'intrinsic': models.variables},
           update_period=self.r2d2_config.variable_update_period)
       client.update_and_wait()
-    return environment_batch.ObservationActionRewardBatch(
-        reward_wrapper.IntrinsicRewardBatch(
-            environment_batch.EnvironmentBatch(environments), models,
-            self._config, environment_spec.observations.observation, client))
+    # The Q-network sees the dynamics' own reward as its previous reward;
+    # only what it learns from is intrinsic (reward_wrapper.py says why).
+    return reward_wrapper.IntrinsicRewardBatch(
+        environment_batch.ObservationActionRewardBatch(
+            environment_batch.EnvironmentBatch(environments)), models,
+        self._config, environment_spec.observations.observation, client)
 
   def _learner(self, environment_spec, network, target_network, dataset,
                replay_client, counter, logger) -> ngu_learning.NGULearner:

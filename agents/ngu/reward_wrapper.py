@@ -13,7 +13,7 @@ observations of episodes that started since the previous step (they enter
 their episode's memory and the RND statistics, but earn no reward).
 """
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from acme import wrappers
 from acme.tf import variable_utils
@@ -27,9 +27,21 @@ from behavior_transfer.agents.ngu import networks
 from behavior_transfer.agents.ngu import rewards
 
 
+def _image(observation: Any) -> np.ndarray:
+  """The image of a raw or an observation-action-reward observation."""
+  return getattr(observation, 'observation', observation)
+
+
 class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
   """Replaces each environment's reward with the intrinsic reward of its new
-  observation; every environment keeps its own episodic memory."""
+  observation; every environment keeps its own episodic memory.
+
+  Wrap it around the observation-action-reward view, not inside it: the
+  Q-network's previous-reward input is then the dynamics' own reward (0 when
+  reward-free), which is what pi_p sees wherever it acts later. Fed the
+  intrinsic reward instead (5 to 10 a step), pi_p met inputs after
+  pre-training that it never saw during it, and explored less.
+  """
 
   def __init__(self, batch: environment_batch.EnvironmentBatch,
                models: networks.IntrinsicModels,
@@ -52,13 +64,13 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
     indices = range(len(self)) if indices is None else indices
     self._reward.reset(indices)
     self._started += list(indices)
-    self._started_images += [t.observation for t in timesteps]
+    self._started_images += [_image(t.observation) for t in timesteps]
     return timesteps
 
   def step(self, actions):
     timesteps = self._batch.step(actions)
     started, self._started = self._started, []
-    images = self._started_images + [t.observation for t in timesteps]
+    images = self._started_images + [_image(t.observation) for t in timesteps]
     self._started_images = []
     if self._uses_models:
       embeddings, errors = (x.numpy() for x in self._features(np.stack(images)))
@@ -76,9 +88,9 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
 class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):
   """One environment whose reward is the intrinsic reward of each new
   observation: the batched path over a batch of one, so it gives the same
-  rewards. Wrap the raw dynamics (image observations); add the
-  observation-action-reward view outside this wrapper if a recurrent
-  network needs it."""
+  rewards. For a recurrent Q-network, wrap the observation-action-reward
+  view of the dynamics (its previous reward stays the dynamics' own, as
+  where pi_p acts later); raw dynamics (image observations) work too."""
 
   def __init__(self, environment: dm_env.Environment,
                models: networks.IntrinsicModels,
@@ -87,12 +99,7 @@ class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):
     """`models` must have their variables (`models.create_variables`);
     `variable_client` keeps them in sync with a learner's."""
     super().__init__(environment)
-    observation_spec = environment.observation_spec()
-    if hasattr(observation_spec, 'observation'):
-      raise ValueError(
-          'IntrinsicRewardWrapper takes the raw environment (image '
-          'observations), not one with the observation-action-reward view; '
-          'wrap it first and add ObservationActionRewardWrapper outside.')
+    observation_spec = _image(environment.observation_spec())
     self._batch = IntrinsicRewardBatch(
         environment_batch.EnvironmentBatch([environment]), models, config,
         observation_spec, variable_client)
