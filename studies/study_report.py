@@ -127,6 +127,15 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
   return '\n'.join(lines)
 
 
+def _save(fig, axes, path: str) -> str:
+  for ax in axes:
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+  return path
+
+
 def _curve(summaries, arm, name):
   values = [[np.nan if v is None else v for v in s['curves'][name]]
             for s in summaries if s['arm'] == arm and name in s['curves']]
@@ -169,12 +178,7 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
   ax.set_title('a+ usage (all families)')
   ax.set_xlabel('transfer actor steps')
   ax.set_ylabel('greedy steps choosing a+ (mean)')
-  for ax in axes:
-    ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
-  return path
+  return _save(fig, axes, path)
 
 
 def plot_weights(results: Dict[str, Any], path: str) -> str:
@@ -194,11 +198,7 @@ def plot_weights(results: Dict[str, Any], path: str) -> str:
   ax.set_xticks(np.arange(len(cells)) + 0.4 - width / 2)
   ax.set_xticklabels(cells, rotation=20, fontsize=8)
   ax.set_ylabel('greedy success at budget, IQM [95% CI]')
-  ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
-  return path
+  return _save(fig, [ax], path)
 
 
 def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
@@ -218,11 +218,7 @@ def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
                       alpha=0.15, color=line.get_color())
   ax.set_xlabel('greedy success at budget (tau)')
   ax.set_ylabel('fraction of runs with success > tau')
-  ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
-  return path
+  return _save(fig, [ax], path)
 
 
 def write(results_dir: str, planned: Sequence[study.Run],
