@@ -17,8 +17,9 @@ from rliable import library as rly
 from rliable import metrics
 
 # rliable 1.2 draws its stratified resamples from numpy's global generator
-# (np.random.choice), whatever `random_state` says: each estimate here seeds
-# it, so the same scores always give the same intervals.
+# (np.random.choice), whatever `random_state` says (and arch 7 warns that
+# `random_state` is deprecated): each estimate here seeds the global
+# generator instead, so the same scores always give the same intervals.
 CONFIDENCE_SIZE = 0.95
 BOOTSTRAP_REPS = 2000
 # rliable's probability of improvement runs a Mann-Whitney test per cell and
@@ -79,8 +80,7 @@ def iqm_interval(scores: np.ndarray, seed: int = 0,
   np.random.seed(seed)
   point, interval = rly.get_interval_estimates(
       {'scores': scores}, _iqm, reps=reps or BOOTSTRAP_REPS,
-      confidence_interval_size=CONFIDENCE_SIZE,
-      random_state=np.random.RandomState(seed))
+      confidence_interval_size=CONFIDENCE_SIZE)
   return (float(point['scores'][0]), float(interval['scores'][0, 0]),
           float(interval['scores'][1, 0]))
 
@@ -100,8 +100,7 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
   np.random.seed(seed)
   point, interval = rly.get_interval_estimates(
       {'pair': (x, y)}, metrics.probability_of_improvement,
-      reps=IMPROVEMENT_BOOTSTRAP_REPS, confidence_interval_size=CONFIDENCE_SIZE,
-      random_state=np.random.RandomState(seed))
+      reps=IMPROVEMENT_BOOTSTRAP_REPS, confidence_interval_size=CONFIDENCE_SIZE)
   return (float(point['pair']), float(interval['pair'][0]),
           float(interval['pair'][1]))
 

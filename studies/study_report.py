@@ -129,7 +129,8 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
 
 def _save(fig, axes, path: str) -> str:
   for ax in axes:
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)

@@ -98,7 +98,7 @@ def _direct(scores, seed=0):
   np.random.seed(seed)
   point, interval = rly.get_interval_estimates(
       {'x': scores}, lambda x: np.array([metrics.aggregate_iqm(x)]),
-      reps=statistics.BOOTSTRAP_REPS, random_state=np.random.RandomState(seed))
+      reps=statistics.BOOTSTRAP_REPS)
   return point['x'][0], interval['x'][0, 0], interval['x'][1, 0]
 
 
@@ -126,8 +126,7 @@ def test_statistics_agree_with_rliable_called_directly(tmp_path):
   np.random.seed(0)
   point, interval = rly.get_interval_estimates(
       {'pair': (scores('bt', cells), scores('ez_greedy', cells))},
-      metrics.probability_of_improvement, reps=20,
-      random_state=np.random.RandomState(0))
+      metrics.probability_of_improvement, reps=20)
   np.testing.assert_allclose(
       aggregate['probability_of_improvement']['ez_greedy'],
       np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
