@@ -42,7 +42,7 @@ bundled-policy: $(STAMP)
 
 # The zoo: one NGU pi_p per suite level, bundled by name (studies/suite.py);
 # LEVEL=doorkey makes one. About 12 minutes per million steps on 2 cores.
-LEVEL ?= multiroom,doorkey,keycorridor
+LEVEL ?= multiroom,doorkey,unlockpickup
 zoo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_zoo --levels=$(LEVEL)
 

@@ -51,13 +51,14 @@ SUITE: Tuple[SuiteLevel, ...] = (
         'A random policy reaches the goal in 7% of episodes, so '
         'epsilon-greedy learns the easy task in some seeds.'),
     SuiteLevel(
-        'keycorridor', 'minigrid:MiniGrid-KeyCorridorS3R2-v0',
-        'ngu_keycorridor',
+        'unlockpickup', 'minigrid:MiniGrid-UnlockPickup-v0',
+        'ngu_unlockpickup',
         {'game': 'game', 'easy': 'success', 'hard': 'success_penalised'},
         150_000,
-        'Rooms off a corridor: the key lies behind a closed door, the ball to '
-        'fetch behind a locked one (three events on the way, penalised in '
-        'the hard task). A random policy fetches the ball in 3% of episodes.'),
+        'Two rooms: the key lies in the first, the box to fetch behind a '
+        'locked door in the second (two events on the way, penalised in the '
+        'hard task). A random policy opens the door in 3% of episodes and '
+        'never fetches the box: the hard-exploration case among the three.'),
 )
 
 BASELINE_ARMS = ('epsilon_greedy', 'ez_greedy', 'epsilon_greedy+partial_init',

@@ -70,7 +70,7 @@ def _hand_made(results_dir):
   drawn so that BT is better; and each level's random returns."""
   rng = np.random.RandomState(0)
   summaries = []
-  for level in ('doorkey', 'keycorridor'):
+  for level in ('doorkey', 'unlockpickup'):
     for family in ('hard', 'easy'):
       for arm in suite.ARMS:
         for seed in range(suite.SEEDS[arm]):
@@ -84,7 +84,7 @@ def _hand_made(results_dir):
     with open(path, 'w') as f:
       json.dump(s, f)
   random = {level: {'hard': -0.3, 'easy': 0.05, 'game': 0.}
-            for level in ('doorkey', 'keycorridor')}
+            for level in ('doorkey', 'unlockpickup')}
   for level, returns in random.items():
     os.makedirs(os.path.join(results_dir, 'random'), exist_ok=True)
     with open(os.path.join(results_dir, 'random', f'{level}.json'), 'w') as f:
@@ -117,8 +117,8 @@ def test_statistics_agree_with_rliable_called_directly(tmp_path):
   for arm in ('bt', 'epsilon_greedy+full_init'):
     np.testing.assert_allclose(measured['iqm'][arm],
                                _direct(scores(arm, [cell])))
-  cells = [('doorkey', 'easy'), ('doorkey', 'hard'), ('keycorridor', 'easy'),
-           ('keycorridor', 'hard')]
+  cells = [('doorkey', 'easy'), ('doorkey', 'hard'), ('unlockpickup', 'easy'),
+           ('unlockpickup', 'hard')]
   aggregate = results['aggregate']['success']
   assert [tuple(c) for c in aggregate['cells']] == cells
   np.testing.assert_allclose(aggregate['iqm']['bt'],
@@ -162,7 +162,7 @@ def test_steps_to_threshold_counts_unsolved_runs():
 
 def test_report_writes_table_figures_and_done_slices(tmp_path):
   _hand_made(str(tmp_path))
-  planned = study.plan(['doorkey', 'keycorridor'], ['hard', 'easy'],
+  planned = study.plan(['doorkey', 'unlockpickup'], ['hard', 'easy'],
                        list(suite.ARMS))
   text = study_report.write(str(tmp_path), planned, 'the command')
   assert '| doorkey/hard |' in text and '**all levels x families**' in text
@@ -170,7 +170,7 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
       in text
   written = json.load(open(tmp_path / 'results.json'))
   assert written['command'] == 'the command'
-  for name in ('curves_doorkey.png', 'curves_keycorridor.png', 'weights.png',
+  for name in ('curves_doorkey.png', 'curves_unlockpickup.png', 'weights.png',
                'profiles.png'):
     assert os.path.getsize(tmp_path / name) > 1000
 
