@@ -58,7 +58,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
         'Two rooms: the key lies in the first, the box to fetch behind a '
         'locked door in the second (two events on the way, penalised in the '
         'hard task). A random policy opens the door in 3% of episodes and '
-        'never fetches the box: the hard-exploration case among the three.'),
+        'never fetches the box. Its pi_p is no explorer (0.71x a random '
+        'policy): the level where BT has nothing good to transfer.'),
 )
 
 BASELINE_ARMS = ('epsilon_greedy', 'ez_greedy', 'epsilon_greedy+partial_init',
