@@ -65,8 +65,9 @@ def main(_):
         study_report.write(FLAGS.results_dir, planned, command)
   print('\n' + study_report.write(FLAGS.results_dir, planned, command),
         flush=True)
-  print(f'\nWrote {FLAGS.results_dir}/results.md, results.json and figures.',
-        flush=True)
+  if study.read_summaries(FLAGS.results_dir):
+    print(f'\nWrote {FLAGS.results_dir}/results.md, results.json and '
+          'figures.', flush=True)
 
 
 if __name__ == '__main__':

@@ -19,6 +19,10 @@ from behavior_transfer.studies import study
 from behavior_transfer.studies import suite
 
 SUCCESS_THRESHOLD = 0.5  # For steps to threshold.
+# What the tables compare: the greedy evaluator's success at the budget (with
+# probabilities of improvement), the actors' success over the whole run
+# (exploration included) and the evaluator's normalised return.
+SCORES = ('success', 'actor_success', 'normalised_return')
 # Bands of learning curves: one interval per budget point and arm.
 CURVE_BOOTSTRAP_REPS = 500
 WEIGHT_ARMS = ('epsilon_greedy', 'epsilon_greedy+partial_init',
@@ -77,7 +81,7 @@ def analyse(summaries: Sequence[Dict[str, Any]],
   """Every figure of the results page."""
   results: Dict[str, Any] = {'runs': len(summaries), 'cells': {},
                              'aggregate': {}}
-  for score in ('success', 'normalised_return'):
+  for score in SCORES:
     table = statistics.score_table(summaries, score, random_returns)
     for cell in sorted(table):
       results['cells'].setdefault(f'{cell[0]}/{cell[1]}', {})[score] = compare(
@@ -92,20 +96,23 @@ def analyse(summaries: Sequence[Dict[str, Any]],
   return results
 
 
+def _rows(results: Dict[str, Any], score: str):
+  """(name, comparison) per cell with BT and a baseline, then the
+  aggregate."""
+  rows = [(name, scores[score]) for name, scores in results['cells'].items()]
+  if score in results['aggregate']:
+    rows.append(('**all levels x families**', results['aggregate'][score]))
+  return [(name, row) for name, row in rows if 'best_baseline' in row]
+
+
 def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
              done: Sequence[str]) -> str:
   """The results tables, the compute and the slices done."""
-  lines = ['| level / family | BT | best non-BT arm | its IQM | BT / best | '
+  lines = ['Greedy success at the budget (the evaluator, last quarter):', '',
+           '| level / family | BT | best non-BT arm | its IQM | BT / best | '
            'P(BT > best) | P(BT > each baseline) |',
            '|---|---:|---|---:|---:|---:|---|']
-  rows = list(results['cells'].items())
-  if 'success' in results['aggregate']:
-    rows.append(('**all levels x families**', {
-        'success': results['aggregate']['success']}))
-  for name, scores in rows:
-    success = scores['success']
-    if 'best_baseline' not in success:
-      continue
+  for name, success in _rows(results, 'success'):
     best = success['best_baseline']
     poi = success['probability_of_improvement']
     lines.append(
@@ -113,6 +120,15 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
         f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} | '
         f'{poi[best][0]:.2f} | ' + ', '.join(
             f'{arm} {p[0]:.2f}' for arm, p in poi.items()) + ' |')
+  lines += ['', 'Actor success over the whole run (the agents\' own '
+            'episodes, exploration included):', '',
+            '| level / family | BT | best non-BT arm | its IQM | BT / best |',
+            '|---|---:|---|---:|---:|']
+  for name, success in _rows(results, 'actor_success'):
+    best = success['best_baseline']
+    lines.append(
+        f'| {name} | {_interval(success["iqm"]["bt"])} | {best} | '
+        f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} |')
   done_set = set(done)
   slices: Dict[str, List[int]] = {}
   for run in planned:
@@ -175,7 +191,8 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
     values = _curve([s for s in summaries if s['level'] == level], arm,
                     'greedy_extra_action_fraction')
     if len(values) and not np.isnan(values).all():
-      ax.plot(points, np.nanmean(values, 0), label=arm)
+      ax.plot(points, np.ma.masked_invalid(values).mean(0).filled(np.nan),
+              label=arm)
   ax.set_title('a+ usage (all families)')
   ax.set_xlabel('transfer actor steps')
   ax.set_ylabel('greedy steps choosing a+ (mean)')
