@@ -187,7 +187,7 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
     ax.set_xlabel('transfer actor steps')
     ax.set_ylabel('greedy success, IQM over seeds [95% CI]')
   ax = axes[-1]
-  for arm in suite.arms_of(level):
+  for arm in [a for a in suite.arms_of(level) if suite.has_extra_action(a)]:
     values = _curve([s for s in summaries if s['level'] == level], arm,
                     'greedy_extra_action_fraction')
     if len(values) and not np.isnan(values).all():

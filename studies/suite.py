@@ -89,3 +89,8 @@ def arms_of(level_name: str) -> Sequence[str]:
 
 def is_bt(arm: str) -> bool:
   return arm.split('+')[0] == 'bt'
+
+
+def has_extra_action(arm: str) -> bool:
+  """Whether the arm's agent has a+ (BT and the extra-action ablation)."""
+  return arm.split('+')[0] in ('bt', 'extra_action')
