@@ -1,12 +1,15 @@
 """The pre-training program under test_mt: it learns on intrinsic reward,
 reports task returns and exploration, and exports a pi_p the BT actor loads."""
 
+import os
+
 from absl.testing import absltest
 from acme import specs
 import numpy as np
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
+from behavior_transfer.experiments import run_experiment
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
@@ -22,6 +25,23 @@ ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
 
 
 class PretrainingProgramTest(absltest.TestCase):
+
+  def test_the_q_network_sees_the_dynamics_reward_not_the_intrinsic_one(self):
+    """pi_p's previous-reward input in pre-training is what it will see after
+    it (0 on reward-free dynamics); only the reward it learns from is
+    intrinsic."""
+    spec = test_program.tiny_spec('ngu', ENVIRONMENT, 400)
+    layout = experiments.make_layout(spec, self.create_tempdir().full_path)
+    factory = run_experiment.environment_factory(spec)
+    batch = layout.builder.make_environment_batch(
+        [factory(0), factory(1)], layout.environment_spec)
+    batch.reset()
+    intrinsic = []
+    for action in [2, 0, 2, 2, 1, 2] * 3:
+      for timestep in batch.step([action, action]):
+        self.assertEqual(float(timestep.observation.reward), 0.)
+        intrinsic.append(float(timestep.reward))
+    self.assertGreater(max(intrinsic), 0.)
 
   def test_program_learns_reports_and_exports_a_loadable_policy(self):
     run_dir = self.create_tempdir().full_path
@@ -47,6 +67,9 @@ class PretrainingProgramTest(absltest.TestCase):
       self.assertIn(column, episodes)
     self.assertTrue((episodes['return_none'] == 0).all())
     self.assertGreaterEqual(episodes['distinct_cells'].min(), 1)
+    # The evaluator measures pi_p against a random policy as it trains.
+    ratios = logs['evaluator']['exploration_vs_random']
+    self.assertTrue(len(ratios) and (ratios > 0).all(), logs['evaluator'])
 
     # The exported pi_p drives the BT actor on the same dynamics.
     factory = sources.policy_factory(
@@ -72,6 +95,9 @@ class PretrainingProgramTest(absltest.TestCase):
                      reports.summarize(run_dir)['actor_steps'])
     self.assertEqual(set(made['exploration']),
                      {'episodes', 'seed', 'pi_p', 'random'})
+    self.assertGreater(made['exploration_ratio'], 0)
+    self.assertIn(bundle.EXPLORATION_PLOT,
+                  os.listdir(os.path.join(directory, 'tiny-ngu')))
     self.assertEqual(bundled.load('tiny-ngu', directory).num_actions, 7)
     spec = specs.make_environment_spec(
         environments.make_environment(ENVIRONMENT))
