@@ -110,6 +110,19 @@ class AgentBuilder(abc.ABC):
     del environment_spec, variable_source
     return environment_batch.EnvironmentBatch(environments)
 
+  def demonstration_steps(self) -> int:
+    """Environment steps of demonstrations the program's demonstrator node
+    writes (0: the agent learns from none and the program has no such
+    node)."""
+    return 0
+
+  def make_demonstrator(self, environment_spec: specs.EnvironmentSpec,
+                        replay_client: reverb.Client, count: int
+                        ) -> batched_loop.BatchedActor:
+    """The demonstrator's actor over `count` environments, writing to
+    replay (for agents whose `demonstration_steps` is positive)."""
+    raise NotImplementedError(f'{type(self).__name__} has no demonstrator.')
+
   def after_checkpoint(self, learner: acme.Learner,
                        environment_spec: specs.EnvironmentSpec,
                        run_dir: str) -> Optional[Callable[[], Any]]:

@@ -3,7 +3,9 @@
 Nodes: replay (Reverb, from the builder's tables), counter, step-budget
 coordinator, learner (also the variable source), cacher (serves the
 learner's variables to actors), N actors, each stepping `envs_per_actor`
-environments with one batched network call per step, and an evaluator; the
+environments with one batched network call per step, an evaluator, and, for
+agents that learn from demonstrations, a demonstrator that writes a fixed
+number of steps of them (not counted in the actor-step budget); the
 `ProgramConfig` says how many and how they checkpoint.
 Learner and counter checkpoint into the run directory and restore from it,
 so launching the same run directory again resumes an interrupted run. Every
@@ -34,6 +36,21 @@ from behavior_transfer.distributed import variable_cache
 from behavior_transfer.environments import measures
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
+# The demonstrator's environments are numbered from here (seeds apart from
+# the actors' and the evaluator's).
+_DEMONSTRATOR_SEEDS = 90_000
+
+
+class Demonstrator:
+  """The demonstrator node's worker: `steps` environment steps of
+  demonstrations, then it idles until the program ends."""
+
+  def __init__(self, loop: batched_loop.BatchedEnvironmentLoop, steps: int):
+    self._loop = loop
+    self._steps = steps
+
+  def run(self) -> None:
+    self._loop.run(num_steps=self._steps)
 
 
 class DistributedLayout:
@@ -153,6 +170,23 @@ class DistributedLayout:
         f'actor_{actor_id}', [self.environment_seed(i) for i in indices],
         variable_source, counter, replay, indices)
 
+  def demonstrator(self, replay: reverb.Client, counter: counting.Counter
+                   ) -> 'Demonstrator':
+    count = self.program_config.envs_per_actor
+    seeds = [self.environment_seed(_DEMONSTRATOR_SEEDS + i)
+             for i in range(count)]
+    tf.random.set_seed(seeds[0])
+    actor = self.builder.make_demonstrator(self.environment_spec, replay,
+                                           count)
+    raw = [self._environment_factory(seed) for seed in seeds]
+    loop = batched_loop.BatchedEnvironmentLoop(
+        self.builder.make_environment_batch(raw, self.environment_spec),
+        actor, counting.Counter(counter, 'demonstrator', time_delta=0.),
+        logs.make_logger(self._run_dir, 'demonstrator',
+                         builders.ACTOR_COLUMNS, self._log_every_seconds),
+        label='demonstrator')
+    return Demonstrator(loop, self.builder.demonstration_steps())
+
   def evaluator(self, variable_source: acme.VariableSource,
                 counter: counting.Counter
                 ) -> batched_loop.BatchedEnvironmentLoop:
@@ -185,6 +219,10 @@ class DistributedLayout:
     with program.group('cacher'):
       cacher = program.add_node(
           self._node(variable_cache.VariableCache, 'cacher', learner))
+    if self.builder.demonstration_steps():
+      with program.group('demonstrator'):
+        program.add_node(self._node(self.demonstrator, 'demonstrator',
+                                    replay, counter))
     with program.group('evaluator'):
       program.add_node(
           self._node(self.evaluator, 'evaluator', cacher, counter))

@@ -37,10 +37,13 @@ def make_builder(spec: spec_lib.ExperimentSpec) -> builders.AgentBuilder:
     return ngu_builder.NGUBuilder(spec.config, network_factory(spec),
                                   spec.environment.domain)
   pretrained_factory = None
-  if spec.config.exploration.uses_pretrained_policy:
+  retention = spec.config.retention.methods
+  if spec.config.exploration.uses_pretrained_policy or retention:
     if not spec.pretrained:
-      raise ValueError(f'Exploration {spec.config.exploration.value!r} needs '
-                       'a pre-trained policy (--pretrained).')
+      needs = (f'Exploration {spec.config.exploration.value!r}'
+               if spec.config.exploration.uses_pretrained_policy else
+               'Retention by ' + ', '.join(m.value for m in retention))
+      raise ValueError(f'{needs} needs a pre-trained policy (--pretrained).')
     pretrained_factory = sources.policy_factory(
         spec.pretrained, str(spec.environment), spec.seed)
   if spec.weights_checkpoint:

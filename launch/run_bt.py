@@ -10,6 +10,7 @@ from absl import flags
 
 from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.retention import config as retention_config
 from behavior_transfer.launch import run_flags
 from behavior_transfer.launching import reports
 
@@ -28,7 +29,8 @@ flags.DEFINE_string(
     '"bundled:<name>" (shipped with the package, e.g. bundled:ngu_multiroom), '
     '"exported:<dir>" (from export_policy) or "checkpoint:<dir>" (a learner '
     'checkpoint, e.g. <run_dir>/checkpoints/learner). Ignored by the '
-    'epsilon_greedy and ez_greedy baselines.')
+    'epsilon_greedy and ez_greedy baselines unless --retention names a '
+    'method.')
 flags.DEFINE_float('levy_epsilon_base', None,
                    'Flight start probability of acting environment 0; '
                    'environment i of N uses base ** (1 + alpha * i / (N - 1)).')
@@ -42,6 +44,23 @@ flags.DEFINE_string('weights', None, 'Pre-training learner checkpoint '
                     'directory for --weight_init, e.g. '
                     'runs/ngu/checkpoints/learner, or bundled:<name> for the '
                     'weights of a bundled policy.')
+flags.DEFINE_list(
+    'retention', [], 'Knowledge retention while fine-tuning (docs/agents.md): '
+    'ks (kickstarting towards pi_p on the agent\'s states), bc (behavioural '
+    'cloning of pi_p\'s own episodes, mixed into the batches), ewc (elastic '
+    'weight consolidation of torso and LSTM; needs --weight_init).')
+flags.DEFINE_float('kickstarting_coefficient', None,
+                   'lambda_0 of kickstarting (decays per learner step).')
+flags.DEFINE_float('cloning_coefficient', None,
+                   'Weight of the behavioural cloning loss.')
+flags.DEFINE_float('ewc_coefficient', None, 'lambda of EWC.')
+
+
+def retention_from_flags() -> retention_config.RetentionConfig:
+  given = {name: getattr(FLAGS, name) for name in (
+      'kickstarting_coefficient', 'cloning_coefficient', 'ewc_coefficient')
+           if getattr(FLAGS, name) is not None}
+  return retention_config.RetentionConfig(methods=FLAGS.retention, **given)
 
 
 def main(_):
@@ -53,7 +72,8 @@ def main(_):
                             weights_checkpoint=FLAGS.weights),
         config=dict(exploration=bt_config.Exploration(FLAGS.exploration),
                     levy_epsilon_base=FLAGS.levy_epsilon_base,
-                    levy_epsilon_alpha=FLAGS.levy_epsilon_alpha))
+                    levy_epsilon_alpha=FLAGS.levy_epsilon_alpha,
+                    retention=retention_from_flags()))
     summary = experiments.run(spec, FLAGS.run_dir, run_flags.launch(),
                               FLAGS.overwrite, verbose=FLAGS.verbose)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '

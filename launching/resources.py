@@ -113,6 +113,8 @@ def group_resources(layout: distributed_layout.DistributedLayout,
                             ENVIRONMENT_GIB * config.envs_per_actor)),
   }
   resources.update({group: service for group in SERVICE_GROUPS})
+  if layout.builder.demonstration_steps():
+    resources['demonstrator'] = resources['actor']
   return resources
 
 

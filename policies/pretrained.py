@@ -11,7 +11,9 @@ downstream Q-network's. Sources:
 * `CallablePolicy` / `RandomPolicy`: any Python callable, e.g. a scripted policy.
 
 TF-backed policies also expose `tf_step` so the BT actor can run pi_p and the
-Q-network in one TF call per step.
+Q-network in one TF call per step, and those backed by a Q-network expose
+`tf_values_step`, its values over A, from which knowledge retention takes
+pi_p's action distribution (`tf_act`).
 """
 
 import abc
@@ -49,6 +51,25 @@ class PretrainedPolicy(abc.ABC):
 
   # Set by TF-backed policies: batched (observation, state) -> (action, state).
   tf_step: Optional[Callable[..., Tuple[tf.Tensor, State]]] = None
+  # Set by policies greedy in a Q-network: batched (observation, state) ->
+  # (values over the |A| actions, state); the action is their argmax.
+  tf_values_step: Optional[Callable[..., Tuple[tf.Tensor, State]]] = None
+
+
+def tf_act(policy: PretrainedPolicy, observation, state, temperature: float
+           ) -> Tuple[tf.Tensor, tf.Tensor, State]:
+  """pi_p's batched actions, action distributions [B, |A|] and next state.
+
+  The distribution is softmax(values / temperature) for a pi_p with values
+  (its action stays their argmax), and one-hot at the action for any other
+  pi_p or a temperature of 0: a deterministic policy's own distribution.
+  """
+  if policy.tf_values_step is not None and temperature > 0:
+    values, state = policy.tf_values_step(observation, state)
+    actions = tf.argmax(values, axis=-1, output_type=tf.int32)
+    return actions, tf.nn.softmax(values / temperature), state
+  actions, state = policy.tf_step(observation, state)
+  return actions, tf.one_hot(actions, policy.num_actions), state
 
 
 def check_action_spec(policy: PretrainedPolicy,
@@ -111,11 +132,13 @@ class GreedyNetworkPolicy(_TFPolicy):
   def initial_state(self):
     return self._network.initial_state(1)
 
-  def tf_step(self, observation, state):
+  def tf_values_step(self, observation, state):
     q_values, state = self._network(observation, state)
-    action = tf.argmax(q_values[..., :self._num_actions], axis=-1,
-                       output_type=tf.int32)
-    return action, state
+    return q_values[..., :self._num_actions], state
+
+  def tf_step(self, observation, state):
+    values, state = self.tf_values_step(observation, state)
+    return tf.argmax(values, axis=-1, output_type=tf.int32), state
 
 
 def from_checkpoint(checkpoint_dir: str,
@@ -128,7 +151,8 @@ def from_checkpoint(checkpoint_dir: str,
 
 
 class _ExportModule(tf.Module):
-  """What `export_policy` saves: initial state and one greedy step."""
+  """What `export_policy` saves: initial state, one greedy step and the
+  values it is greedy in."""
 
   def __init__(self, network, environment_spec: specs.EnvironmentSpec):
     super().__init__()
@@ -142,8 +166,10 @@ class _ExportModule(tf.Module):
         lambda t: tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype),
         network.initial_state(1))
     policy = GreedyNetworkPolicy(network, environment_spec.actions.num_values)
-    self.step = tf.function(
-        policy.tf_step, input_signature=[observation_signature, state_signature])
+    signature = [observation_signature, state_signature]
+    self.step = tf.function(policy.tf_step, input_signature=signature)
+    self.values = tf.function(policy.tf_values_step,
+                              input_signature=signature)
     self.initial_state = tf.function(
         lambda: network.initial_state(1), input_signature=[])
 
@@ -171,9 +197,14 @@ class ExportedPolicy(_TFPolicy):
     except (OSError, ValueError, tf.errors.OpError) as e:
       raise ValueError(f'Cannot load the exported policy in {path}: {e}') from e
     super().__init__(int(self._module.num_actions.numpy()))
+    if not hasattr(self._module, 'values'):  # Exported before values were.
+      self.tf_values_step = None
 
   def initial_state(self):
     return self._module.initial_state()
+
+  def tf_values_step(self, observation, state):
+    return self._module.values(observation, state)
 
   def tf_step(self, observation, state):
     return self._module.step(observation, state)

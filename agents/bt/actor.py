@@ -16,6 +16,8 @@ the frozen pre-trained policy:
 The adder records the chosen action (in A+), the executed primitive action,
 whether the step was in a flight, and the LSTM state the learner starts from.
 Flight steps store pi_p's primitive action as an ordinary off-policy action.
+For kickstarting (agents/retention) it also records pi_p's action
+distribution on every step, whatever explores.
 
 The actor runs Algorithm 1 in K environments at once: Q (and a TF-backed pi_p)
 see all K observations in one batched call, and each environment keeps its own
@@ -79,7 +81,9 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
                variable_client: Optional[variable_utils.VariableClient] = None,
                flight_length_exponent: float = 2.0,
                seeds: Optional[Sequence[int]] = None,
-               observation_spec: Optional[Any] = None):
+               observation_spec: Optional[Any] = None,
+               records_pretrained_policy: bool = False,
+               pretrained_temperature: float = 0.):
     """Environment i explores with `epsilons[i]` and `levy_epsilons[i]`,
     writes to `adders[i]` and draws from a stream seeded by `seeds[i]`.
 
@@ -88,11 +92,18 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     is a+) when the exploration uses the extra action. Its output size is
     read from `network.num_outputs`, or, for a core without that attribute,
     from one call on `observation_spec` (which creates its variables).
+
+    With `records_pretrained_policy`, pi_p sees every step whatever explores
+    and the adders store its action distribution as extras
+    'pretrained_policy' (`pretrained.tf_act` at `pretrained_temperature`).
     """
     exploration = Exploration(exploration)
     if exploration.uses_pretrained_policy and pretrained is None:
       raise ValueError(f'Exploration {exploration.value!r} needs a pre-trained '
                        'policy.')
+    if records_pretrained_policy and pretrained is None:
+      raise ValueError('Recording pi_p\'s action distribution (kickstarting) '
+                       'needs a pre-trained policy.')
     epsilons = batched_loop.check_rates(epsilons, 'epsilons')
     levy_epsilons = batched_loop.check_rates(levy_epsilons, 'levy_epsilons')
     count = len(epsilons)
@@ -115,7 +126,10 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     self._epsilons = np.asarray(epsilons, np.float64)
     self._levy_epsilons = (np.asarray(levy_epsilons, np.float64)
                            if exploration.uses_flights else np.zeros(count))
-    self._pretrained = pretrained if exploration.uses_pretrained_policy else None
+    self._records = records_pretrained_policy
+    self._pretrained_temperature = pretrained_temperature
+    self._pretrained = (pretrained if exploration.uses_pretrained_policy or
+                        records_pretrained_policy else None)
     self._adders = adders
     self._variable_client = variable_client
     self._flight_length_exponent = flight_length_exponent
@@ -136,6 +150,8 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     self._chosen = np.zeros(count, np.int32)
     self._executed = np.zeros(count, np.int32)
     self._in_flight = np.zeros(count, np.bool_)
+    self._pi_distributions = np.zeros(
+        (count, pretrained.num_actions if pretrained else 0), np.float32)
     self._counts = np.zeros((count, len(_COUNTS)), np.int64)
 
   @property
@@ -155,29 +171,36 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
       self._adders[index].add_first(timestep)
 
   def _evaluate_in_tf(self, observations, q_state, pi_state):
-    """Q's greedy choices, and pi_p's actions when pi_p is TF-backed, in one
-    TF call for all environments."""
+    """Q's greedy choices, and pi_p's actions and distributions when pi_p is
+    TF-backed, in one TF call for all environments."""
     q_values, q_state = self._network(observations, q_state)
     greedy = tf.argmax(q_values, axis=-1, output_type=tf.int32)
     if self._pretrained_in_tf:
-      pi_actions, pi_state = self._pretrained.tf_step(observations, pi_state)
+      pi_actions, pi_distributions, pi_state = pretrained_lib.tf_act(
+          self._pretrained, observations, pi_state,
+          self._pretrained_temperature if self._records else 0.)
     else:
       pi_actions = tf.zeros_like(greedy)
-    return greedy, q_state, pi_actions, pi_state
+      pi_distributions = tf.zeros((tf.shape(greedy)[0], 0))
+    return greedy, q_state, pi_actions, pi_distributions, pi_state
 
   def _policy_step(self, observations):
     """1. Q and pi_p both see every observation (pi_p also in flights)."""
     pi_state = self._pi_states.current if self._pretrained_in_tf else ()
-    greedy, q_state, pi_actions, pi_state = self._evaluate(
+    greedy, q_state, pi_actions, pi_distributions, pi_state = self._evaluate(
         batched_loop.stack(observations), self._q_states.current, pi_state)
     self._q_states.advance(q_state)
     if self._pretrained_in_tf:
       self._pi_states.advance(pi_state)
+      self._pi_distributions[:] = pi_distributions.numpy()
     pi_actions = np.array(pi_actions)
     if self._pretrained is not None and not self._pretrained_in_tf:
       for index, observation in enumerate(observations):
         pi_actions[index], self._python_pi_states[index] = (
             self._pretrained.step(observation, self._python_pi_states[index]))
+      # A plain-Python pi_p is deterministic as far as the actor knows.
+      self._pi_distributions[:] = np.eye(
+          self._pretrained.num_actions, dtype=np.float32)[pi_actions]
     return greedy.numpy(), pi_actions
 
   def select_actions(self, observations) -> np.ndarray:
@@ -224,11 +247,13 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
   def observe(self, index, action, next_timestep):
     del action  # The executed action; replay stores the chosen one too.
     if self._adders:
-      self._adders[index].add(
-          self._chosen[index], next_timestep,
-          extras={'executed_action': self._executed[index],
-                  'in_flight': self._in_flight[index],
-                  'core_state': self._q_states.stored(index)})
+      extras = {'executed_action': self._executed[index],
+                'in_flight': self._in_flight[index],
+                'core_state': self._q_states.stored(index)}
+      if self._records:
+        extras['pretrained_policy'] = self._pi_distributions[index].copy()
+      self._adders[index].add(self._chosen[index], next_timestep,
+                              extras=extras)
 
   def update(self, wait: bool = False):
     if self._variable_client:
@@ -258,7 +283,9 @@ def make_actor(network: snt.RNNCore,
                variable_update_period: int = 400,
                flight_length_exponent: float = 2.0,
                seed: int = 0,
-               observation_spec: Optional[Any] = None
+               observation_spec: Optional[Any] = None,
+               records_pretrained_policy: bool = False,
+               pretrained_temperature: float = 0.
                ) -> batched_loop.SingleEnvironmentActor:
   """A one-environment BT actor for Acme's `EnvironmentLoop`, as
   `r2d2.make_actor` is for R2D2; `batched_loop.ActorMetricsObserver(actor)`
@@ -269,4 +296,5 @@ def make_actor(network: snt.RNNCore,
       pretrained, [adder] if adder else None,
       r2d2_actor.make_variable_client(network, variable_source,
                                       variable_update_period),
-      flight_length_exponent, [seed], observation_spec))
+      flight_length_exponent, [seed], observation_spec,
+      records_pretrained_policy, pretrained_temperature))

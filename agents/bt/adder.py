@@ -5,10 +5,11 @@ Each step stores, besides observation, reward and discount:
   on flight steps (stored as ordinary off-policy actions);
 * extras `executed_action`: the primitive action the environment received;
 * extras `in_flight`: whether pi_p was flying;
-* extras `core_state`: the Q-network's LSTM state before the step.
+* extras `core_state`: the Q-network's LSTM state before the step;
+* extras `pretrained_policy` (kickstarting only): pi_p's action distribution.
 """
 
-from typing import Any
+from typing import Any, Optional
 
 from acme import specs
 from acme.adders import reverb as adders
@@ -16,12 +17,19 @@ import numpy as np
 import reverb
 
 
-def extras_spec(core_state_spec: Any) -> dict:
-  return {
+def extras_spec(core_state_spec: Any,
+                pretrained_actions: Optional[int] = None) -> dict:
+  """The extras of a step; with `pretrained_actions` (|A| of pi_p) also
+  pi_p's action distribution."""
+  spec = {
       'executed_action': specs.Array((), np.int32, name='executed_action'),
       'in_flight': specs.Array((), np.bool_, name='in_flight'),
       'core_state': core_state_spec,
   }
+  if pretrained_actions:
+    spec['pretrained_policy'] = specs.Array(
+        (pretrained_actions,), np.float32, name='pretrained_policy')
+  return spec
 
 
 def replay_environment_spec(environment_spec: specs.EnvironmentSpec,
@@ -32,11 +40,15 @@ def replay_environment_spec(environment_spec: specs.EnvironmentSpec,
 
 
 def signature(environment_spec: specs.EnvironmentSpec, num_choices: int,
-              core_state_spec: Any, sequence_length: int):
+              core_state_spec: Any, sequence_length: int,
+              records_pretrained_policy: bool = False):
   """The Reverb table signature of BT sequences."""
+  pretrained_actions = (environment_spec.actions.num_values
+                        if records_pretrained_policy else None)
   return adders.SequenceAdder.signature(
       replay_environment_spec(environment_spec, num_choices),
-      extras_spec(core_state_spec), sequence_length=sequence_length)
+      extras_spec(core_state_spec, pretrained_actions),
+      sequence_length=sequence_length)
 
 
 def make_adder(client: reverb.Client, sequence_length: int, period: int,

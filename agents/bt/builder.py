@@ -6,11 +6,16 @@ BT actor, writing with the BT adder; the learner is the extra-action learner
 when a+ is in use; the evaluator acts greedily over A+ without flights.
 Actor logs add the paper's figure 4 metrics: the fraction of steps whose
 greedy choice is a+, the fraction in flights and the fraction executing a+.
+Knowledge retention (`config.retention`, agents/retention) adds its terms to
+the learner, pi_p's action distribution to every replayed step, and, for
+behavioural cloning and EWC, a demonstration table and the demonstrator that
+fills it with pi_p's episodes.
 """
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from acme import specs
+from acme.datasets import reverb as datasets
 import reverb
 
 from behavior_transfer.agents import builders
@@ -20,6 +25,9 @@ from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import learning as bt_learning
 from behavior_transfer.agents.r2d2 import builder as r2d2_builder
 from behavior_transfer.agents.r2d2 import learning as r2d2_learning
+from behavior_transfer.agents.retention import config as retention_config
+from behavior_transfer.agents.retention import demonstrations
+from behavior_transfer.agents.retention import losses as retention_losses
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import pretrained as pretrained_lib
 from behavior_transfer.policies import sources
@@ -56,6 +64,20 @@ class BTBuilder(r2d2_builder.R2D2Builder):
   def r2d2_config(self):
     return self._config.r2d2
 
+  @property
+  def _retention(self) -> retention_config.RetentionConfig:
+    return self._config.retention
+
+  @property
+  def learner_columns(self) -> Tuple[str, ...]:
+    return builders.LEARNER_COLUMNS + retention_losses.columns(
+        self._retention)
+
+  def _loads_pretrained_policy(self) -> bool:
+    return (self._config.exploration.uses_pretrained_policy or
+            self._retention.records_pretrained_policy or
+            self._retention.needs_demonstrations)
+
   def num_choices(self, environment_spec: specs.EnvironmentSpec) -> int:
     """Q's outputs: the primitive actions, plus a+ when in use."""
     return environment_spec.actions.num_values + int(
@@ -69,12 +91,19 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     """Refuses a missing or mismatching pi_p, and weights that do not fit the
     Q-network, when the program is built rather than deep inside a node."""
     exploration = self._config.exploration
-    if exploration.uses_pretrained_policy:
+    if self._loads_pretrained_policy():
       if self._pretrained_factory is None:
-        raise ValueError(f'Exploration {exploration.value!r} needs a '
-                         'pre-trained policy.')
+        needs = (f'Exploration {exploration.value!r}'
+                 if exploration.uses_pretrained_policy else
+                 'Retention by ' + ', '.join(
+                     m.value for m in self._retention.methods))
+        raise ValueError(f'{needs} needs a pre-trained policy.')
       pretrained_lib.check_action_spec(
           self._pretrained_factory(environment_spec), environment_spec)
+    if (self._retention.uses(retention_config.Method.EWC) and
+        self._weight_init == weight_transfer.WeightInit.NONE):
+      raise ValueError('EWC keeps the Q-network near pre-trained weights: it '
+                       'needs full or partial initialisation from them.')
     if self._weight_init != weight_transfer.WeightInit.NONE:
       weight_transfer.check_compatible(
           self._weight_init, self._pretrained_network(environment_spec),
@@ -91,11 +120,46 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         environment_spec)
     return network
 
-  def replay_signature(self, environment_spec: specs.EnvironmentSpec):
+  def replay_signature(self, environment_spec: specs.EnvironmentSpec,
+                       records_pretrained_policy: Optional[bool] = None):
+    """The agent table's (and, recording pi_p, the demonstrations')."""
+    if records_pretrained_policy is None:
+      records_pretrained_policy = self._retention.records_pretrained_policy
     return bt_adder.signature(environment_spec,
                               self.num_choices(environment_spec),
                               self._core_state_spec(environment_spec),
-                              self.r2d2_config.sequence_length)
+                              self.r2d2_config.sequence_length,
+                              records_pretrained_policy)
+
+  def make_replay_tables(self, environment_spec: specs.EnvironmentSpec):
+    tables = super().make_replay_tables(environment_spec)
+    if self._retention.needs_demonstrations:
+      tables.append(demonstrations.make_table(
+          self._retention, self.r2d2_config.batch_size,
+          self.replay_signature(environment_spec, True)))
+    return tables
+
+  def demonstration_steps(self) -> int:
+    return (self._retention.demonstration_steps
+            if self._retention.needs_demonstrations else 0)
+
+  def make_demonstrator(self, environment_spec, replay_client, count
+                        ) -> demonstrations.DemonstrationActor:
+    config = self.r2d2_config
+    return demonstrations.DemonstrationActor(
+        self._pretrained_factory(environment_spec),
+        self._new_network(environment_spec).initial_state(1),
+        self._retention.pretrained_temperature,
+        [demonstrations.make_adder(replay_client, config.sequence_length,
+                                   config.replay_period)
+         for _ in range(count)], count)
+
+  def _demonstration_iterator(self, replay_client: reverb.Client):
+    return iter(datasets.make_reverb_dataset(
+        server_address=replay_client.server_address,
+        batch_size=self.r2d2_config.batch_size,
+        prefetch_size=self.r2d2_config.prefetch_size,
+        table=demonstrations.TABLE))
 
   def make_adder(self, replay_client: reverb.Client):
     return bt_adder.make_adder(replay_client,
@@ -108,8 +172,9 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     """BT in environments `environment_indices`; the evaluator acts greedily
     over A+ without flights."""
     exploration = self._config.exploration
+    records = self._retention.records_pretrained_policy
     pretrained = None
-    if exploration.uses_pretrained_policy:
+    if exploration.uses_pretrained_policy or records:
       pretrained = self._pretrained_factory(environment_spec)
     epsilons = self.epsilons(environment_indices, num_environments,
                              len(seeds))
@@ -122,7 +187,9 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         network, environment_spec.actions.num_values, exploration, epsilons,
         levy_epsilons, pretrained, adders,
         self.make_variable_client(network, variable_source),
-        self._config.flight_length_exponent, seeds)
+        self._config.flight_length_exponent, seeds,
+        records_pretrained_policy=records,
+        pretrained_temperature=self._retention.pretrained_temperature)
 
   def _learner_network(self, environment_spec):
     network = self.make_network(environment_spec)
@@ -138,5 +205,13 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     learner_class = (bt_learning.ExtraActionLearner
                      if self._config.exploration.uses_extra_action else
                      r2d2_learning.R2D2Learner)
-    return learner_class(network, target_network, self.r2d2_config, dataset,
-                         replay_client, counter, logger)
+    retention = self._retention
+    ratio = (retention.demonstration_ratio if retention.uses(
+        retention_config.Method.BEHAVIOURAL_CLONING) else 0.)
+    return learner_class(
+        network, target_network, self.r2d2_config, dataset,
+        r2d2_builder.priority_client(replay_client), counter, logger,
+        auxiliary_losses=retention_losses.make_losses(retention, network),
+        demonstrations=(self._demonstration_iterator(replay_client)
+                        if retention.needs_demonstrations else None),
+        demonstration_ratio=ratio)

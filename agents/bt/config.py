@@ -5,6 +5,7 @@ import enum
 from typing import List
 
 from behavior_transfer.agents.r2d2 import config as r2d2_config
+from behavior_transfer.agents.retention import config as retention_config
 
 
 class Exploration(str, enum.Enum):
@@ -46,9 +47,14 @@ class BTConfig:
   flight_length_exponent: float = 2.0
   levy_epsilon_base: float = 0.1
   levy_epsilon_alpha: float = 3.0
+  # What keeps pi_p's knowledge once fine-tuning starts (none by default).
+  retention: retention_config.RetentionConfig = dataclasses.field(
+      default_factory=retention_config.RetentionConfig)
 
   def __post_init__(self):
     self.exploration = Exploration(self.exploration)
+    if isinstance(self.retention, dict):  # Read back from config.json.
+      self.retention = retention_config.RetentionConfig(**self.retention)
 
   def levy_epsilons(self, num_environments: int) -> List[float]:
     """Flight start probability of each of all actors' `num_environments`

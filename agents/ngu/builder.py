@@ -83,8 +83,8 @@ class NGUBuilder(r2d2_builder.R2D2Builder):
                replay_client, counter, logger) -> ngu_learning.NGULearner:
     return ngu_learning.NGULearner(
         network, target_network, self._config,
-        self._make_models(environment_spec), dataset, replay_client, counter,
-        logger)
+        self._make_models(environment_spec), dataset,
+        r2d2_builder.priority_client(replay_client), counter, logger)
 
   def after_checkpoint(self, learner, environment_spec, run_dir):
     return functools.partial(export_atomically, learner.network,

@@ -133,8 +133,7 @@ class R2D2Builder(builders.AgentBuilder):
     tf2_utils.create_variables(target_network,
                                [environment_spec.observations])
     return self._learner(environment_spec, network, target_network, dataset,
-                         reverb.TFClient(replay_client.server_address),
-                         counter, logger)
+                         replay_client, counter, logger)
 
   def _learner_network(self, environment_spec: specs.EnvironmentSpec
                        ) -> snt.RNNCore:
@@ -143,9 +142,17 @@ class R2D2Builder(builders.AgentBuilder):
 
   def _learner(self, environment_spec, network, target_network, dataset,
                replay_client, counter, logger) -> learning.R2D2Learner:
+    """The learner of `network`; `replay_client` is the replay server's
+    `reverb.Client` (`priority_client` makes the learner's)."""
     del environment_spec
     return learning.R2D2Learner(network, target_network, self.r2d2_config,
-                                dataset, replay_client, counter, logger)
+                                dataset, priority_client(replay_client),
+                                counter, logger)
+
+
+def priority_client(replay_client: reverb.Client) -> reverb.TFClient:
+  """The client a learner updates priorities with, inside tf.function."""
+  return reverb.TFClient(replay_client.server_address)
 
 
 def _ladder_length(environment_indices: Sequence[int],

@@ -9,7 +9,12 @@ Sequences are weighted by importance weights (1/P(i))^beta normalised by the
 batch maximum, and their replay priority becomes 0.9 max|d| + 0.1 mean|d|.
 
 Subclasses change what is fitted by overriding `td_errors` (Behavior Transfer
-fits Q(s, a') as well as Q(s, a+)).
+fits Q(s, a') as well as Q(s, a+)). `AuxiliaryLoss` terms add to the TD loss
+(knowledge retention, agents/retention), and a second, demonstration dataset
+can be mixed into every batch as R2D3 mixes demonstrations: each sequence
+comes from it with probability `demonstration_ratio`, and demonstration
+sequences are left out of the TD loss and the priority updates (they are
+trained on by the auxiliary losses only).
 
 Cost (see benchmarks/learner_cost.py): the same function as unrolling both
 networks with `RecurrentQNetwork.unroll`, computed with less work per update.
@@ -19,6 +24,7 @@ networks with `RecurrentQNetwork.unroll`, computed with less work per update.
 trace in one batched torso call; online burn-in is unrolled without gradient.
 """
 
+import abc
 import math
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple,
@@ -226,6 +232,51 @@ def check_finite(result: Dict[str, float], metric_names, step: int) -> None:
           f'{"NaN" if math.isnan(value) else value} at step {step}')
 
 
+class AuxiliaryLoss(abc.ABC):
+  """A term added to the TD loss of every update."""
+
+  @abc.abstractmethod
+  def __call__(self, q_values: tf.Tensor, data: adders.Step,
+               is_demonstration: tf.Tensor, learner_step: tf.Tensor
+               ) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+    """The term and the metrics to log.
+
+    Args:
+      q_values: [T, B, outputs] online values after burn-in.
+      data: the sampled steps after burn-in, time-major.
+      is_demonstration: [B] which sequences are demonstrations.
+      learner_step: updates done before this one.
+    """
+
+  def prepare(self, learner: 'R2D2Learner') -> None:
+    """Work before the first update (e.g. statistics of the initial
+    weights); called before every update, so it must be cheap once done."""
+    del learner
+
+  @property
+  def state(self) -> Mapping[str, tf2_savers.Checkpointable]:
+    """What the learner's checkpoints hold for this term."""
+    return {}
+
+
+def mix_demonstrations(sample: reverb.ReplaySample,
+                       demonstrations: reverb.ReplaySample,
+                       ratio: float, seed: tf.Tensor
+                       ) -> Tuple[reverb.ReplaySample, tf.Tensor]:
+  """One batch whose sequence i is `demonstrations`' i with probability
+  `ratio` (else `sample`'s), and the [B] mask of demonstration sequences.
+  Both batches hold the same fields; `seed` is a stateless RNG seed [2]."""
+  batch_size = tf.shape(sample.info.key)[0]
+  is_demonstration = tf.random.stateless_uniform([batch_size], seed) < ratio
+
+  def choose(agent, demonstration):
+    agent = tf.convert_to_tensor(agent)
+    mask = tf.reshape(is_demonstration,
+                      [-1] + [1] * (agent.shape.rank - 1))
+    return tf.where(mask, tf.cast(demonstration, agent.dtype), agent)
+  return tree.map_structure(choose, sample, demonstrations), is_demonstration
+
+
 class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
   """Learns a recurrent Q-network from sequences in prioritised replay."""
 
@@ -237,7 +288,12 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
                replay_client: Optional[reverb.TFClient] = None,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None,
-               table: str = adders.DEFAULT_PRIORITY_TABLE):
+               table: str = adders.DEFAULT_PRIORITY_TABLE,
+               auxiliary_losses: Sequence[AuxiliaryLoss] = (),
+               demonstrations: Optional[Iterator[reverb.ReplaySample]] = None,
+               demonstration_ratio: float = 0.):
+    """`demonstrations` (with a `demonstration_ratio` > 0) are mixed into
+    every batch; `auxiliary_losses` may also read them in `prepare`."""
     self._network = network
     self._target_network = target_network
     self._config = config
@@ -253,6 +309,9 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     self._counter = counting.Counter(counter, 'learner', time_delta=0.)
     self._logger = logger or loggers.make_default_logger('learner')
     self._timestamp = None
+    self._auxiliary_losses = tuple(auxiliary_losses)
+    self._demonstrations = demonstrations
+    self._demonstration_ratio = demonstration_ratio if demonstrations else 0.
 
   def td_errors(self, q_values: tf.Tensor, target_q_values: tf.Tensor,
                 data: adders.Step) -> TDErrors:
@@ -287,53 +346,97 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
           '1): the replay table or adder was made with another sequence '
           'length.')
 
-  def loss_and_priorities(self, sample: reverb.ReplaySample):
-    """The weighted loss, the new priorities and metrics of one batch."""
-    data = tf2_utils.batch_to_sequence(sample.data)
-    self._check_sequence_length(data.reward.shape[0])
+  @property
+  def demonstrations(self) -> Optional[Iterator[reverb.ReplaySample]]:
+    """The demonstration batches, if the learner has them."""
+    return self._demonstrations
+
+  def unroll_after_burn_in(self, data: adders.Step
+                           ) -> Tuple[tf.Tensor, adders.Step]:
+    """Online values [T, B, outputs] of time-major `data` after burn-in
+    (from the stored LSTM state, burn-in without gradient), and those steps."""
     batch_size = data.reward.shape[1]
     if self._config.store_lstm_state:
       core_state = tree.map_structure(lambda x: x[0], data.extras['core_state'])
     else:
       core_state = self._network.initial_state(batch_size)
-    target_core_state = tree.map_structure(tf.identity, core_state)
-
     burn_in = self._config.burn_in_length
-    # The target network needs no gradient: one torso call and one LSTM
-    # unroll over burn-in and trace together, from the stored state.
-    target_q_values, _ = unroll_q_network(
-        self._target_network, data.observation, target_core_state)
-    target_q_values = tf.stop_gradient(target_q_values[burn_in:])
     if burn_in:
       burn_in_obs = tree.map_structure(lambda x: x[:burn_in], data.observation)
       _, core_state = unroll_q_network(
           self._network, burn_in_obs, core_state, values=False)
       core_state = tree.map_structure(tf.stop_gradient, core_state)
       data = tree.map_structure(lambda x: x[burn_in:], data)
-
     q_values, _ = unroll_q_network(self._network, data.observation, core_state)
+    return q_values, data
+
+  def loss_and_priorities(self, sample: reverb.ReplaySample,
+                          is_demonstration: Optional[tf.Tensor] = None):
+    """The weighted loss, the new priorities and metrics of one batch
+    (`is_demonstration` [B]: sequences left out of the TD loss)."""
+    data = tf2_utils.batch_to_sequence(sample.data)
+    self._check_sequence_length(data.reward.shape[0])
+    batch_size = data.reward.shape[1]
+    if self._config.store_lstm_state:
+      target_core_state = tree.map_structure(
+          lambda x: x[0], data.extras['core_state'])
+    else:
+      target_core_state = self._target_network.initial_state(batch_size)
+    # The target network needs no gradient: one torso call and one LSTM
+    # unroll over burn-in and trace together, from the stored state.
+    target_q_values, _ = unroll_q_network(
+        self._target_network, data.observation, target_core_state)
+    target_q_values = tf.stop_gradient(
+        target_q_values[self._config.burn_in_length:])
+    q_values, data = self.unroll_after_burn_in(data)
     td = self.td_errors(q_values, target_q_values, data)
-    weights = importance_weights(sample.info.probability,
+    probabilities = sample.info.probability
+    if is_demonstration is None:
+      is_demonstration = tf.zeros([batch_size], tf.bool)
+    else:  # Demonstrations neither weigh on nor set the agent's priorities.
+      probabilities = tf.where(is_demonstration,
+                               tf.ones_like(probabilities), probabilities)
+    weights = importance_weights(probabilities,
                                  self._config.importance_sampling_exponent)
+    weights *= 1. - tf.cast(is_demonstration, weights.dtype)
     per_sequence_loss = 0.5 * tf.reduce_sum(td.squared_step_errors(), axis=0)
-    loss = tf.reduce_mean(per_sequence_loss * weights)
+    td_loss = tf.reduce_mean(per_sequence_loss * weights)
     step_errors = td.step_errors()
     priorities = compute_priority(step_errors, self._config.max_priority_weight)
-    metrics = {
+    loss = td_loss
+    metrics = {}
+    for term in self._auxiliary_losses:
+      value, term_metrics = term(q_values, data, is_demonstration,
+                                 self._num_steps)
+      loss += value
+      metrics.update(term_metrics)
+    metrics.update({
         'loss': loss,
         'mean_abs_td_error': tf.reduce_mean(step_errors),
         'mean_q': tf.reduce_mean(q_values),
-    }
+    })
+    if self._auxiliary_losses:
+      metrics['td_loss'] = td_loss
     return loss, priorities, metrics
 
   @tf.function
   def _step(self) -> Dict[str, tf.Tensor]:
-    return self.update(next(self._iterator))
+    sample = next(self._iterator)
+    if not self._demonstration_ratio:
+      return self.update(sample)
+    sample, is_demonstration = mix_demonstrations(
+        sample, next(self._demonstrations), self._demonstration_ratio,
+        tf.stack([tf.constant(7, tf.int64), self._num_steps]))
+    return self.update(sample, is_demonstration)
 
-  def update(self, sample: reverb.ReplaySample) -> Dict[str, tf.Tensor]:
-    """One update on a sampled batch; returns the metrics to log."""
+  def update(self, sample: reverb.ReplaySample,
+             is_demonstration: Optional[tf.Tensor] = None
+             ) -> Dict[str, tf.Tensor]:
+    """One update on a sampled batch (`is_demonstration` [B]: its
+    demonstration sequences); returns the metrics to log."""
     with tf.GradientTape() as tape:
-      loss, priorities, metrics = self.loss_and_priorities(sample)
+      loss, priorities, metrics = self.loss_and_priorities(
+          sample, is_demonstration)
     variables = self._network.trainable_variables
     gradients = tape.gradient(loss, variables)
     gradients, _ = tf.clip_by_global_norm(gradients,
@@ -347,15 +450,21 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
     self._num_steps.assign_add(1)
 
     if self._replay_client is not None:
+      keys = sample.info.key
+      if is_demonstration is not None:
+        agent = tf.logical_not(is_demonstration)
+        keys = tf.boolean_mask(keys, agent)
+        priorities = tf.boolean_mask(priorities, agent)
       self._replay_client.update_priorities(
-          table=self._table,
-          keys=sample.info.key,
+          table=self._table, keys=keys,
           priorities=tf.cast(priorities, tf.float64))
     return metrics
 
   def step(self):
     """One update, logged; raises `NonFiniteLearning` (after logging the
     row) when its loss, TD errors or values are NaN or infinite."""
+    for term in self._auxiliary_losses:
+      term.prepare(self)
     metrics = self._step()
     now = time.time()
     elapsed = now - self._timestamp if self._timestamp else 0.
@@ -382,9 +491,13 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
 
   @property
   def state(self) -> Mapping[str, tf2_savers.Checkpointable]:
-    return {
+    state = {
         'network': self._network,
         'target_network': self._target_network,
         'optimizer': self._optimizer,
         'num_steps': self._num_steps,
     }
+    for index, term in enumerate(self._auxiliary_losses):
+      if term.state:
+        state[f'auxiliary_{index}'] = term.state
+    return state
