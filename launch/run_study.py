@@ -47,6 +47,10 @@ flags.DEFINE_string('results_dir', 'docs/transfer_suite', 'Run summaries, '
                     'results and figures.')
 flags.DEFINE_bool('report_only', False, 'Rewrite the results from the '
                   'summaries there; run nothing.')
+flags.DEFINE_bool('resummarise', False, 'First rewrite the summaries of the '
+                  'slice\'s finished runs from their run directories in '
+                  '--out_dir, where those still exist (after the summaries '
+                  'gained a field).')
 run_flags.define_launch_flags()
 flags.DEFINE_bool('verbose', False, 'Show every line the nodes print.')
 
@@ -57,6 +61,10 @@ def main(_):
   with run_flags.exit_codes(FLAGS.out_dir):
     planned = study.plan(FLAGS.levels, FLAGS.tasks, FLAGS.arms,
                          [int(s) for s in FLAGS.seeds])
+    if FLAGS.resummarise:
+      rewritten = study.resummarise(planned, FLAGS.out_dir, FLAGS.results_dir)
+      print(f'Rewrote {len(rewritten)} summaries from their run directories.',
+            flush=True)
     if not FLAGS.report_only:
       for _ in study.run_study(
           planned, FLAGS.out_dir, FLAGS.results_dir, FLAGS.budget,

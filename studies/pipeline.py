@@ -27,6 +27,7 @@ from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.ngu import config as ngu_config
+from behavior_transfer.agents.retention import config as retention_config
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 from behavior_transfer.networks import weight_transfer
@@ -36,14 +37,18 @@ from behavior_transfer.policies import evaluation
 
 @dataclasses.dataclass
 class TransferArm:
-  """One downstream agent: an exploration mode and a weight initialisation."""
+  """One downstream agent: an exploration mode, a weight initialisation and
+  knowledge retention methods ('ks', 'bc', 'ewc')."""
   exploration: str
   weight_init: str = 'none'
+  retention: Tuple[str, ...] = ()
 
   @property
   def name(self) -> str:
-    return (self.exploration if self.weight_init == 'none' else
-            f'{self.exploration}+{self.weight_init}_init')
+    parts = [self.exploration]
+    if self.weight_init != 'none':
+      parts.append(f'{self.weight_init}_init')
+    return '+'.join(parts + list(self.retention))
 
 
 @dataclasses.dataclass
@@ -132,7 +137,9 @@ def transfer_spec(settings: PipelineSettings, pretrained: Tuple[str, str],
   """One transfer run: `arm` on `task` from `pretrained_sources`."""
   policy_source, weights = pretrained
   return _spec(settings, 'bt', settings.transfer_steps,
-               dict(exploration=bt_config.Exploration(arm.exploration)),
+               dict(exploration=bt_config.Exploration(arm.exploration),
+                    retention=retention_config.RetentionConfig(
+                        methods=arm.retention)),
                task, pretrained=policy_source, weight_init=arm.weight_init,
                weights_checkpoint=weights)
 
@@ -257,19 +264,29 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
 
 
 def parse_arms(names: Sequence[str]) -> List[TransferArm]:
-  """'bt', 'epsilon_greedy+partial_init', ... -> arms; refuses unknown names
-  before anything runs."""
+  """'bt', 'epsilon_greedy+partial_init', 'bt+partial_init+ks',
+  'epsilon_greedy+full_init+ks+ewc', ... -> arms: an exploration mode, then
+  at most one weight initialisation and any retention methods, each once;
+  refuses anything else before anything runs."""
   explorations = [e.value for e in bt_config.Exploration]
   inits = [f'{w.value}_init' for w in weight_transfer.WeightInit
            if w != weight_transfer.WeightInit.NONE]
+  methods = [m.value for m in retention_config.Method]
   arms = []
   for name in names:
-    exploration, plus, init = name.partition('+')
-    if exploration not in explorations or (plus and init not in inits):
+    exploration, *parts = name.split('+')
+    chosen_inits = [p for p in parts if p in inits]
+    retention = tuple(m for m in methods if m in parts)  # In canonical order.
+    if (exploration not in explorations or len(chosen_inits) > 1 or
+        len(chosen_inits) + len(retention) != len(parts)):
       raise ValueError(
           f'Unknown transfer agent {name!r}: use an exploration mode '
-          f'({", ".join(explorations)}), optionally followed by '
-          f'"+{inits[0]}" or "+{inits[1]}".')
-    arms.append(TransferArm(exploration, init.replace('_init', '') or 'none'))
+          f'({", ".join(explorations)}), then optionally one of '
+          f'{", ".join("+" + i for i in inits)} and any of '
+          f'{", ".join("+" + m for m in methods)} (knowledge retention: '
+          'kickstarting, behavioural cloning, EWC), each once.')
+    arms.append(TransferArm(
+        exploration, chosen_inits[0].replace('_init', '') if chosen_inits
+        else 'none', retention))
   return arms
 

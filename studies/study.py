@@ -95,8 +95,8 @@ def _windows(frame: pd.DataFrame, values: pd.Series,
 def summarise_run(run_dir: str, task: str, budget: int) -> Dict[str, Any]:
   """What the statistics need of a finished run: learning curves of success
   and return on GRID_POINTS budget points (the greedy evaluator's and the
-  actors'), a+ usage, and the scores at the budget (the evaluator over the
-  last quarter of it)."""
+  actors'), a+ usage, the greedy evaluator's exploration measures, and the
+  scores at the budget (the evaluator over the last quarter of it)."""
   logs = reports.read_logs(run_dir)
   evaluator = logs['evaluator']
   episodes = reports.actor_episodes(logs)
@@ -114,6 +114,12 @@ def summarise_run(run_dir: str, task: str, budget: int) -> Dict[str, Any]:
                         ('extra_action_fraction', episodes)):
     if column in frame:
       curves[column] = _windows(frame, frame[column], edges)
+  # How much the greedy policy still explores as transfer goes: after full
+  # initialisation it starts as pi_p, so these show what fine-tuning forgets.
+  for measure in measures.EXPLORATION_MEASURES:
+    if measure in evaluator:
+      curves[f'evaluator_{measure}'] = _windows(evaluator, evaluator[measure],
+                                                edges)
   late = evaluator[evaluator['actor_steps'] > 0.75 * budget]
   return {
       'budget_points': edges[1:].astype(int).tolist(),
@@ -175,6 +181,34 @@ def settings_for(run: Run, budget: Optional[int] = None,
       verbose=verbose)
 
 
+def _write_summary(results_dir: str, run: Run, summary: Dict[str, Any]
+                   ) -> None:
+  path = summary_path(results_dir, run)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path + '.partial', 'w') as f:
+    json.dump(summary, f, indent=1)
+  os.replace(path + '.partial', path)
+
+
+def resummarise(planned: Sequence[Run], out_dir: str,
+                results_dir: str) -> List[Run]:
+  """Rewrites the summaries of finished runs whose run directories are
+  still in `out_dir` (after the summary gained a field); the run's own
+  settings and wall time are kept. Returns the runs rewritten."""
+  rewritten = []
+  for run in planned:
+    path, run_dir = summary_path(results_dir, run), os.path.join(out_dir,
+                                                                 run.key)
+    if not (os.path.exists(path) and os.path.isdir(run_dir)):
+      continue
+    with open(path) as f:
+      summary = json.load(f)
+    summary.update(summarise_run(run_dir, summary['task'], summary['budget']))
+    _write_summary(results_dir, run, summary)
+    rewritten.append(run)
+  return rewritten
+
+
 def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
               budget: Optional[int] = None, **settings) -> Iterator[Run]:
   """Runs every planned run that has no summary yet (resuming a run
@@ -204,11 +238,7 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
                'budget': config.transfer_steps, 'preset': config.preset,
                'wall_seconds': round(time.time() - started, 1),
                **summarise_run(run_dir, config.task, config.transfer_steps)}
-    path = summary_path(results_dir, run)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.partial', 'w') as f:
-      json.dump(summary, f, indent=1)
-    os.replace(path + '.partial', path)
+    _write_summary(results_dir, run, summary)
     print(f'  success at budget {summary["success"]:.2f} (greedy, last '
           f'quarter), actor success {summary["actor_success"]:.3f}, '
           f'{summary["wall_seconds"]:.0f} s', flush=True)

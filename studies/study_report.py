@@ -1,7 +1,8 @@
 """The study's figures and results: tables of IQM [95% CI] and probability of
 improvement, learning curves with interval bands (the paper's figures 3 and
 5), a+ usage (figure 4), weights with and without BT (figure 6), performance
-profiles, and what of the study is done."""
+profiles, BT against fine-tuning with knowledge retention and what
+fine-tuning forgets of pi_p's exploration, and what of the study is done."""
 
 import json
 import math
@@ -14,6 +15,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from behavior_transfer.policies import bundled
 from behavior_transfer.studies import statistics
 from behavior_transfer.studies import study
 from behavior_transfer.studies import suite
@@ -27,6 +29,13 @@ SCORES = ('success', 'actor_success', 'normalised_return')
 CURVE_BOOTSTRAP_REPS = 500
 WEIGHT_ARMS = ('epsilon_greedy', 'epsilon_greedy+partial_init',
                'epsilon_greedy+full_init', 'bt', 'bt+partial_init')
+# Fine-tuning with and without retention, next to BT (issue 25's table).
+FINE_TUNING_ARMS = ('epsilon_greedy+full_init',) + tuple(
+    arm for arm in suite.RETENTION_ARMS if not suite.is_bt(arm))
+RETENTION_TABLE_ARMS = FINE_TUNING_ARMS + (
+    'bt', 'bt+partial_init', 'bt+partial_init+ks')
+# What the forgetting figure follows: the greedy policy's exploration.
+FORGETTING_MEASURES = ('rooms_reached', 'distinct_cells')
 
 
 def _interval(values) -> str:
@@ -40,7 +49,8 @@ def compare(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
   """IQM per arm over `cells`, the best non-BT arm, BT against it, and
   (`with_improvement`) BT's probability of improvement over each
   baseline."""
-  arms = [arm for arm in suite.ARMS + suite.ABLATION_ARMS
+  arms = [arm for arm in
+          suite.ARMS + suite.ABLATION_ARMS + suite.RETENTION_ARMS
           if all(arm in table[cell] for cell in cells)]
   iqm = statistics.iqm_intervals(
       {arm: statistics.matrix(table, arm, cells) for arm in arms})
@@ -59,6 +69,27 @@ def compare(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
             arm: statistics.probability_of_improvement(
                 bt_matrix, statistics.matrix(table, arm, cells))
             for arm in baselines} if with_improvement else {})
+  return result
+
+
+def compare_retention(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
+                      cell: statistics.Cell) -> Dict[str, Any]:
+  """Does BT beat fine-tuning done right, and does retention add to BT?
+  IQM of each fine-tuning and BT arm in `cell`, P(BT > each fine-tuning arm
+  that ran), and P(BT + partial init + KS > BT + partial init)."""
+  arms = [arm for arm in RETENTION_TABLE_ARMS if arm in table[cell]]
+  result: Dict[str, Any] = {'iqm': statistics.iqm_intervals(
+      {arm: statistics.matrix(table, arm, [cell]) for arm in arms})}
+  if 'bt' in arms:
+    bt = statistics.matrix(table, 'bt', [cell])
+    result['bt_over'] = {
+        arm: statistics.probability_of_improvement(
+            bt, statistics.matrix(table, arm, [cell]))
+        for arm in arms if arm in FINE_TUNING_ARMS}
+  if {'bt+partial_init', 'bt+partial_init+ks'} <= set(arms):
+    result['ks_added_to_bt'] = statistics.probability_of_improvement(
+        statistics.matrix(table, 'bt+partial_init+ks', [cell]),
+        statistics.matrix(table, 'bt+partial_init', [cell]))
   return result
 
 
@@ -89,6 +120,11 @@ def analyse(summaries: Sequence[Dict[str, Any]],
     common = statistics.cells_with(table, suite.ARMS)
     if common:
       results['aggregate'][score] = compare(table, common, score == 'success')
+    if score == 'success':
+      results['retention'] = {
+          f'{cell[0]}/{cell[1]}': compare_retention(table, cell)
+          for cell in sorted(table)
+          if any(arm in table[cell] for arm in suite.RETENTION_ARMS)}
   results['steps_to_success'] = steps_to_success(summaries)
   results['compute'] = {
       'wall_hours': round(sum(s['wall_seconds'] for s in summaries) / 3600, 2),
@@ -129,6 +165,7 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
     lines.append(
         f'| {name} | {_interval(success["iqm"]["bt"])} | {best} | '
         f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} |')
+  lines += _retention_lines(results.get('retention', {}))
   done_set = set(done)
   slices: Dict[str, List[int]] = {}
   for run in planned:
@@ -141,6 +178,28 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
             '', '| slice | runs done / planned |', '|---|---:|']
   lines += [f'| {name} | {d} / {n} |' for name, (d, n) in slices.items()]
   return '\n'.join(lines)
+
+
+def _retention_lines(retention: Dict[str, Any]) -> List[str]:
+  """The table of BT against fine-tuning with knowledge retention."""
+  if not retention:
+    return []
+  lines = ['', 'Fine-tuning done right (greedy success at the budget, IQM '
+           '[95% CI]; P(BT > x) for each fine-tuning arm; P(KS adds to '
+           'BT + partial init)):', '',
+           '| level / family | ' + ' | '.join(RETENTION_TABLE_ARMS) +
+           ' | P(BT > fine-tuning arm) | P(KS adds to BT) |',
+           '|---|' + '---:|' * len(RETENTION_TABLE_ARMS) + '---|---:|']
+  for name, row in retention.items():
+    cells = [_interval(row['iqm'][arm]) if arm in row['iqm'] else '-'
+             for arm in RETENTION_TABLE_ARMS]
+    over = ', '.join(f'{arm.replace("epsilon_greedy+", "")} {p[0]:.2f}'
+                     for arm, p in row.get('bt_over', {}).items()) or '-'
+    added = (f'{row["ks_added_to_bt"][0]:.2f}' if 'ks_added_to_bt' in row
+             else '-')
+    lines.append(f'| {name} | ' + ' | '.join(cells) +
+                 f' | {over} | {added} |')
+  return lines
 
 
 def _save(fig, axes, path: str) -> str:
@@ -219,6 +278,37 @@ def plot_weights(results: Dict[str, Any], path: str) -> str:
   return _save(fig, [ax], path)
 
 
+def plot_forgetting(summaries: Sequence[Dict[str, Any]], level: str,
+                    path: str) -> str:
+  """The greedy policy's exploration during transfer after full
+  initialisation (where it starts as pi_p), with and without retention, all
+  task families pooled (mean over runs), next to pi_p's own zero-shot
+  exploration: what fine-tuning forgets."""
+  runs = [s for s in summaries if s['level'] == level]
+  measures = [m for m in FORGETTING_MEASURES
+              if any(f'evaluator_{m}' in s['curves'] for s in runs)]
+  fig, axes = plt.subplots(1, max(len(measures), 1),
+                           figsize=(5 * max(len(measures), 1), 4),
+                           squeeze=False)
+  zero_shot = bundled.provenance(suite.level(level).pretrained).get(
+      'exploration', {})
+  for ax, measure in zip(axes[0], measures):
+    for arm in FINE_TUNING_ARMS:
+      values = _curve(runs, arm, f'evaluator_{measure}')
+      if len(values) and not np.isnan(values).all():
+        ax.plot(runs[0]['budget_points'],
+                np.ma.masked_invalid(values).mean(0).filled(np.nan),
+                label=f'{arm} ({len(values)})')
+    for source, style in (('pi_p', '--'), ('random', ':')):
+      if measure in zero_shot.get(source, {}):
+        ax.axhline(zero_shot[source][measure], color='k', linestyle=style,
+                   label=f'{source} zero-shot')
+    ax.set_title(f'{level}: greedy {measure} during transfer')
+    ax.set_xlabel('transfer actor steps')
+    ax.set_ylabel(f'{measure} per evaluator episode (mean)')
+  return _save(fig, axes[0], path)
+
+
 def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
   """Performance profiles of success over every completed cell."""
   table = statistics.score_table(summaries, 'success')
@@ -258,6 +348,11 @@ def write(results_dir: str, planned: Sequence[study.Run],
              for level in random_returns]
   figures.append(plot_weights(results, os.path.join(results_dir,
                                                     'weights.png')))
+  figures += [plot_forgetting(summaries, level, os.path.join(
+      results_dir, f'forgetting_{level}.png'))
+              for level in random_returns
+              if any(s['level'] == level and s['arm'] in FINE_TUNING_ARMS
+                     for s in summaries)]
   figures.append(plot_profiles(summaries, os.path.join(results_dir,
                                                        'profiles.png')))
   text = markdown(results, planned, done)

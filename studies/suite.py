@@ -69,11 +69,17 @@ ARMS = BT_ARMS + BASELINE_ARMS
 # The ablation of BT's two parts runs on one level.
 ABLATION_ARMS = ('flights', 'extra_action')
 ABLATION_LEVEL = 'multiroom'
+# Fine-tuning done right (knowledge retention, agents/retention): the
+# baselines BT must beat, and whether retention adds to BT.
+RETENTION_ARMS = ('epsilon_greedy+full_init+ks', 'epsilon_greedy+full_init+bc',
+                  'epsilon_greedy+full_init+ewc',
+                  'epsilon_greedy+partial_init+ks', 'bt+partial_init+ks')
 # Five seeds for BT, BT with partial init and the two strongest baselines
 # (epsilon-greedy and epsilon-z-greedy in the single-level transfer study),
 # three for the rest.
 SEEDS = {arm: 5 for arm in BT_ARMS + BASELINE_ARMS[:2]}
-SEEDS.update({arm: 3 for arm in BASELINE_ARMS[2:] + ABLATION_ARMS})
+SEEDS.update({arm: 3 for arm in
+              BASELINE_ARMS[2:] + ABLATION_ARMS + RETENTION_ARMS})
 
 
 def level(name: str) -> SuiteLevel:
@@ -84,7 +90,8 @@ def level(name: str) -> SuiteLevel:
 
 def arms_of(level_name: str) -> Sequence[str]:
   """The arms the study runs on a level (the ablation on one of them)."""
-  return ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ())
+  return (ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ()) +
+          RETENTION_ARMS)
 
 
 def is_bt(arm: str) -> bool:

@@ -37,6 +37,9 @@ def test_plan_runs_hard_tasks_first_at_each_arms_seeds():
           and r.arm == 'epsilon_greedy+full_init']
   assert [r.seed for r in bt] == [0, 1, 2, 3, 4]
   assert [r.seed for r in full] == [0, 1, 2]
+  ks = [r for r in planned if r.level == 'doorkey' and r.family == 'easy'
+        and r.arm == 'epsilon_greedy+full_init+ks']
+  assert [r.seed for r in ks] == [0, 1, 2]
   # The ablation runs on its level only.
   assert {r.level for r in planned if r.arm == 'flights'} == {
       suite.ABLATION_LEVEL}
@@ -62,7 +65,12 @@ def _summary(level, family, arm, seed, success, curve=None):
           'actor_steps': 1000,
           'budget_points': list(range(100, 100 * study.GRID_POINTS + 1, 100)),
           'curves': {'evaluator_success': curve,
-                     'greedy_extra_action_fraction': [0.1] * len(curve)}}
+                     'greedy_extra_action_fraction': [0.1] * len(curve),
+                     # Fine-tuning forgets pi_p's exploration, more slowly
+                     # with retention.
+                     'evaluator_distinct_cells': list(np.linspace(
+                         9, 4 if arm == 'epsilon_greedy+full_init' else 7,
+                         len(curve)))}}
 
 
 def _hand_made(results_dir):
@@ -72,7 +80,7 @@ def _hand_made(results_dir):
   summaries = []
   for level in ('doorkey', 'unlockpickup'):
     for family in ('hard', 'easy'):
-      for arm in suite.ARMS:
+      for arm in suite.ARMS + suite.RETENTION_ARMS:
         for seed in range(suite.SEEDS[arm]):
           success = float(np.clip(rng.normal(
               0.6 if suite.is_bt(arm) else 0.3, 0.2), 0, 1))
@@ -132,7 +140,7 @@ def test_statistics_agree_with_rliable_called_directly(tmp_path):
       np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
   assert aggregate['probability_of_improvement']['ez_greedy'][0] > 0.75
   best = aggregate['best_baseline']
-  assert best in suite.BASELINE_ARMS
+  assert not suite.is_bt(best)
   assert aggregate['ratio'] == pytest.approx(
       aggregate['iqm']['bt'][0] / aggregate['iqm'][best][0])
   # Normalised return: the random policy's return is 0, the best run's 1.
@@ -146,6 +154,28 @@ def test_statistics_agree_with_rliable_called_directly(tmp_path):
       normalised[cell]['bt'], (np.array([
           s['return'] for s in summaries if (s['level'], s['family'], s['arm'])
           == (*cell, 'bt')]) - low) / (high - low))
+
+
+def test_retention_table_agrees_with_rliable_called_directly(tmp_path):
+  summaries, random = _hand_made(str(tmp_path))
+  results = study_report.analyse(summaries, random)
+  row = results['retention']['doorkey/hard']
+  assert set(row['iqm']) == set(study_report.RETENTION_TABLE_ARMS)
+  assert set(row['bt_over']) == set(study_report.FINE_TUNING_ARMS)
+
+  def scores(arm):
+    return np.array([[s['success']] for s in summaries
+                     if (s['level'], s['family'], s['arm']) ==
+                     ('doorkey', 'hard', arm)])
+  arm = 'epsilon_greedy+full_init+ewc'
+  np.testing.assert_allclose(row['iqm'][arm], _direct(scores(arm)))
+  np.random.seed(0)
+  point, interval = rly.get_interval_estimates(
+      {'pair': (scores('bt+partial_init+ks'), scores('bt+partial_init'))},
+      metrics.probability_of_improvement, reps=20)
+  np.testing.assert_allclose(
+      row['ks_added_to_bt'],
+      np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
 
 
 def test_steps_to_threshold_counts_unsolved_runs():
@@ -163,15 +193,16 @@ def test_steps_to_threshold_counts_unsolved_runs():
 def test_report_writes_table_figures_and_done_slices(tmp_path):
   _hand_made(str(tmp_path))
   planned = study.plan(['doorkey', 'unlockpickup'], ['hard', 'easy'],
-                       list(suite.ARMS))
+                       list(suite.ARMS + suite.RETENTION_ARMS))
   text = study_report.write(str(tmp_path), planned, 'the command')
   assert '| doorkey/hard |' in text and '**all levels x families**' in text
+  assert 'Fine-tuning done right' in text
   assert f'| doorkey / hard | {len(planned) // 4} / {len(planned) // 4} |' \
       in text
   written = json.load(open(tmp_path / 'results.json'))
   assert written['command'] == 'the command'
   for name in ('curves_doorkey.png', 'curves_unlockpickup.png', 'weights.png',
-               'profiles.png'):
+               'profiles.png', 'forgetting_doorkey.png'):
     assert os.path.getsize(tmp_path / name) > 1000
 
 
@@ -183,7 +214,8 @@ def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
           'episode_return': [0., 1., 0., 1., 1.],
           'return_success_penalised': [-0.2, 0.6, -0.4, 0.6, 0.8],
           'return_success': [0., 1., 0., 1., 1.],
-          'greedy_extra_action_fraction': [0.5, 0.4, 0.3, 0.2, 0.1]}),
+          'greedy_extra_action_fraction': [0.5, 0.4, 0.3, 0.2, 0.1],
+          'distinct_cells': [9., 8., 6., 5., 4.]}),
       'actor_0': pd.DataFrame({
           'actor_steps': [200, 400, 600, 800],
           'episode_return': [0., 0., 1., 1.],
@@ -201,6 +233,10 @@ def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
   curve = summary['curves']['evaluator_success']
   assert len(curve) == study.GRID_POINTS and curve[1] == 0. and curve[0] is None
   assert summary['curves']['greedy_extra_action_fraction'][-1] == 0.1
+  # What the greedy policy still explores, for the forgetting figure.
+  cells = summary['curves']['evaluator_distinct_cells']
+  assert cells[1] == 9. and cells[-1] == 4.
+  assert 'evaluator_rooms_reached' not in summary['curves']
 
 
 def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
