@@ -69,31 +69,38 @@ class GroupResources:
                               **accelerators)
 
 
-def step_bytes(layout: distributed_layout.DistributedLayout) -> int:
-  """Bytes one environment step takes in replay (observation, action,
-  reward, discount, the stored LSTM state and any extras), uncompressed."""
+def _table_step_bytes(table) -> int:
   total = 0
-  for table in layout.builder.make_replay_tables(layout.environment_spec):
-    for spec in tree.flatten(table.info.signature):
-      # Signatures are [sequence_length, ...]; one step is the rest.
-      total += (int(np.prod(spec.shape[1:])) *
-                np.dtype(spec.dtype.as_numpy_dtype).itemsize)
+  for spec in tree.flatten(table.info.signature):
+    # Signatures are [sequence_length, ...]; one step is the rest.
+    total += (int(np.prod(spec.shape[1:])) *
+              np.dtype(spec.dtype.as_numpy_dtype).itemsize)
   return total
+
+
+def step_bytes(layout: distributed_layout.DistributedLayout) -> int:
+  """Bytes one environment step takes in the agent's replay table
+  (observation, action, reward, discount, the stored LSTM state and any
+  extras), uncompressed."""
+  return _table_step_bytes(
+      layout.builder.make_replay_tables(layout.environment_spec)[0])
 
 
 def replay_bytes(layout: distributed_layout.DistributedLayout) -> int:
   """Bytes the replay tables hold when full, uncompressed.
 
   Reverb stores each step once in chunks that the overlapping sequences
-  share, so a full table of `max_replay_size` sequences starting every
-  `replay_period` steps holds about max_replay_size x replay_period steps
-  (plus the tail of the last sequence). Reverb compresses chunks, so this is
-  an upper bound for image observations and about right for small ones.
+  share, so a full table of `max_size` sequences starting every
+  `replay_period` steps holds about max_size x replay_period steps (plus the
+  tail of the last sequence); a demonstration table counts the same way.
+  Reverb compresses chunks, so this is an upper bound for image observations
+  and about right for small ones.
   """
   config = layout.builder.r2d2_config
-  steps = (config.max_replay_size * config.replay_period +
-           config.sequence_length)
-  return steps * step_bytes(layout)
+  return sum(
+      (table.info.max_size * config.replay_period + config.sequence_length) *
+      _table_step_bytes(table)
+      for table in layout.builder.make_replay_tables(layout.environment_spec))
 
 
 def group_resources(layout: distributed_layout.DistributedLayout,
