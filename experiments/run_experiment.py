@@ -44,7 +44,7 @@ def make_builder(spec: spec_lib.ExperimentSpec) -> builders.AgentBuilder:
                if spec.config.exploration.uses_pretrained_policy else
                'Retention by ' + ', '.join(m.value for m in retention))
       raise ValueError(f'{needs} needs a pre-trained policy (--pretrained).')
-    pretrained_factory = sources.policy_factory(
+    pretrained_factory = sources.policy_factories(
         spec.pretrained, str(spec.environment), spec.seed)
   if spec.weights_checkpoint:
     sources.weights_checkpoint(spec.weights_checkpoint)  # Unknown names.

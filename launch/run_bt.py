@@ -28,7 +28,9 @@ flags.DEFINE_string(
     'The frozen pre-trained policy pi_p: "random", "scripted:door_seeker", '
     '"bundled:<name>" (shipped with the package, e.g. bundled:ngu_multiroom), '
     '"exported:<dir>" (from export_policy) or "checkpoint:<dir>" (a learner '
-    'checkpoint, e.g. <run_dir>/checkpoints/learner). Ignored by the '
+    'checkpoint, e.g. <run_dir>/checkpoints/learner); several, '
+    'comma-separated, give the agent one extra action a+_k each. Ignored by '
+    'the '
     'epsilon_greedy and ez_greedy baselines unless --retention names a '
     'method.')
 flags.DEFINE_float('levy_epsilon_base', None,
@@ -54,6 +56,24 @@ flags.DEFINE_float('kickstarting_coefficient', None,
 flags.DEFINE_float('cloning_coefficient', None,
                    'Weight of the behavioural cloning loss.')
 flags.DEFINE_float('ewc_coefficient', None, 'lambda of EWC.')
+flags.DEFINE_enum('flight_policy_choice', 'uniform',
+                  [c.value for c in bt_config.PolicyChoice],
+                  'With several --pretrained, which one a flight runs: '
+                  'uniform, or softmax over Q(s, a+_k).')
+flags.DEFINE_enum('flight_lengths', 'zeta',
+                  [d.value for d in bt_config.FlightLengths],
+                  'Flight length distribution: zeta (the paper\'s Zeta(2)) '
+                  'or geometric with --flight_length_mean.')
+flags.DEFINE_float('flight_length_mean', 10., 'Mean of geometric flights.')
+flags.DEFINE_float('flight_end_margin', None, 'Value-ended flights: a flight '
+                   'also ends when the greedy primitive value exceeds '
+                   'Q(s, a+_k) by this margin.')
+flags.DEFINE_enum('guidance', 'none', [g.value for g in bt_config.Guidance],
+                  'Episode-start guidance: the first pi_p (see '
+                  '--guide_policy) acts for the first h steps of every '
+                  'episode, h on JSRL\'s curriculum or drawn per episode.')
+flags.DEFINE_integer('guide_policy', 0, 'Which --pretrained guides.')
+flags.DEFINE_integer('guidance_horizon', 100, 'The largest h.')
 
 
 def retention_from_flags() -> retention_config.RetentionConfig:
@@ -61,6 +81,16 @@ def retention_from_flags() -> retention_config.RetentionConfig:
       'kickstarting_coefficient', 'cloning_coefficient', 'ewc_coefficient')
            if getattr(FLAGS, name) is not None}
   return retention_config.RetentionConfig(methods=FLAGS.retention, **given)
+
+
+def handover_from_flags() -> bt_config.HandoverConfig:
+  return bt_config.HandoverConfig(
+      flight_policy_choice=FLAGS.flight_policy_choice,
+      flight_length_distribution=FLAGS.flight_lengths,
+      flight_length_mean=FLAGS.flight_length_mean,
+      flight_end_margin=FLAGS.flight_end_margin, guidance=FLAGS.guidance,
+      guide_policy=FLAGS.guide_policy,
+      guidance_horizon=FLAGS.guidance_horizon)
 
 
 def main(_):
@@ -73,7 +103,8 @@ def main(_):
         config=dict(exploration=bt_config.Exploration(FLAGS.exploration),
                     levy_epsilon_base=FLAGS.levy_epsilon_base,
                     levy_epsilon_alpha=FLAGS.levy_epsilon_alpha,
-                    retention=retention_from_flags()))
+                    retention=retention_from_flags(),
+                    handover=handover_from_flags()))
     summary = experiments.run(spec, FLAGS.run_dir, run_flags.launch(),
                               FLAGS.overwrite, verbose=FLAGS.verbose)
   print(f'\n{FLAGS.exploration} on {FLAGS.environment} ({FLAGS.task}) with '

@@ -5,7 +5,9 @@
   'exported:<dir>'          a SavedModel written by `pretrained.export_policy`;
   'bundled:<name>'          a SavedModel shipped with the package (`bundled`);
   'checkpoint:<dir>'        a learner checkpoint of this project, read with the
-                            environment's Q-network preset.
+                            environment's Q-network preset;
+  'bundled:a,random'        several of them, comma-separated: one agent with
+                            one a+_k per policy (`policy_factories`).
 
 `policy_factory` parses the string at once (unknown names fail before any
 program starts) and returns a picklable `environment_spec -> pi_p`, so every
@@ -13,7 +15,7 @@ node of a program loads its own copy.
 """
 
 import functools
-from typing import Callable
+from typing import Callable, List
 
 from acme import specs
 
@@ -78,6 +80,18 @@ def policy_factory(source: str, environment: str,
       f'Pre-trained policy source {source!r} must be one of "random", '
       f'"scripted:<{"|".join(SCRIPTED_POLICIES)}>", "exported:<dir>", '
       f'"bundled:<{"|".join(bundled.bundled_names())}>" or "checkpoint:<dir>".')
+
+
+def policy_factories(sources: str, environment: str,
+                     seed: int = 0) -> List[PolicyFactory]:
+  """One factory per source of a comma-separated list ('bundled:a,random'):
+  several pi_p for one agent, the k-th seeded seed + k; refuses malformed
+  sources and unknown names, naming which."""
+  names = [name.strip() for name in sources.split(',')]
+  if not all(names):
+    raise ValueError(f'Empty pre-trained policy source in {sources!r}.')
+  return [policy_factory(name, environment, seed + k)
+          for k, name in enumerate(names)]
 
 
 def weights_checkpoint(source: str) -> str:

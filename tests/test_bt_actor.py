@@ -143,10 +143,10 @@ def test_primitive_choice_executes_as_chosen_while_pi_p_keeps_stepping():
   actor = make_actor(E.BT, q, policy=policy)
   records = run_actor(actor, 12)
   assert all(r['chosen'] == 2 and r['executed'] == 2 for r in records)
-  assert actor._python_pi_states[0] == 12  # pylint: disable=protected-access
+  assert actor._policies.python_states(0)[0] == 12  # pylint: disable=protected-access
   # pi_p's recurrent state restarts with each episode.
   run_actor(actor, 3)
-  assert actor._python_pi_states[0] == 3  # pylint: disable=protected-access
+  assert actor._policies.python_states(0)[0] == 3  # pylint: disable=protected-access
 
 
 def test_epsilon_explores_uniformly_over_extended_action_set():

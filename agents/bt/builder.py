@@ -12,7 +12,7 @@ behavioural cloning and EWC, a demonstration table and the demonstrator that
 fills it with pi_p's episodes.
 """
 
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 from acme import specs
 from acme.datasets import reverb as datasets
@@ -36,27 +36,32 @@ from behavior_transfer.policies import sources
 class BTBuilder(r2d2_builder.R2D2Builder):
   """Transfer with one exploration mode: BT, its ablations or a baseline."""
 
-  actor_columns = builders.ACTOR_COLUMNS + (
-      'greedy_extra_action_fraction', 'flight_fraction',
-      'extra_action_fraction')
   evaluator_columns = builders.EVALUATOR_COLUMNS + (
       'greedy_extra_action_fraction',)
 
   def __init__(self,
                config: bt_config.BTConfig,
                network_factory: r2d2_builder.NetworkFactory,
-               pretrained_factory: Optional[sources.PolicyFactory] = None,
+               pretrained_factory: Union[
+                   None, sources.PolicyFactory,
+                   Sequence[sources.PolicyFactory]] = None,
                weight_init: weight_transfer.WeightInit = (
                    weight_transfer.WeightInit.NONE),
                weights_checkpoint: Optional[str] = None):
     """`network_factory(environment_spec, num_outputs=...)` makes a
     Q-network; `pretrained_factory(environment_spec)` loads pi_p (needed by
-    the modes that use it). `weight_init` 'full' or 'partial' initialises
+    the modes that use it), and a sequence of factories loads several, one
+    a+_k each. `weight_init` 'full' or 'partial' initialises
     the learner's Q-network from the pre-training checkpoint in
     `weights_checkpoint` (a directory, or 'bundled:<name>', resolved where
     the learner runs: the package's path differs between machines)."""
     super().__init__(config, network_factory)
-    self._pretrained_factory = pretrained_factory
+    if pretrained_factory is None:
+      self._pretrained_factories = []
+    elif callable(pretrained_factory):
+      self._pretrained_factories = [pretrained_factory]
+    else:
+      self._pretrained_factories = list(pretrained_factory)
     self._weight_init = weight_transfer.WeightInit(weight_init)
     self._weights_checkpoint = weights_checkpoint
 
@@ -69,6 +74,12 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     return self._config.retention
 
   @property
+  def actor_columns(self) -> Tuple[str, ...]:
+    return builders.ACTOR_COLUMNS + bt_actor.metric_columns(
+        self._num_policies(),
+        self._config.handover.guidance != bt_config.Guidance.NONE)
+
+  @property
   def learner_columns(self) -> Tuple[str, ...]:
     return builders.LEARNER_COLUMNS + retention_losses.columns(
         self._retention)
@@ -78,10 +89,20 @@ class BTBuilder(r2d2_builder.R2D2Builder):
             self._retention.records_pretrained_policy or
             self._retention.needs_demonstrations)
 
+  def _num_policies(self) -> int:
+    """How many pi_p the actors run (at least one where any is used)."""
+    return max(len(self._pretrained_factories), 1)
+
+  def _pretrained_policies(self, environment_spec: specs.EnvironmentSpec):
+    return [factory(environment_spec)
+            for factory in self._pretrained_factories]
+
   def num_choices(self, environment_spec: specs.EnvironmentSpec) -> int:
-    """Q's outputs: the primitive actions, plus a+ when in use."""
-    return environment_spec.actions.num_values + int(
-        self._config.exploration.uses_extra_action)
+    """Q's outputs: the primitive actions, plus one a+_k per pi_p when the
+    extra action is in use."""
+    return environment_spec.actions.num_values + (
+        self._num_policies() if self._config.exploration.uses_extra_action
+        else 0)
 
   def _new_network(self, environment_spec):
     return self._network_factory(
@@ -92,14 +113,33 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     Q-network, when the program is built rather than deep inside a node."""
     exploration = self._config.exploration
     if self._loads_pretrained_policy():
-      if self._pretrained_factory is None:
+      if not self._pretrained_factories:
         needs = (f'Exploration {exploration.value!r}'
                  if exploration.uses_pretrained_policy else
                  'Retention by ' + ', '.join(
                      m.value for m in self._retention.methods))
         raise ValueError(f'{needs} needs a pre-trained policy.')
-      pretrained_lib.check_action_spec(
-          self._pretrained_factory(environment_spec), environment_spec)
+      for number, policy in enumerate(
+          self._pretrained_policies(environment_spec)):
+        try:
+          pretrained_lib.check_action_spec(policy, environment_spec)
+        except ValueError as error:
+          raise ValueError(f'Pre-trained policy number {number}: {error}'
+                           ) from error
+    if self._retention.methods and len(self._pretrained_factories) > 1:
+      raise ValueError('Knowledge retention learns towards one pi_p; '
+                       f'{len(self._pretrained_factories)} were given.')
+    handover_config = self._config.handover
+    if handover_config.guidance != bt_config.Guidance.NONE and not (
+        exploration.uses_pretrained_policy and
+        0 <= handover_config.guide_policy < len(self._pretrained_factories)):
+      raise ValueError(
+          f'Episode-start guidance flies pi_p number '
+          f'{handover_config.guide_policy}, but the exploration '
+          f'{exploration.value!r} has {len(self._pretrained_factories)} '
+          'pre-trained policies in use.' if exploration.uses_pretrained_policy
+          else f'Episode-start guidance needs an exploration with pi_p, not '
+          f'{exploration.value!r}.')
     if (self._retention.uses(retention_config.Method.EWC) and
         self._weight_init == weight_transfer.WeightInit.NONE):
       raise ValueError('EWC keeps the Q-network near pre-trained weights: it '
@@ -147,7 +187,7 @@ class BTBuilder(r2d2_builder.R2D2Builder):
                         ) -> demonstrations.DemonstrationActor:
     config = self.r2d2_config
     return demonstrations.DemonstrationActor(
-        self._pretrained_factory(environment_spec),
+        self._pretrained_factories[0](environment_spec),
         self._new_network(environment_spec).initial_state(1),
         self._retention.pretrained_temperature,
         [demonstrations.make_adder(replay_client, config.sequence_length,
@@ -175,7 +215,7 @@ class BTBuilder(r2d2_builder.R2D2Builder):
     records = self._retention.records_pretrained_policy
     pretrained = None
     if exploration.uses_pretrained_policy or records:
-      pretrained = self._pretrained_factory(environment_spec)
+      pretrained = self._pretrained_policies(environment_spec)
     epsilons = self.epsilons(environment_indices, num_environments,
                              len(seeds))
     if environment_indices is None:
@@ -189,7 +229,8 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         self.make_variable_client(network, variable_source),
         self._config.flight_length_exponent, seeds,
         records_pretrained_policy=records,
-        pretrained_temperature=self._retention.pretrained_temperature)
+        pretrained_temperature=self._retention.pretrained_temperature,
+        handover_config=self._config.handover)
 
   def _learner_network(self, environment_spec):
     network = self.make_network(environment_spec)
@@ -202,9 +243,11 @@ class BTBuilder(r2d2_builder.R2D2Builder):
   def _learner(self, environment_spec, network, target_network, dataset,
                replay_client, counter, logger) -> r2d2_learning.R2D2Learner:
     del environment_spec
-    learner_class = (bt_learning.ExtraActionLearner
-                     if self._config.exploration.uses_extra_action else
-                     r2d2_learning.R2D2Learner)
+    learner_class = r2d2_learning.R2D2Learner
+    extra = {}
+    if self._config.exploration.uses_extra_action:
+      learner_class = bt_learning.ExtraActionLearner
+      extra = dict(num_extra_actions=self._num_policies())
     retention = self._retention
     ratio = (retention.demonstration_ratio if retention.uses(
         retention_config.Method.BEHAVIOURAL_CLONING) else 0.)
@@ -214,4 +257,4 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         auxiliary_losses=retention_losses.make_losses(retention, network),
         demonstrations=(self._demonstration_iterator(replay_client)
                         if retention.needs_demonstrations else None),
-        demonstration_ratio=ratio)
+        demonstration_ratio=ratio, **extra)

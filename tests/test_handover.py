@@ -1,0 +1,274 @@
+"""Beyond the paper: several pi_p in one BT agent, episode-start guidance,
+value-ended flights and other flight lengths."""
+
+from absl.testing import parameterized
+from acme.tf import utils as tf2_utils
+import numpy as np
+import pytest
+from scipy import stats
+import sonnet as snt
+import tensorflow as tf
+
+from behavior_transfer import environments
+from behavior_transfer import experiments
+from behavior_transfer.agents.bt import actor as bt_actor
+from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.agents.bt import handover
+from behavior_transfer.agents.bt import learning as bt_learning
+from behavior_transfer.launching import reports
+from behavior_transfer.policies import pretrained
+from tests import test_bt_actor
+from tests import test_learner
+from tests import test_program
+from tests.test_bt_actor import FixedQ, run_actor
+
+E = bt_config.Exploration
+A = test_bt_actor.NUM_ACTIONS
+FIRST, SECOND = 1, 5  # The two policies' fixed actions.
+
+
+def two_policies():
+  return [pretrained.CallablePolicy(lambda _: FIRST, A),
+          pretrained.CallablePolicy(lambda _: SECOND, A)]
+
+
+def make_actor(q_values, exploration=E.BT, epsilon=0., levy_epsilon=0.,
+               seed=0, network=None, **handover_fields):
+  return bt_actor.BehaviorTransferActor(
+      network or FixedQ(q_values), A, exploration, [epsilon], [levy_epsilon],
+      two_policies(), seeds=[seed],
+      handover_config=bt_config.HandoverConfig(**handover_fields))
+
+
+@pytest.mark.parametrize('extra_action, action', [(0, FIRST), (1, SECOND)])
+def test_each_extra_action_resolves_to_its_own_policy(extra_action, action):
+  q = [0.] * (A + 2)
+  q[A + extra_action] = 1.  # a+_k is greedy.
+  actor = make_actor(q)
+  records = run_actor(actor, 10)
+  assert all(r['chosen'] == A + extra_action for r in records)
+  assert all(r['executed'] == action for r in records)
+  metrics = actor.episode_metrics(0)
+  assert metrics[f'extra_action_fraction_{extra_action}'] == 1.
+  assert metrics[f'extra_action_fraction_{1 - extra_action}'] == 0.
+  assert metrics['extra_action_fraction'] == 1.
+
+
+def test_flights_use_the_policy_they_picked():
+  actor = make_actor([0.] * (A + 2), levy_epsilon=0.5, seed=2)
+  env = environments.make_environment(test_bt_actor.ENVIRONMENT)
+  timestep = env.reset()
+  actor.observe_first(0, timestep)
+  used = []
+  for _ in range(400):
+    executed = actor.select_actions([timestep.observation])[0]
+    if actor._in_flight[0]:  # pylint: disable=protected-access
+      policy = int(actor._used_policy[0])  # pylint: disable=protected-access
+      assert executed == (FIRST, SECOND)[policy]
+      used.append(policy)
+    timestep = env.step(executed)
+    actor.observe(0, executed, timestep)
+    if timestep.last():
+      timestep = env.reset()
+      actor.observe_first(0, timestep)
+  # Uniform choice: both policies fly, about equally often.
+  assert 0.3 < np.mean(used) < 0.7 and len(used) > 100
+  metrics = actor.episode_metrics(0)
+  assert metrics['flight_fraction'] == pytest.approx(
+      metrics['flight_fraction_0'] + metrics['flight_fraction_1'])
+
+
+def test_softmax_choice_follows_its_probabilities():
+  config = bt_config.HandoverConfig(flight_policy_choice='softmax',
+                                    flight_policy_temperature=0.5)
+  rng = np.random.RandomState(0)
+  values = np.array([0., 0.5 * np.log(3.)])  # P = [1/4, 3/4] at T = 0.5.
+  draws = np.array([handover.choose_policy(rng, config, values, 2)
+                    for _ in range(8000)])
+  counts = np.bincount(draws, minlength=2)
+  assert stats.chisquare(counts, [2000, 6000]).pvalue > 1e-3
+  # Uniform choice ignores the values.
+  uniform = bt_config.HandoverConfig()
+  draws = [handover.choose_policy(rng, uniform, values, 2)
+           for _ in range(8000)]
+  assert stats.chisquare(np.bincount(draws)).pvalue > 1e-3
+
+
+def test_geometric_flight_lengths_have_their_mean():
+  config = bt_config.HandoverConfig(flight_length_distribution='geometric',
+                                    flight_length_mean=6.)
+  rng = np.random.RandomState(1)
+  lengths = np.array([handover.flight_length(rng, config, 2.)
+                      for _ in range(20000)])
+  assert lengths.min() == 1
+  # Geometric with p = 1/6: mean 6, standard deviation sqrt(30).
+  assert abs(lengths.mean() - 6.) < 4 * np.sqrt(30. / len(lengths))
+
+
+def test_guidance_flies_exactly_h_steps_of_every_episode():
+  actor = make_actor([0.] * (A + 2), guidance='curriculum',
+                     guidance_horizon=12, guidance_stages=3, guide_policy=1)
+  records = run_actor(actor, num_episodes=2)
+  for r in records:
+    guided = r['t'] < 12
+    assert r['in_flight'] == guided
+    if guided:
+      assert r['executed'] == SECOND
+  assert actor.episode_metrics(0)['guidance_horizon'] == 12.
+
+
+def test_curriculum_shrinks_h_exactly_when_its_rule_says():
+  config = bt_config.HandoverConfig(guidance='curriculum',
+                                    guidance_horizon=30, guidance_stages=3,
+                                    guidance_window=2, guidance_tolerance=0.1)
+  curriculum = handover.GuidanceCurriculum(config)
+  rng = np.random.RandomState(0)
+  assert curriculum.horizon(rng) == 30
+  for value in (1., 1.):  # The reference window: mean 1.
+    curriculum.episode_ended(value)
+  assert curriculum.horizon(rng) == 30
+  for value in (0.8, 0.9):  # Mean 0.85 < 0.9: stays.
+    curriculum.episode_ended(value)
+  assert curriculum.horizon(rng) == 30
+  curriculum.episode_ended(0.9)
+  assert curriculum.horizon(rng) == 30  # Half a window.
+  curriculum.episode_ended(0.9)  # Mean 0.9 = 1 - 0.1: the next stage.
+  assert curriculum.stage == 1 and curriculum.horizon(rng) == 20
+  for value in (1., 1., 1., 1.):
+    curriculum.episode_ended(value)
+  assert curriculum.horizon(rng) == 0  # The last stage: no guidance.
+  random = handover.GuidanceCurriculum(bt_config.HandoverConfig(
+      guidance='random', guidance_horizon=4))
+  horizons = [random.horizon(rng) for _ in range(5000)]
+  assert set(horizons) == {0, 1, 2, 3, 4}
+
+
+class ScheduledQ(snt.RNNCore):
+  """Q(s, a+_k) is 1 for the first `switch` steps of an episode, then 0;
+  every primitive value is 0.5."""
+
+  def __init__(self, switch):
+    super().__init__(name='scheduled_q')
+    self._switch = switch
+    self.num_outputs = A + 2
+
+  def __call__(self, inputs, state):
+    del inputs
+    batch = tf.shape(state)[0]
+    extra = tf.where(state < self._switch, 1., 0.)
+    values = tf.concat([tf.fill([batch, A], 0.5), extra, extra], axis=-1)
+    return values, state + 1
+
+  def initial_state(self, batch_size):
+    return tf.zeros([batch_size, 1])
+
+
+def in_flight_steps(actor, steps):
+  """Whether each of the first `steps` steps of an episode was in flight; a
+  flight starts on step 0 and no other."""
+  env = environments.make_environment(test_bt_actor.ENVIRONMENT)
+  timestep = env.reset()
+  actor.observe_first(0, timestep)
+  flags = []
+  for _ in range(steps):
+    executed = actor.select_actions([timestep.observation])[0]
+    actor._levy_epsilons[:] = 0.  # pylint: disable=protected-access
+    flags.append(bool(actor._in_flight[0]))  # pylint: disable=protected-access
+    timestep = env.step(executed)
+    actor.observe(0, executed, timestep)
+  return flags
+
+
+def test_value_ended_flights_end_on_the_step_the_margin_is_crossed():
+  long_flights = dict(levy_epsilon=1., flight_length_distribution='geometric',
+                      flight_length_mean=1e6)
+  actor = make_actor(None, network=ScheduledQ(switch=5),
+                     flight_end_margin=0.3, **long_flights)
+  # 0.5 - Q(s, a+_k) crosses 0.3 on step 5: the flight ends there.
+  assert in_flight_steps(actor, 10) == [True] * 5 + [False] * 5
+  # A margin not crossed, or none, leaves the flight its sampled length.
+  for margin in (0.6, None):
+    actor = make_actor(None, network=ScheduledQ(switch=5),
+                       flight_end_margin=margin, **long_flights)
+    assert all(in_flight_steps(actor, 10))
+
+
+def test_dual_target_with_several_extra_actions_moves_only_the_used_ones():
+  num_policies = 2
+  config = test_learner.make_config()
+  online, target = test_learner.make_networks(
+      num_outputs=test_learner.NUM_ACTIONS + num_policies)
+  learner = bt_learning.ExtraActionLearner(online, target, config,
+                                           num_extra_actions=num_policies)
+  rng = np.random.RandomState(3)
+  length = 5
+  choices = test_learner.NUM_ACTIONS + num_policies
+  sample = test_learner.make_sample(
+      config, 3, num_choices=choices, extras=lambda r, shape: {
+          'executed_action': r.randint(test_learner.NUM_ACTIONS,
+                                       size=shape).astype(np.int32),
+          'in_flight': np.zeros(shape, bool)})
+  data = tf2_utils.batch_to_sequence(tf.nest.map_structure(
+      lambda x: x[:, :length], sample.data))
+  q_values = tf.Variable(rng.randn(length, test_learner.BATCH,
+                                   choices).astype(np.float32))
+  target_q_values = tf.constant(rng.randn(length, test_learner.BATCH,
+                                          choices).astype(np.float32))
+  with tf.GradientTape() as tape:
+    td = learner.td_errors(q_values, target_q_values, data)
+    loss = 0.5 * tf.reduce_sum(td.squared_step_errors())
+  gradient = tape.gradient(loss, q_values).numpy()
+
+  q, goal = q_values.numpy(), test_learner.h(td.targets.numpy())
+  chosen = data.action.numpy()
+  executed = data.extras['executed_action'].numpy()
+  expected = np.zeros_like(gradient)
+  for t in range(length - 1):
+    for b in range(test_learner.BATCH):
+      expected[t, b, chosen[t, b]] += q[t, b, chosen[t, b]] - goal[t, b]
+      if chosen[t, b] >= test_learner.NUM_ACTIONS:  # Any a+_k.
+        expected[t, b, executed[t, b]] += q[t, b, executed[t, b]] - goal[t, b]
+  extra = chosen[:-1] >= test_learner.NUM_ACTIONS
+  assert set(chosen[:-1][extra]) == {test_learner.NUM_ACTIONS,
+                                     test_learner.NUM_ACTIONS + 1}
+  np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_several_sources_build_one_agent_and_mismatches_are_refused(tmp_path):
+  spec = experiments.from_preset(
+      'bt', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 100,
+      pretrained='bundled:ngu_multiroom,random')
+  layout = experiments.make_layout(spec, str(tmp_path))
+  assert layout.builder.num_choices(layout.environment_spec) == 7 + 2
+  assert 'extra_action_fraction_1' in layout.builder.actor_columns
+  with pytest.raises(ValueError, match='Unknown scripted policy'):
+    experiments.make_layout(experiments.from_preset(
+        'bt', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 100,
+        pretrained='random,scripted:nobody'), str(tmp_path))
+  guided = experiments.override(spec, config=dict(
+      handover=bt_config.HandoverConfig(guidance='random', guide_policy=2)))
+  with pytest.raises(ValueError, match='pi_p number 2'):
+    experiments.make_layout(guided, str(tmp_path))
+
+
+class SeveralPoliciesProgramTest(parameterized.TestCase):
+
+  def test_program_with_two_policies_guidance_and_value_ended_flights(self):
+    run_dir = self.create_tempdir().full_path
+    spec = test_program.tiny_spec(
+        'bt', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 400,
+        pretrained='scripted:door_seeker,random',
+        config=dict(levy_epsilon_base=0.3, handover=bt_config.HandoverConfig(
+            guidance='curriculum', guidance_horizon=8, guide_policy=0,
+            flight_end_margin=0.1, flight_policy_choice='softmax')))
+    test_program.launch_until_stopped(
+        self, lambda stop: experiments.make_layout(spec, run_dir, stop))
+    episodes = reports.actor_episodes(reports.read_logs(run_dir))
+    self.assertGreaterEqual(episodes['actor_steps'].max(), 400)
+    # Every episode starts with 8 guided steps of the door seeker.
+    np.testing.assert_allclose(
+        episodes['guided_fraction'] * episodes['episode_length'], 8.)
+    self.assertTrue((episodes['guidance_horizon'] == 8).all())
+    for k in (0, 1):
+      self.assertIn(f'flight_fraction_{k}', episodes)
+      self.assertIn(f'extra_action_fraction_{k}', episodes)
