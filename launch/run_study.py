@@ -29,11 +29,15 @@ from behavior_transfer.studies import suite
 FLAGS = flags.FLAGS
 flags.DEFINE_list('levels', [], 'Suite levels (default all): ' + ', '.join(
     lvl.name for lvl in suite.SUITE) + '.')
-flags.DEFINE_list('tasks', [], 'Task families (default all): '
-                  + ', '.join(suite.FAMILIES) + ' (hard runs first).')
+flags.DEFINE_list('tasks', [], 'Task families (default '
+                  + ', '.join(suite.FAMILIES) + '; hard runs first). '
+                  f'{suite.FAR!r} (the six-room level\'s last room, where BT '
+                  'fails, for the hand-over arms) runs only when named.')
 flags.DEFINE_list('arms', [], 'Arms (default all): ' + ', '.join(
     suite.ARMS) + f'; the ablation arms {", ".join(suite.ABLATION_ARMS)} '
-                  f'run on {suite.ABLATION_LEVEL}.')
+                  f'run on {suite.ABLATION_LEVEL}; the retention arms '
+                  f'{", ".join(suite.RETENTION_ARMS)}; the hand-over arms '
+                  f'{", ".join(suite.HANDOVER_ARMS)} (hard and far only).')
 flags.DEFINE_list('seeds', [], 'Seeds (default: 5 for BT, BT + partial init, '
                   'epsilon-greedy and epsilon-z-greedy, 3 for the rest).')
 flags.DEFINE_integer('budget', None, 'Actor steps of every run (default: '

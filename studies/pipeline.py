@@ -35,20 +35,64 @@ from behavior_transfer.policies import bundled as bundled_policies
 from behavior_transfer.policies import evaluation
 
 
+# Hand-overs beyond the paper an arm may add (agents/bt/handover.py):
+#   guided       episode-start guidance by the first pi_p, JSRL's curriculum;
+#   value_ended  flights end once Q prefers a primitive action to a+_k by
+#                VALUE_END_MARGIN;
+#   zoo_pi       a second pi_p: the first other policy of the zoo;
+#   random_pi    one more pi_p that acts uniformly at random;
+#   no_flights   no randomly started flights.
+HANDOVERS = ('guided', 'value_ended', 'zoo_pi', 'random_pi', 'no_flights')
+# In rescaled Q (R2D2's h): a 0.05 lead of a primitive action, on tasks whose
+# returns are at most 1. Chosen, not tuned.
+VALUE_END_MARGIN = 0.05
+# Jump-Start RL alone: a guide for the first h steps, then epsilon-greedy.
+JSRL = ('flights', ('guided', 'no_flights'))
+
+
 @dataclasses.dataclass
 class TransferArm:
-  """One downstream agent: an exploration mode, a weight initialisation and
-  knowledge retention methods ('ks', 'bc', 'ewc')."""
+  """One downstream agent: an exploration mode, a weight initialisation,
+  knowledge retention methods ('ks', 'bc', 'ewc') and hand-overs
+  (HANDOVERS)."""
   exploration: str
   weight_init: str = 'none'
   retention: Tuple[str, ...] = ()
+  handover: Tuple[str, ...] = ()
 
   @property
   def name(self) -> str:
+    if (self.exploration, self.handover) == JSRL and not (
+        self.retention or self.weight_init != 'none'):
+      return 'jsrl'
     parts = [self.exploration]
     if self.weight_init != 'none':
       parts.append(f'{self.weight_init}_init')
-    return '+'.join(parts + list(self.retention))
+    return '+'.join(parts + list(self.retention) + list(self.handover))
+
+  def extra_policies(self, policy_source: str) -> List[str]:
+    """The pi_p sources the arm adds to `policy_source`."""
+    extra = []
+    if 'zoo_pi' in self.handover:
+      extra.append('bundled:' + next(
+          name for name in bundled_policies.bundled_names()
+          if f'bundled:{name}' != policy_source))
+    if 'random_pi' in self.handover:
+      extra.append('random')
+    return extra
+
+  def config_fields(self) -> Dict[str, object]:
+    """The BTConfig fields the arm sets."""
+    fields = dict(
+        exploration=bt_config.Exploration(self.exploration),
+        retention=retention_config.RetentionConfig(methods=self.retention),
+        handover=bt_config.HandoverConfig(
+            guidance='curriculum' if 'guided' in self.handover else 'none',
+            flight_end_margin=(VALUE_END_MARGIN if 'value_ended' in
+                               self.handover else None)))
+    if 'no_flights' in self.handover:
+      fields['levy_epsilon_base'] = 0.
+    return fields
 
 
 @dataclasses.dataclass
@@ -136,12 +180,10 @@ def transfer_spec(settings: PipelineSettings, pretrained: Tuple[str, str],
                   task: str, arm: TransferArm) -> experiments.ExperimentSpec:
   """One transfer run: `arm` on `task` from `pretrained_sources`."""
   policy_source, weights = pretrained
-  return _spec(settings, 'bt', settings.transfer_steps,
-               dict(exploration=bt_config.Exploration(arm.exploration),
-                    retention=retention_config.RetentionConfig(
-                        methods=arm.retention)),
-               task, pretrained=policy_source, weight_init=arm.weight_init,
-               weights_checkpoint=weights)
+  return _spec(settings, 'bt', settings.transfer_steps, arm.config_fields(),
+               task, pretrained=','.join(
+                   [policy_source] + arm.extra_policies(policy_source)),
+               weight_init=arm.weight_init, weights_checkpoint=weights)
 
 
 def transfer(settings: PipelineSettings, pretrained: Tuple[str, str],
@@ -265,28 +307,36 @@ def run(settings: PipelineSettings, out_dir: str) -> str:
 
 def parse_arms(names: Sequence[str]) -> List[TransferArm]:
   """'bt', 'epsilon_greedy+partial_init', 'bt+partial_init+ks',
-  'epsilon_greedy+full_init+ks+ewc', ... -> arms: an exploration mode, then
-  at most one weight initialisation and any retention methods, each once;
-  refuses anything else before anything runs."""
+  'bt+guided', 'bt+zoo_pi+random_pi', 'jsrl', ... -> arms: an exploration
+  mode, then at most one weight initialisation and any retention methods and
+  hand-overs, each once ('jsrl' is 'flights+guided+no_flights'); refuses
+  anything else before anything runs."""
   explorations = [e.value for e in bt_config.Exploration]
   inits = [f'{w.value}_init' for w in weight_transfer.WeightInit
            if w != weight_transfer.WeightInit.NONE]
   methods = [m.value for m in retention_config.Method]
   arms = []
   for name in names:
+    if name == 'jsrl':
+      arms.append(TransferArm(JSRL[0], handover=JSRL[1]))
+      continue
     exploration, *parts = name.split('+')
     chosen_inits = [p for p in parts if p in inits]
-    retention = tuple(m for m in methods if m in parts)  # In canonical order.
+    # In canonical order.
+    retention = tuple(m for m in methods if m in parts)
+    handover = tuple(h for h in HANDOVERS if h in parts)
     if (exploration not in explorations or len(chosen_inits) > 1 or
-        len(chosen_inits) + len(retention) != len(parts)):
+        len(chosen_inits) + len(retention) + len(handover) != len(parts)):
       raise ValueError(
           f'Unknown transfer agent {name!r}: use an exploration mode '
           f'({", ".join(explorations)}), then optionally one of '
-          f'{", ".join("+" + i for i in inits)} and any of '
+          f'{", ".join("+" + i for i in inits)}, any of '
           f'{", ".join("+" + m for m in methods)} (knowledge retention: '
-          'kickstarting, behavioural cloning, EWC), each once.')
+          'kickstarting, behavioural cloning, EWC) and any of '
+          f'{", ".join("+" + h for h in HANDOVERS)} (hand-overs), each once; '
+          'or jsrl.')
     arms.append(TransferArm(
         exploration, chosen_inits[0].replace('_init', '') if chosen_inits
-        else 'none', retention))
+        else 'none', retention, handover))
   return arms
 

@@ -23,6 +23,7 @@ import pandas as pd
 from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer.environments import measures
+from behavior_transfer.environments import names
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 from behavior_transfer.policies import bundled
@@ -48,19 +49,21 @@ class Run:
 
 def plan(levels: Sequence[str] = (), families: Sequence[str] = (),
          arms: Sequence[str] = (), seeds: Sequence[int] = ()) -> List[Run]:
-  """The runs of a slice (empty: all of that dimension; no seeds: each
-  arm's default number, suite.SEEDS), hard tasks first, then seed by seed so
-  that a partial study has every arm at equal seeds."""
+  """The runs of a slice (empty: all of that dimension, the far family only
+  when named; no seeds: each arm's default number, suite.SEEDS), hard tasks
+  first, then seed by seed so that a partial study has every arm at equal
+  seeds. A level without a named family is skipped."""
   levels = [suite.level(name) for name in levels] or list(suite.SUITE)
   for family in families:
-    levels[0].task(family)  # Refuses unknown families.
+    names.check_name('task family', family, suite.ALL_FAMILIES)
   pipeline.parse_arms(arms)  # Refuses unknown arms before anything runs.
   all_seeds = sorted(seeds) if seeds else range(max(suite.SEEDS.values()))
   return [Run(lvl.name, family, arm, seed)
-          for family in suite.FAMILIES if not families or family in families
+          for family in (suite.ALL_FAMILIES if families else suite.FAMILIES)
+          if not families or family in families
           for seed in all_seeds
-          for lvl in levels
-          for arm in suite.arms_of(lvl.name)
+          for lvl in levels if family in lvl.tasks
+          for arm in suite.arms_of(lvl.name, family)
           if (not arms or arm in arms) and (seeds or seed < suite.SEEDS[arm])]
 
 
@@ -142,7 +145,9 @@ def random_returns(results_dir: str, level: suite.SuiteLevel
   path = os.path.join(results_dir, 'random', f'{level.name}.json')
   if os.path.exists(path):
     with open(path) as f:
-      return json.load(f)
+      kept = json.load(f)
+    if set(level.tasks) <= set(kept):  # Else a family was added since.
+      return kept
   environment = environments.make_environment(level.environment, 'game')
   measured = measures.random_policy_measures(
       environment, environments.parse(level.environment).domain,
@@ -176,7 +181,7 @@ def settings_for(run: Run, budget: Optional[int] = None,
   return pipeline.PipelineSettings(
       environment=lvl.environment, task=lvl.task(run.family),
       arms=pipeline.parse_arms([run.arm]), bundled=lvl.pretrained,
-      transfer_steps=budget or lvl.transfer_steps, preset=preset,
+      transfer_steps=budget or lvl.budget(run.family), preset=preset,
       num_actors=num_actors, seed=run.seed, launch_type=launch_type,
       verbose=verbose)
 

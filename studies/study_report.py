@@ -50,7 +50,8 @@ def compare(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
   (`with_improvement`) BT's probability of improvement over each
   baseline."""
   arms = [arm for arm in
-          suite.ARMS + suite.ABLATION_ARMS + suite.RETENTION_ARMS
+          suite.ARMS + suite.ABLATION_ARMS + suite.RETENTION_ARMS +
+          suite.HANDOVER_ARMS
           if all(arm in table[cell] for cell in cells)]
   iqm = statistics.iqm_intervals(
       {arm: statistics.matrix(table, arm, cells) for arm in arms})
@@ -222,7 +223,7 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
                 path: str) -> str:
   """IQM greedy success over the budget per arm, with 95% bands, one panel
   per task family, and a+ usage of the arms that have the extra action."""
-  families = [f for f in suite.FAMILIES
+  families = [f for f in suite.ALL_FAMILIES
               if any(s['level'] == level and s['family'] == f
                      for s in summaries)]
   fig, axes = plt.subplots(1, len(families) + 1,
@@ -231,7 +232,7 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
     cell = [s for s in summaries
             if s['level'] == level and s['family'] == family]
     points = np.array(cell[0]['budget_points'])
-    for arm in suite.arms_of(level):
+    for arm in suite.arms_of(level, family):
       values = _curve(cell, arm, 'evaluator_success')
       if not len(values):
         continue
@@ -246,7 +247,9 @@ def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
     ax.set_xlabel('transfer actor steps')
     ax.set_ylabel('greedy success, IQM over seeds [95% CI]')
   ax = axes[-1]
-  for arm in [a for a in suite.arms_of(level) if suite.has_extra_action(a)]:
+  arms = sorted({a for f in families for a in suite.arms_of(level, f)},
+                key=lambda a: (a != 'bt', a))
+  for arm in [a for a in arms if suite.has_extra_action(a)]:
     values = _curve([s for s in summaries if s['level'] == level], arm,
                     'greedy_extra_action_fraction')
     if len(values) and not np.isnan(values).all():

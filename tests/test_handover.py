@@ -16,6 +16,9 @@ from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import handover
 from behavior_transfer.agents.bt import learning as bt_learning
 from behavior_transfer.launching import reports
+from behavior_transfer.studies import pipeline
+from behavior_transfer.studies import study
+from behavior_transfer.studies import suite
 from behavior_transfer.policies import pretrained
 from tests import test_bt_actor
 from tests import test_learner
@@ -272,3 +275,53 @@ class SeveralPoliciesProgramTest(parameterized.TestCase):
     for k in (0, 1):
       self.assertIn(f'flight_fraction_{k}', episodes)
       self.assertIn(f'extra_action_fraction_{k}', episodes)
+
+
+def test_arms_name_hand_overs_and_set_them():
+  arms = pipeline.parse_arms(['jsrl', 'bt+random_pi+zoo_pi', 'bt+guided',
+                              'bt+partial_init+value_ended'])
+  assert [a.name for a in arms] == [
+      'jsrl', 'bt+zoo_pi+random_pi', 'bt+guided',
+      'bt+partial_init+value_ended']
+  assert pipeline.parse_arms([a.name for a in arms]) == arms
+  jsrl, several, guided, value_ended = arms
+  settings = pipeline.PipelineSettings(bundled='ngu_multiroom')
+  sources = pipeline.pretrained_sources(settings, 'unused')
+  spec = pipeline.transfer_spec(settings, sources, 'reach_last_room', several)
+  assert spec.pretrained == 'bundled:ngu_multiroom,bundled:ngu_doorkey,random'
+  spec = pipeline.transfer_spec(settings, sources, 'reach_last_room', jsrl)
+  assert spec.config.exploration == E.FLIGHTS
+  assert spec.config.levy_epsilon_base == 0.
+  assert spec.config.handover.guidance == bt_config.Guidance.CURRICULUM
+  assert pipeline.transfer_spec(
+      settings, sources, 'game', guided).config.handover.guidance == (
+          bt_config.Guidance.CURRICULUM)
+  assert pipeline.transfer_spec(
+      settings, sources, 'game',
+      value_ended).config.handover.flight_end_margin == (
+          pipeline.VALUE_END_MARGIN)
+  with pytest.raises(ValueError, match='hand-overs'):
+    pipeline.parse_arms(['bt+guided+guided'])
+
+
+def test_the_far_task_is_planned_only_by_name_at_its_budget():
+  assert not [r for r in study.plan() if r.family == suite.FAR]
+  assert {r.arm for r in study.plan() if r.family == 'hard'} >= set(
+      suite.HANDOVER_ARMS)
+  far = study.plan(families=[suite.FAR])
+  assert {r.level for r in far} == {'multiroom'}
+  assert {r.arm for r in far} == {'bt', *suite.HANDOVER_ARMS}
+  assert {r.seed for r in far} == set(range(5))
+  settings = study.settings_for(far[0])
+  assert settings.task == 'reach_last_room'
+  assert settings.transfer_steps == 600_000
+
+
+def test_hand_overs_that_read_q_of_extra_actions_need_them(tmp_path):
+  spec = experiments.from_preset(
+      'bt', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 100, pretrained='random')
+  spec = experiments.override(spec, config=dict(
+      exploration=E.FLIGHTS,
+      handover=bt_config.HandoverConfig(flight_end_margin=0.1)))
+  with pytest.raises(ValueError, match='has no a\\+'):
+    experiments.make_layout(spec, str(tmp_path))

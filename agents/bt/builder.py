@@ -130,6 +130,13 @@ class BTBuilder(r2d2_builder.R2D2Builder):
       raise ValueError('Knowledge retention learns towards one pi_p; '
                        f'{len(self._pretrained_factories)} were given.')
     handover_config = self._config.handover
+    if not exploration.uses_extra_action and (
+        handover_config.flight_end_margin is not None or
+        handover_config.flight_policy_choice ==
+        bt_config.PolicyChoice.SOFTMAX):
+      raise ValueError(
+          'Value-ended flights and the softmax choice of a flight\'s policy '
+          f'read Q(s, a+_k); exploration {exploration.value!r} has no a+.')
     if handover_config.guidance != bt_config.Guidance.NONE and not (
         exploration.uses_pretrained_policy and
         0 <= handover_config.guide_policy < len(self._pretrained_factories)):
