@@ -7,7 +7,7 @@ fine-tuning forgets of pi_p's exploration, and what of the study is done."""
 import json
 import math
 import os
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 import matplotlib
 
@@ -73,25 +73,37 @@ def compare(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
   return result
 
 
-def compare_retention(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
-                      cell: statistics.Cell) -> Dict[str, Any]:
-  """Does BT beat fine-tuning done right, and does retention add to BT?
-  IQM of each fine-tuning and BT arm in `cell`, P(BT > each fine-tuning arm
-  that ran), and P(BT + partial init + KS > BT + partial init)."""
-  arms = [arm for arm in RETENTION_TABLE_ARMS if arm in table[cell]]
-  result: Dict[str, Any] = {'iqm': statistics.iqm_intervals(
-      {arm: statistics.matrix(table, arm, [cell]) for arm in arms})}
-  if 'bt' in arms:
-    bt = statistics.matrix(table, 'bt', [cell])
-    result['bt_over'] = {
-        arm: statistics.probability_of_improvement(
-            bt, statistics.matrix(table, arm, [cell]))
-        for arm in arms if arm in FINE_TUNING_ARMS}
-  if {'bt+partial_init', 'bt+partial_init+ks'} <= set(arms):
-    result['ks_added_to_bt'] = statistics.probability_of_improvement(
-        statistics.matrix(table, 'bt+partial_init+ks', [cell]),
-        statistics.matrix(table, 'bt+partial_init', [cell]))
-  return result
+def arm_table(table: Dict[statistics.Cell, Dict[str, np.ndarray]],
+              cell: statistics.Cell, arms: Sequence[str],
+              pairs: Sequence[Tuple[str, str]]) -> Dict[str, Any]:
+  """IQM [95% CI] of each of `arms` that ran in `cell`, and P(a > b) for
+  each (a, b) of `pairs` where both ran."""
+  ran = [arm for arm in arms if arm in table[cell]]
+  return {
+      'iqm': statistics.iqm_intervals(
+          {arm: statistics.matrix(table, arm, [cell]) for arm in ran}),
+      'improvement': {
+          f'{a} > {b}': statistics.probability_of_improvement(
+              statistics.matrix(table, a, [cell]),
+              statistics.matrix(table, b, [cell]))
+          for a, b in pairs if a in ran and b in ran}}
+
+
+# Does BT beat fine-tuning done right, and does retention add to BT?
+RETENTION_PAIRS = tuple(('bt', arm) for arm in FINE_TUNING_ARMS) + (
+    ('bt+partial_init+ks', 'bt+partial_init'),)
+# What each hand-over adds to BT, and BT against JSRL alone.
+HANDOVER_TABLE_ARMS = ('bt',) + suite.HANDOVER_ARMS
+HANDOVER_PAIRS = tuple((arm, 'bt') for arm in suite.HANDOVER_ARMS
+                       if suite.is_bt(arm)) + (('bt', 'jsrl'),)
+# The extra tables of the results page: (key, title, arms, pairs, the arms
+# whose runs put a cell in the table).
+ARM_TABLES = (
+    ('retention', 'Fine-tuning done right', RETENTION_TABLE_ARMS,
+     RETENTION_PAIRS, suite.RETENTION_ARMS),
+    ('handover', 'Hand-overs beyond the paper', HANDOVER_TABLE_ARMS,
+     HANDOVER_PAIRS, suite.HANDOVER_ARMS),
+)
 
 
 def steps_to_success(summaries: Sequence[Dict[str, Any]]
@@ -122,10 +134,11 @@ def analyse(summaries: Sequence[Dict[str, Any]],
     if common:
       results['aggregate'][score] = compare(table, common, score == 'success')
     if score == 'success':
-      results['retention'] = {
-          f'{cell[0]}/{cell[1]}': compare_retention(table, cell)
-          for cell in sorted(table)
-          if any(arm in table[cell] for arm in suite.RETENTION_ARMS)}
+      for key, _, arms, pairs, distinctive in ARM_TABLES:
+        results[key] = {
+            f'{cell[0]}/{cell[1]}': arm_table(table, cell, arms, pairs)
+            for cell in sorted(table)
+            if any(arm in table[cell] for arm in distinctive)}
   results['steps_to_success'] = steps_to_success(summaries)
   results['compute'] = {
       'wall_hours': round(sum(s['wall_seconds'] for s in summaries) / 3600, 2),
@@ -166,7 +179,8 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
     lines.append(
         f'| {name} | {_interval(success["iqm"]["bt"])} | {best} | '
         f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} |')
-  lines += _retention_lines(results.get('retention', {}))
+  for key, title, arms, _, _ in ARM_TABLES:
+    lines += _arm_table_lines(title, results.get(key, {}), arms)
   done_set = set(done)
   slices: Dict[str, List[int]] = {}
   for run in planned:
@@ -181,25 +195,22 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
   return '\n'.join(lines)
 
 
-def _retention_lines(retention: Dict[str, Any]) -> List[str]:
-  """The table of BT against fine-tuning with knowledge retention."""
-  if not retention:
+def _arm_table_lines(title: str, rows: Dict[str, Any],
+                     arms: Sequence[str]) -> List[str]:
+  """One of ARM_TABLES as markdown."""
+  if not rows:
     return []
-  lines = ['', 'Fine-tuning done right (greedy success at the budget, IQM '
-           '[95% CI]; P(BT > x) for each fine-tuning arm; P(KS adds to '
-           'BT + partial init)):', '',
-           '| level / family | ' + ' | '.join(RETENTION_TABLE_ARMS) +
-           ' | P(BT > fine-tuning arm) | P(KS adds to BT) |',
-           '|---|' + '---:|' * len(RETENTION_TABLE_ARMS) + '---|---:|']
-  for name, row in retention.items():
+  lines = ['', f'{title} (greedy success at the budget, IQM [95% CI]; '
+           'probabilities of improvement):', '',
+           '| level / family | ' + ' | '.join(arms) + ' | P(a > b) |',
+           '|---|' + '---:|' * len(arms) + '---|']
+  for name, row in rows.items():
     cells = [_interval(row['iqm'][arm]) if arm in row['iqm'] else '-'
-             for arm in RETENTION_TABLE_ARMS]
-    over = ', '.join(f'{arm.replace("epsilon_greedy+", "")} {p[0]:.2f}'
-                     for arm, p in row.get('bt_over', {}).items()) or '-'
-    added = (f'{row["ks_added_to_bt"][0]:.2f}' if 'ks_added_to_bt' in row
-             else '-')
-    lines.append(f'| {name} | ' + ' | '.join(cells) +
-                 f' | {over} | {added} |')
+             for arm in arms]
+    improvement = ', '.join(
+        f'{pair.replace("epsilon_greedy+", "")} {p[0]:.2f}'
+        for pair, p in row['improvement'].items()) or '-'
+    lines.append(f'| {name} | ' + ' | '.join(cells) + f' | {improvement} |')
   return lines
 
 

@@ -161,7 +161,8 @@ def test_retention_table_agrees_with_rliable_called_directly(tmp_path):
   results = study_report.analyse(summaries, random)
   row = results['retention']['doorkey/hard']
   assert set(row['iqm']) == set(study_report.RETENTION_TABLE_ARMS)
-  assert set(row['bt_over']) == set(study_report.FINE_TUNING_ARMS)
+  assert set(row['improvement']) == {
+      f'{a} > {b}' for a, b in study_report.RETENTION_PAIRS}
 
   def scores(arm):
     return np.array([[s['success']] for s in summaries
@@ -174,8 +175,9 @@ def test_retention_table_agrees_with_rliable_called_directly(tmp_path):
       {'pair': (scores('bt+partial_init+ks'), scores('bt+partial_init'))},
       metrics.probability_of_improvement, reps=20)
   np.testing.assert_allclose(
-      row['ks_added_to_bt'],
+      row['improvement']['bt+partial_init+ks > bt+partial_init'],
       np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
+  assert 'handover' not in results or not results['handover']
 
 
 def test_steps_to_threshold_counts_unsolved_runs():
