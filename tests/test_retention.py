@@ -482,3 +482,34 @@ class RetentionProgramTest(parameterized.TestCase):
       self.assertIn('demonstrator', logs)
     else:
       self.assertNotIn('demonstrator', logs)
+
+
+def test_ewc_anchor_and_fisher_survive_a_checkpoint(tmp_path):
+  """A resumed run keeps theta* and F from the start of transfer, not the
+  weights it resumes with."""
+  config = test_learner.make_config(learning_rate=1e-2)
+  sample, demonstration = make_sample(config, 6), make_sample(config, 7)
+
+  def make_learner():
+    online, target = test_learner.make_networks(seed=4)
+    term = losses.ElasticWeightConsolidation(
+        retention(methods=['ewc'], fisher_batches=1), online)
+    return term, learning.R2D2Learner(
+        online, target, config, iterator=itertools.repeat(sample),
+        auxiliary_losses=[term],
+        demonstrations=itertools.repeat(demonstration))
+  term, learner = make_learner()
+  for _ in range(3):
+    learner.step()
+  checkpoint = tf.train.Checkpoint(**learner.state)
+  path = checkpoint.save(str(tmp_path / 'ckpt'))
+
+  resumed_term, resumed = make_learner()
+  tf.train.Checkpoint(**resumed.state).restore(path).assert_consumed()
+  resumed_term.prepare(resumed)  # Must not take a new anchor or Fisher.
+  for name in ('anchors', 'fisher'):
+    for kept, restored in zip(getattr(term, name),
+                              getattr(resumed_term, name)):
+      np.testing.assert_array_equal(kept.numpy(), restored.numpy())
+  assert float(resumed_term.penalty()) == pytest.approx(float(term.penalty()))
+  assert float(term.penalty()) > 0.
