@@ -1,8 +1,8 @@
 """One Launchpad program layout for every agent of this project.
 
 Nodes: replay (Reverb, from the builder's tables), counter, step-budget
-coordinator, learner (also the variable source), cacher (serves the
-learner's variables to actors), N actors, each stepping `envs_per_actor`
+coordinator, learner (also the variable source), cachers (serve the
+learner's variables to actors; actor i uses cacher i mod num_cachers), N actors, each stepping `envs_per_actor`
 environments with one batched network call per step, an evaluator, and, for
 agents that learn from demonstrations, a demonstrator that writes a fixed
 number of steps of them (not counted in the actor-step budget); the
@@ -216,19 +216,24 @@ class DistributedLayout:
     with program.group('learner'):
       learner = program.add_node(
           self._node(self.learner, 'learner', replay, counter))
+    config = self.program_config
     with program.group('cacher'):
-      cacher = program.add_node(
-          self._node(variable_cache.VariableCache, 'cacher', learner))
+      cachers = [program.add_node(self._node(
+          variable_cache.VariableCache,
+          'cacher' if config.num_cachers == 1 else f'cacher_{index}',
+          learner, config.cacher_refresh_seconds))
+                 for index in range(config.num_cachers)]
     if self.builder.demonstration_steps():
       with program.group('demonstrator'):
         program.add_node(self._node(self.demonstrator, 'demonstrator',
                                     replay, counter))
     with program.group('evaluator'):
       program.add_node(
-          self._node(self.evaluator, 'evaluator', cacher, counter))
+          self._node(self.evaluator, 'evaluator', cachers[0], counter))
     with program.group('actor'):
       for actor_id in range(self.program_config.num_actors):
         program.add_node(
-            self._node(self.actor, f'actor_{actor_id}', replay, cacher,
+            self._node(self.actor, f'actor_{actor_id}', replay,
+                       cachers[actor_id % len(cachers)],
                        counter, actor_id))
     return program

@@ -39,6 +39,13 @@ class ProgramConfig:
   # No actor and no learner progress for this long ends the run, reporting
   # what each node was waiting on.
   stall_seconds: float = dataclasses.field(default=300.0, metadata=_MAY_CHANGE)
+  # Variable serving: actor i fetches the learner's variables from cacher
+  # i mod num_cachers (the evaluator from the first), and each cacher from
+  # the learner when its copy is older than cacher_refresh_seconds. More
+  # cachers spread many actors' fetches over more serving processes.
+  num_cachers: int = dataclasses.field(default=1, metadata=_MAY_CHANGE)
+  cacher_refresh_seconds: float = dataclasses.field(default=2.0,
+                                                    metadata=_MAY_CHANGE)
 
   def __post_init__(self):
     if self.num_actors < 1:
@@ -47,6 +54,9 @@ class ProgramConfig:
     if self.envs_per_actor < 1:
       raise ValueError('An actor needs at least one environment '
                        f'(envs_per_actor={self.envs_per_actor}).')
+    if self.num_cachers < 1:
+      raise ValueError('A program needs at least one cacher (num_cachers='
+                       f'{self.num_cachers}).')
 
   @property
   def num_environments(self) -> int:

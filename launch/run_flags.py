@@ -68,6 +68,10 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'stall_seconds', None,
       'End the run, reporting what each node waits on, after this long '
       'without actor or learner progress.')
+  flags.DEFINE_integer(
+      'num_cachers', None,
+      'Variable-serving nodes: actor i fetches the learner\'s variables from '
+      'cacher i mod num_cachers. More spread many actors\' fetches.')
   # R2D2's hyperparameters (agents.r2d2.config.R2D2Config).
   flags.DEFINE_float(
       'replay_ratio', None,
@@ -140,7 +144,7 @@ def make_spec(agent: str, **transfer) -> experiments.ExperimentSpec:
              'learning_rate')},
       program={name: getattr(FLAGS, name) for name in
                ('num_actors', 'envs_per_actor', 'checkpoint_seconds',
-                'checkpoint_replay', 'stall_seconds')})
+                'checkpoint_replay', 'stall_seconds', 'num_cachers')})
 
 
 def check_run_flags():
