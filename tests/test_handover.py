@@ -2,6 +2,7 @@
 value-ended flights and other flight lengths."""
 
 from absl.testing import parameterized
+from acme import specs
 from acme.tf import utils as tf2_utils
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import tensorflow as tf
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
+from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import handover
@@ -325,3 +327,35 @@ def test_hand_overs_that_read_q_of_extra_actions_need_them(tmp_path):
       handover=bt_config.HandoverConfig(flight_end_margin=0.1)))
   with pytest.raises(ValueError, match='has no a\\+'):
     experiments.make_layout(spec, str(tmp_path))
+
+
+def test_a_mix_of_tf_and_python_policies_each_steps_as_it_would_alone():
+  env = environments.make_environment(test_bt_actor.ENVIRONMENT)
+  spec = specs.make_environment_spec(env)
+  tf_policies = []
+  for seed in (0, 1):
+    tf.random.set_seed(seed)
+    network = networks.make_small_network(A)
+    tf2_utils.create_variables(network, [spec.observations])
+    tf_policies.append(pretrained.GreedyNetworkPolicy(network, A))
+  mix = [tf_policies[0], test_bt_actor.CountingPolicy(), tf_policies[1]]
+  actor = bt_actor.BehaviorTransferActor(
+      FixedQ([0.] * A), A, E.FLIGHTS, [0.], [1.], mix, seeds=[0])
+  timestep = env.reset()
+  actor.observe_first(0, timestep)
+  states = [p.initial_state() for p in mix]
+  flown = set()
+  for _ in range(25):
+    executed = actor.select_actions([timestep.observation])[0]
+    expected = []
+    for k, policy in enumerate(mix):
+      action, states[k] = policy.step(timestep.observation, states[k])
+      expected.append(action)
+    used = int(actor._used_policy[0])  # pylint: disable=protected-access
+    assert executed == expected[used]
+    flown.add(used)
+    timestep = env.step(executed)
+    actor.observe(0, executed, timestep)
+    if timestep.last():
+      break
+  assert flown == {0, 1, 2}
