@@ -359,3 +359,21 @@ def test_a_mix_of_tf_and_python_policies_each_steps_as_it_would_alone():
     if timestep.last():
       break
   assert flown == {0, 1, 2}
+
+
+def test_the_evaluator_acts_without_guidance(tmp_path):
+  spec = experiments.from_preset(
+      'bt', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 100,
+      pretrained='scripted:door_seeker,random')
+  spec = experiments.override(spec, config=dict(
+      handover=bt_config.HandoverConfig(guidance='curriculum',
+                                        guidance_horizon=5)))
+  layout = experiments.make_layout(spec, str(tmp_path))
+  builder, environment_spec = layout.builder, layout.environment_spec
+  for indices, guided in ((None, False), ([0], True)):
+    actor = builder.make_actor(
+        environment_spec, builder.make_network(environment_spec), [0],
+        environment_indices=indices, num_environments=1)
+    records = run_actor(actor, 5, environment=environments.make_environment(
+        'minigrid:MiniGrid-MultiRoom-N2-S4-v0'))
+    assert all(r['in_flight'] for r in records) == guided

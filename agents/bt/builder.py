@@ -12,6 +12,7 @@ behavioural cloning and EWC, a demonstration table and the demonstrator that
 fills it with pi_p's episodes.
 """
 
+import dataclasses
 from typing import Optional, Sequence, Tuple, Union
 
 from acme import specs
@@ -217,8 +218,9 @@ class BTBuilder(r2d2_builder.R2D2Builder):
                  variable_source=None, environment_indices=None,
                  num_environments=None) -> bt_actor.BehaviorTransferActor:
     """BT in environments `environment_indices`; the evaluator acts greedily
-    over A+ without flights."""
+    over A+ without flights or guidance."""
     exploration = self._config.exploration
+    handover_config = self._config.handover
     records = self._retention.records_pretrained_policy
     pretrained = None
     if exploration.uses_pretrained_policy or records:
@@ -227,6 +229,8 @@ class BTBuilder(r2d2_builder.R2D2Builder):
                              len(seeds))
     if environment_indices is None:
       levy_epsilons = [0.] * len(seeds)
+      handover_config = dataclasses.replace(
+          handover_config, guidance=bt_config.Guidance.NONE)
     else:
       ladder = self._config.levy_epsilons(num_environments)
       levy_epsilons = [ladder[i] for i in environment_indices]
@@ -237,7 +241,7 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         self._config.flight_length_exponent, seeds,
         records_pretrained_policy=records,
         pretrained_temperature=self._retention.pretrained_temperature,
-        handover_config=self._config.handover)
+        handover_config=handover_config)
 
   def _learner_network(self, environment_spec):
     network = self.make_network(environment_spec)
