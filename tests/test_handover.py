@@ -157,6 +157,9 @@ class ScheduledQ(snt.RNNCore):
     self._switch = switch
     self.num_outputs = A + 2
 
+  # Plain TF ops: no autograph (whose cache, keyed by code object ids, has
+  # handed this call another test module's converted __init__).
+  @tf.autograph.experimental.do_not_convert
   def __call__(self, inputs, state):
     del inputs
     batch = tf.shape(state)[0]
