@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-load bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
 
 # Every package at the version of requirements.lock (tested here).
 $(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
@@ -56,6 +56,10 @@ r2d2-demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# Synthetic actors against replay and a cacher on this machine (docs/multi_machine.md).
+bench-load: $(STAMP)
+	$(PY) -m benchmarks.load_simulation
 
 # EWC's lambda, chosen on one suite cell (docs/transfer_suite.md).
 bench-ewc-sweep: $(STAMP)
