@@ -380,3 +380,12 @@ def test_the_evaluator_acts_without_guidance(tmp_path):
     records = run_actor(actor, 5, environment=environments.make_environment(
         'minigrid:MiniGrid-MultiRoom-N2-S4-v0'))
     assert all(r['in_flight'] for r in records) == guided
+
+
+def test_a_flight_right_after_guidance_is_not_guided():
+  actor = make_actor([0.] * (A + 2), levy_epsilon=1., guidance='curriculum',
+                     guidance_horizon=3)
+  records = run_actor(actor, 8)
+  assert all(r['in_flight'] for r in records)  # Guidance, then flights.
+  # Only the first three steps were guided.
+  assert actor.episode_metrics(0)['guided_fraction'] == 3 / 8

@@ -280,6 +280,7 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
         self._flight_policy[index] = handover.choose_policy(
             rng, config, q_values[index, self._num_actions:]
             if self._num_extra_actions else None, self.num_policies)
+        self._guided[index] = False  # A random flight, after any guidance.
       in_flight = self._flight_steps_left[index] > 0
       if in_flight:
         # 3. In a flight pi_p acts (epsilon-z-greedy: one repeated random
