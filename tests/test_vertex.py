@@ -276,11 +276,13 @@ class LauncherTest(absltest.TestCase):
   def test_dry_run_prints_the_job_and_touches_nothing(self):
     run_dir = '/gcs/bt-dry-run-test/run'
     result = run_launcher('--vertex_mode=dry_run', f'--run_dir={run_dir}',
-                          '--num_actors=3', '--learner_accelerator=T4')
+                          '--num_actors=3', '--learner_accelerator=T4',
+                          '--num_cachers=2')
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertIn('Dry run; nothing was submitted', result.stdout)
     self.assertIn('NVIDIA_TESLA_T4', result.stdout)
     self.assertIn('actor x3', result.stdout)
+    self.assertIn('cacher x2', result.stdout)
     self.assertFalse(os.path.exists(run_dir))
 
   def test_presets_and_replay_size_reach_the_program(self):
