@@ -253,11 +253,11 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
       return q_values.numpy(), greedy.numpy(), np.zeros((0, len(greedy)))
     self._policies.advance(pi_states)
     pi_actions = self._policies.actions(observations, tf_actions.numpy())
-    if self._policies.first_in_tf:
-      self._pi_distributions[:] = pi_distributions.numpy()
-    else:  # A plain-Python pi_p is deterministic as far as the actor knows.
-      self._pi_distributions[:] = np.eye(
-          self._policies.num_actions, dtype=np.float32)[pi_actions[0]]
+    if self._records:  # A plain-Python pi_p is deterministic, as far as
+      # the actor knows: its distribution is one-hot.
+      self._pi_distributions[:] = (
+          pi_distributions.numpy() if self._policies.first_in_tf else
+          np.eye(self._policies.num_actions, dtype=np.float32)[pi_actions[0]])
     return q_values.numpy(), greedy.numpy(), pi_actions
 
   def select_actions(self, observations) -> np.ndarray:
@@ -321,6 +321,8 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
     if self._num_extra_actions:
       counts[:, 1] += extra
       counts[:, 3] += executed_extra
+    if self.num_policies < 2:  # Per-policy counts are logged for several.
+      return
     rows = np.arange(len(greedy))
     greedy_policy = np.clip(greedy - self._num_actions, 0, None)
     self._policy_counts[rows, 0, greedy_policy] += extra

@@ -19,6 +19,7 @@ import reverb
 import tensorflow as tf
 
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.agents.bt import policy_set
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.retention import config as retention_config
 from behavior_transfer.policies import pretrained as pretrained_lib
@@ -54,51 +55,37 @@ class DemonstrationActor(batched_loop.BatchedActor):
     """`core_state` is the downstream Q-network's initial state (a batch of
     one), stored with every step; `temperature` is pi_p's
     (`pretrained.tf_act`)."""
-    self._pretrained = pretrained
+    self._policy = policy_set.PolicySet([pretrained], num_environments)
     self._core_state = r2d2_actor.RecurrentStates(core_state, 1)
     self._temperature = temperature
     self._adders = adders
-    self._count = num_environments
-    self._in_tf = pretrained.tf_step is not None
-    if self._in_tf:
-      self._states = r2d2_actor.RecurrentStates(pretrained.initial_state(),
-                                                num_environments)
-      self._act = tf.function(self._act_in_tf)
-    else:
-      self._python_states = [pretrained.initial_state()] * num_environments
+    self._act = tf.function(self._act_in_tf)
     self._actions = np.zeros(num_environments, np.int32)
     self._distributions = np.zeros(
         (num_environments, pretrained.num_actions), np.float32)
 
   @property
   def num_environments(self) -> int:
-    return self._count
+    return len(self._actions)
 
-  def _act_in_tf(self, observations, state):
-    return pretrained_lib.tf_act(self._pretrained, observations, state,
-                                 self._temperature)
+  def _act_in_tf(self, observations, states):
+    return self._policy.tf_act(observations, states, self._temperature)
 
   def observe_first(self, index, timestep):
-    if self._in_tf:
-      self._states.reset(index)
-    else:
-      self._python_states[index] = self._pretrained.initial_state()
+    self._policy.reset(index)
     if self._adders:
       self._adders[index].add_first(timestep)
 
   def select_actions(self, observations) -> np.ndarray:
-    if self._in_tf:
-      actions, distributions, state = self._act(
-          batched_loop.stack(observations), self._states.current)
-      self._states.advance(state)
-      self._actions[:] = actions.numpy()
-      self._distributions[:] = distributions.numpy()
-    else:
-      for index, observation in enumerate(observations):
-        self._actions[index], self._python_states[index] = (
-            self._pretrained.step(observation, self._python_states[index]))
-      self._distributions[:] = np.eye(
-          self._pretrained.num_actions, dtype=np.float32)[self._actions]
+    tf_actions, distributions, states = self._act(
+        batched_loop.stack(observations), self._policy.tf_states())
+    self._policy.advance(states)
+    self._actions[:] = self._policy.actions(observations,
+                                            tf_actions.numpy())[0]
+    # A plain-Python pi_p is deterministic as far as we know: one-hot.
+    self._distributions[:] = (
+        distributions.numpy() if self._policy.first_in_tf else
+        np.eye(self._policy.num_actions, dtype=np.float32)[self._actions])
     return self._actions.copy()
 
   def observe(self, index, action, next_timestep):
@@ -110,4 +97,3 @@ class DemonstrationActor(batched_loop.BatchedActor):
                   'in_flight': np.True_,
                   'core_state': self._core_state.stored(0),
                   'pretrained_policy': self._distributions[index].copy()})
-
