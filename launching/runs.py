@@ -238,14 +238,40 @@ def _launch_local_mp(program: lp.Program, run_dir: str,
   return supervisor.Supervisor(run_dir, processes, verbose).run()
 
 
+class _LaunchCleanup:
+  """Stands in for the test case that Launchpad's test_mt launch hands its
+  clean-up to: stopping its node monitor, waiting for every node thread and
+  removing its signal handlers. Left running, that monitor SIGQUITs this
+  whole process (and its children) 3 s after it sees any node thread that
+  ended with an error, even long after the run returned."""
+
+  def __init__(self):
+    self._callbacks = []
+
+  def addCleanup(self, callback, *args, **kwargs):  # pylint: disable=invalid-name
+    self._callbacks.append((callback, args, kwargs))
+
+  def run(self):
+    while self._callbacks:
+      callback, args, kwargs = self._callbacks.pop()
+      callback(*args, **kwargs)
+
+
 def _launch_in_process(program: lp.Program, launch_type: str,
                        run_dir: str) -> supervisor.Ending:
-  manager = lp.launch(program, launch_type=launch_type)
-  if hasattr(manager, 'wait'):
-    try:
-      manager.wait()
-    except RuntimeError as e:  # A worker raised.
-      nodes.record_failure(run_dir, f'The program ended with an error: {e}')
+  """Runs the program's nodes as threads of this process until they end."""
+  cleanup = _LaunchCleanup()
+  manager = lp.launch(program, launch_type=launch_type,
+                      **({'test_case': cleanup} if launch_type == 'test_mt'
+                         else {}))
+  try:
+    manager.wait()
+  except RuntimeError as e:  # A worker raised; the manager stops the rest.
+    nodes.record_failure(run_dir, f'The program ended with an error: {e}')
+  try:
+    cleanup.run()
+  except Exception as e:  # pylint: disable=broad-except
+    nodes.record_failure(run_dir, f'The program ended with an error: {e}')
   failures = nodes.read_failures(run_dir)
   if failures:
     return supervisor.Ending(supervisor.Outcome.FAILED, failures)

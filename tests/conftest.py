@@ -10,6 +10,12 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 # absltest helpers and Launchpad read absl flags; pytest does not parse them.
 flags.FLAGS.mark_as_parsed()
 
+# Launchpad kills its own process (here: pytest and everything it started) when
+# an in-process program's threads take over this many seconds to stop. A slow
+# stop should fail its own test with pytest-timeout's stack dump instead.
+import launchpad  # pylint: disable=g-import-not-at-top,unused-import
+flags.FLAGS.lp_termination_notice_secs = -1
+
 _EXIT_STATUS = [0]
 
 

@@ -5,6 +5,7 @@ checkpoint, and never saves non-finite weights."""
 import itertools
 import os
 import re
+import threading
 
 from acme.tf import savers as tf2_savers
 import numpy as np
@@ -129,3 +130,6 @@ def test_a_diverging_run_fails_with_the_reason_and_keeps_finite_weights(
     if np.issubdtype(np.asarray(value).dtype, np.floating):
       assert np.isfinite(value).all(), name
   assert os.path.exists(os.path.join(run_dir, nodes.FAILURE_FILE))
+  # Launchpad's node monitor ended with the run: left behind, it SIGQUITs
+  # this whole process 3 s after it sees a node thread that raised.
+  assert not [t for t in threading.enumerate() if '_node_monitor' in t.name]
