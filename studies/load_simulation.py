@@ -2,7 +2,7 @@
 
 Synthetic actors have no environment and no network. Each writes steps of
 the preset's replay signature (observation, action, reward, discount, LSTM
-state) through Acme's `SequenceAdder`, the actors' own write path, and every
+state) through the actors' own adder (`acting.structured_adder`), and every
 `fetch_period` steps fetches variables of the preset's Q-network size from a
 cacher. They run against:
 * a replay process: a Reverb server with the preset's prioritised table
@@ -140,10 +140,10 @@ def _sampler_process(settings, replay_port, ready, start, stop, results):
 
 def _actor_process(settings, replay_port, cacher_port, ready, start, stop,
                    results):
-  """One synthetic actor: writes steps through SequenceAdder and fetches
+  """One synthetic actor: writes steps through the actors' adder and fetches
   variables every fetch_period steps; reports its counts."""
-  from acme.adders import reverb as adders  # pylint: disable=g-import-not-at-top
   import courier  # pylint: disable=g-import-not-at-top
+  from behavior_transfer.acting import structured_adder  # pylint: disable=g-import-not-at-top
   import dm_env  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -169,8 +169,8 @@ def _actor_process(settings, replay_port, cacher_port, ready, start, stop,
   step_bytes = sum(int(np.prod(s.shape)) * s.dtype.size
                    for s in tree.flatten(step_spec))
   client = reverb.Client(f'localhost:{replay_port}')
-  adder = adders.SequenceAdder(client, period=config.replay_period,
-                               sequence_length=config.sequence_length)
+  adder = structured_adder.make_sequence_adder(
+      client, config.sequence_length, config.replay_period)
   cacher = courier.Client(f'localhost:{cacher_port}')
   cacher.get_variables(['policy'])  # Connected and warm.
   period = settings.fetch_period or config.variable_update_period

@@ -1,4 +1,4 @@
-"""The BT adder: Acme's SequenceAdder with what the extra-action learner needs.
+"""The BT adder: Acme's sequences with what the extra-action learner needs.
 
 Each step stores, besides observation, reward and discount:
 * `action`: the action chosen in A+ (a+ is index |A|), or the executed action
@@ -11,10 +11,13 @@ Each step stores, besides observation, reward and discount:
 
 from typing import Any, Optional
 
+from acme import adders as acme_adders
 from acme import specs
 from acme.adders import reverb as adders
 import numpy as np
 import reverb
+
+from behavior_transfer.acting import structured_adder
 
 
 def extras_spec(core_state_spec: Any,
@@ -52,8 +55,9 @@ def signature(environment_spec: specs.EnvironmentSpec, num_choices: int,
 
 
 def make_adder(client: reverb.Client, sequence_length: int, period: int,
-               **sequence_adder_kwargs) -> adders.SequenceAdder:
-  """Acme's SequenceAdder for BT steps (the BT actor writes the extras).
+               **sequence_adder_kwargs) -> acme_adders.Adder:
+  """The adder of BT steps (the BT actor writes the extras): the items of
+  Acme's SequenceAdder, through `acting.structured_adder`.
 
   Takes every argument of `acme.adders.reverb.SequenceAdder`: e.g.
   `priority_fns={'my_table': None}` writes to another table than Acme's
@@ -62,5 +66,5 @@ def make_adder(client: reverb.Client, sequence_length: int, period: int,
   episode. The learner needs items of exactly `sequence_length` steps
   (Acme's default, zero-padding episode ends, writes them).
   """
-  return adders.SequenceAdder(client=client, sequence_length=sequence_length,
-                              period=period, **sequence_adder_kwargs)
+  return structured_adder.make_sequence_adder(
+      client, sequence_length, period, **sequence_adder_kwargs)

@@ -5,6 +5,7 @@ import copy
 from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 import acme
+from acme import adders as acme_adders
 from acme import specs
 from acme.adders import reverb as adders
 from acme.datasets import reverb as datasets
@@ -12,6 +13,7 @@ from acme.tf import utils as tf2_utils
 import reverb
 import sonnet as snt
 
+from behavior_transfer.acting import structured_adder
 from behavior_transfer.agents import builders
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.r2d2 import config as r2d2_config
@@ -97,10 +99,10 @@ class R2D2Builder(builders.AgentBuilder):
         server_address=replay_client.server_address,
         batch_size=config.batch_size, prefetch_size=config.prefetch_size))
 
-  def make_adder(self, replay_client: reverb.Client) -> adders.SequenceAdder:
-    return adders.SequenceAdder(
-        client=replay_client, period=self.r2d2_config.replay_period,
-        sequence_length=self.r2d2_config.sequence_length)
+  def make_adder(self, replay_client: reverb.Client) -> acme_adders.Adder:
+    return structured_adder.make_sequence_adder(
+        replay_client, self.r2d2_config.sequence_length,
+        self.r2d2_config.replay_period)
 
   def epsilons(self, environment_indices: Optional[Sequence[int]],
                num_environments: Optional[int], count: int) -> List[float]:

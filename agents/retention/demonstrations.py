@@ -13,12 +13,12 @@ the Q-network; burn-in warms the state up).
 from typing import Any, Optional, Sequence
 
 from acme import adders as adders_lib
-from acme.adders import reverb as reverb_adders
 import numpy as np
 import reverb
 import tensorflow as tf
 
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import structured_adder
 from behavior_transfer.agents.bt import policy_set
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.retention import config as retention_config
@@ -40,9 +40,9 @@ def make_table(config: retention_config.RetentionConfig, batch_size: int,
 
 
 def make_adder(client: reverb.Client, sequence_length: int,
-               period: int) -> reverb_adders.SequenceAdder:
-  return reverb_adders.SequenceAdder(client=client, sequence_length=sequence_length,
-                              period=period, priority_fns={TABLE: None})
+               period: int) -> adders_lib.Adder:
+  return structured_adder.make_sequence_adder(
+      client, sequence_length, period, priority_fns={TABLE: None})
 
 
 class DemonstrationActor(batched_loop.BatchedActor):

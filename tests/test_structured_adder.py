@@ -1,0 +1,163 @@
+"""The structured sequence adder writes what Acme's SequenceAdder writes."""
+
+from absl.testing import parameterized
+from acme.adders import reverb as adders
+from acme.adders.reverb import test_cases as acme_adder_test_cases
+from acme.adders.reverb import test_utils as acme_adder_test_utils
+import dm_env
+import numpy as np
+import pytest
+import reverb
+
+from behavior_transfer.acting import structured_adder
+from behavior_transfer.agents import bt
+from behavior_transfer.agents import r2d2
+
+SUPPORTED_CASES = [
+    case for case in acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER
+    if case.get('end_behavior', adders.EndBehavior.ZERO_PAD)
+    in structured_adder.SUPPORTED_END_BEHAVIORS]
+
+
+def test_acmes_cases_cover_both_end_behaviours():
+  behaviours = {case.get('end_behavior', adders.EndBehavior.ZERO_PAD)
+                for case in SUPPORTED_CASES}
+  assert behaviours == set(structured_adder.SUPPORTED_END_BEHAVIORS)
+  assert len(SUPPORTED_CASES) >= 8
+
+
+class AcmeSequenceAdderCasesTest(acme_adder_test_utils.AdderTestMixin,
+                                 parameterized.TestCase):
+  """Acme's own SequenceAdder test cases, through StructuredSequenceAdder."""
+
+  @parameterized.named_parameters(*SUPPORTED_CASES)
+  def test_adder(self, sequence_length, period, first, steps,
+                 expected_sequences,
+                 end_behavior=adders.EndBehavior.ZERO_PAD,
+                 repeat_episode_times=1):
+    adder = structured_adder.StructuredSequenceAdder(
+        self.client, sequence_length, period,
+        end_of_episode_behavior=end_behavior)
+    self.run_test_adder(
+        adder=adder, first=first, steps=steps,
+        expected_items=expected_sequences,
+        repeat_episode_times=repeat_episode_times, end_behavior=end_behavior,
+        signature=adders.SequenceAdder.signature(
+            *acme_adder_test_utils.get_specs(steps[0])))
+
+
+def _episode(length: int, seed: int):
+  """An episode of `length` steps with nested observations and extras."""
+  rng = np.random.RandomState(seed)
+
+  def observation():
+    return {'pixels': rng.rand(2, 3).astype(np.float32),
+            'count': np.int32(rng.randint(100))}
+
+  first = dm_env.restart(observation())
+  steps = []
+  for t in range(length):
+    extras = {'core_state': (rng.rand(4).astype(np.float32),
+                             rng.rand(4).astype(np.float32)),
+              'in_flight': np.bool_(rng.rand() < 0.5)}
+    make = dm_env.termination if t == length - 1 else dm_env.transition
+    steps.append((np.int32(rng.randint(5)),
+                  make(np.float32(rng.rand()), observation()), extras))
+  return first, steps
+
+
+def _write_and_read(make_adder, episodes, sequence_length):
+  server = reverb.Server([reverb.Table.queue('table_a', 10_000),
+                          reverb.Table.queue('table_b', 10_000)])
+  client = reverb.Client(f'localhost:{server.port}')
+  try:
+    adder = make_adder(client)
+    for first, steps in episodes:
+      adder.add_first(first)
+      for action, timestep, extras in steps:
+        adder.add(action, timestep, extras)
+    del adder  # Flushes what is in flight.
+    read = {}
+    for table in ('table_a', 'table_b'):
+      size = client.server_info()[table].current_size
+      read[table] = [sample.data for sample in client.sample(
+          table, num_samples=size, emit_timesteps=False)]
+  finally:
+    server.stop()
+  for table, items in read.items():
+    for item in items:
+      assert all(len(column) == sequence_length for column in item)
+  return read
+
+
+@pytest.mark.parametrize('sequence_length,period', [(5, 5), (6, 3), (4, 1),
+                                                    (3, 5)])
+def test_nested_steps_in_two_tables_match_acmes_adder(sequence_length, period):
+  """R2D2/BT-shaped steps (nested observation, LSTM state in extras) over
+  episodes shorter and longer than a sequence, in two tables."""
+  episodes = [_episode(length, seed) for seed, length in
+              enumerate([2, 13, sequence_length, 7, 1, 20])]
+  tables = {'table_a': None, 'table_b': None}
+
+  def acme_adder(client):
+    return adders.SequenceAdder(client, sequence_length, period,
+                                priority_fns=tables)
+
+  def structured(client):
+    return structured_adder.StructuredSequenceAdder(
+        client, sequence_length, period, priority_fns=tables)
+
+  expected = _write_and_read(acme_adder, episodes, sequence_length)
+  written = _write_and_read(structured, episodes, sequence_length)
+  for table in tables:
+    assert len(written[table]) == len(expected[table]) > 0
+    for got, want in zip(written[table], expected[table]):
+      assert len(got) == len(want)
+      for got_column, want_column in zip(got, want):
+        assert got_column.dtype == want_column.dtype
+        np.testing.assert_array_equal(got_column, want_column)
+
+
+def test_reset_mid_episode_writes_no_last_sequence():
+  server = reverb.Server([reverb.Table.queue('priority_table', 100)])
+  client = reverb.Client(f'localhost:{server.port}')
+  try:
+    adder = structured_adder.StructuredSequenceAdder(client, 3, 3)
+    first, steps = _episode(8, seed=0)
+    adder.add_first(first)
+    for action, timestep, extras in steps[:4]:  # Rows 0-3: one item.
+      adder.add(action, timestep, extras)
+    adder.reset()
+    del adder
+    assert client.server_info()['priority_table'].current_size == 1
+  finally:
+    server.stop()
+
+
+def test_refuses_what_needs_the_trajectory_in_python():
+  client = reverb.Client('localhost:1')
+  with pytest.raises(ValueError, match=r"tables \['a'\] have priority "
+                     r'functions: use acme.adders.reverb.SequenceAdder'):
+    structured_adder.StructuredSequenceAdder(
+        client, 3, 1, priority_fns={'a': lambda _: 2., 'b': None})
+  with pytest.raises(ValueError, match='supports end_of_episode_behavior '
+                     r"\['ZERO_PAD', 'WRITE'\], got EndBehavior.TRUNCATE"):
+    structured_adder.StructuredSequenceAdder(
+        client, 3, 1, end_of_episode_behavior=adders.EndBehavior.TRUNCATE)
+
+
+def test_programs_write_through_it_and_acme_keeps_what_it_alone_does():
+  client = reverb.Client('localhost:1')  # Adders connect on first write.
+  make = structured_adder.make_sequence_adder
+  assert isinstance(make(client, 4, 2, priority_fns={'t': None}),
+                    structured_adder.StructuredSequenceAdder)
+  assert isinstance(
+      bt.make_adder(client, 4, 2, end_of_episode_behavior=(
+          adders.EndBehavior.WRITE)), structured_adder.StructuredSequenceAdder)
+  for acme_only in (dict(priority_fns={'t': lambda _: 2.}),
+                    dict(end_of_episode_behavior=adders.EndBehavior.TRUNCATE),
+                    dict(delta_encoded=True)):
+    assert type(make(client, 4, 2, **acme_only)) is adders.SequenceAdder
+  builder = r2d2.R2D2Builder(r2d2.R2D2Config(), network_factory=None)
+  assert isinstance(builder.make_adder(client),
+                    structured_adder.StructuredSequenceAdder)
