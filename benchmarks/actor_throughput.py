@@ -6,7 +6,7 @@ Each measurement runs in its own process pinned to one CPU core (core 0), so
 figures are per core and do not disturb each other; measurements alternate
 over `--rounds` and the median is reported. An actor node is measured as the
 programs build it (`layout.actor(...)`: batched environments, the agent's
-actor, one SequenceAdder per environment writing to a Reverb server in the
+actor, one replay adder per environment writing to a Reverb server in the
 same process, CSV episode logs), stepping for `--seconds` after a warm-up.
 
 Rows: raw MiniGrid steps/s (gymnasium, random actions), the actor node of
@@ -186,6 +186,13 @@ def run_pinned(what: str, root: str = HERE) -> float:
   return float(output.strip().splitlines()[-1])
 
 
+def _writing_micros(rates) -> float:
+  """What replay writing adds to an environment step of the R2D2 node."""
+  with_writing = rates[f'r2d2 actor node, {FLAGS.envs} env']
+  without = rates[f'r2d2 actor node, {FLAGS.envs} env, no replay writing']
+  return 1e6 / with_writing - 1e6 / without
+
+
 def main(_):
   if FLAGS.measure:
     measure(FLAGS.measure)
@@ -247,16 +254,26 @@ def main(_):
   print('\n| comparison | ratio |\n|---|---:|')
   for name, value in comparisons.items():
     print(f'| {name} | {value:.2f} |')
+  writing = {'current': _writing_micros(rates)}
   if after_before:
     print(f'\n| actor node | current / baseline ({FLAGS.baseline_dir}) |\n'
           '|---|---:|')
     for name, value in after_before.items():
       print(f'| {name} | {value:.2f} |')
+    writing['baseline'] = _writing_micros(
+        {name: statistics.median(values) for name, values in baseline.items()})
+  print(f'\nReplay writing per environment step, R2D2 node at {FLAGS.envs} env '
+        '(time per step with writing minus without):')
+  for code, micros in writing.items():
+    print(f'  {code}: {micros:.1f} us')
+  if 'baseline' in writing:
+    print(f'  baseline / current: {writing["baseline"] / writing["current"]:.2f}')
   figures.write(FLAGS.json, 'benchmarks.actor_throughput', {
       'seconds': FLAGS.seconds, 'rounds': FLAGS.rounds,
       'steps_per_second': rates, 'samples': samples,
       'ratios': {name: ratio for name, _, ratio in rows},
       'comparisons': comparisons,
+      'replay_writing_microseconds_per_step': writing,
       **({'baseline_samples': baseline, 'current_over_baseline': after_before}
          if after_before else {})})
 
