@@ -238,9 +238,11 @@ class BatchedEnvironmentLoop(core.Worker):
       row.update(self._actor.episode_metrics(index))
       self._logger.write(row)
 
-  def run(self, num_steps: Optional[int] = None) -> int:
-    """Acts until the program stops it or, given `num_steps`, until that many
-    environment steps (over all environments, whole batches) are taken; a
+  def run(self, num_steps: Optional[int] = None,
+          num_episodes: Optional[int] = None) -> int:
+    """Acts until the program stops it, or until `num_steps` environment
+    steps (over all environments, whole batches) are taken or `num_episodes`
+    episodes have ended (over all environments), whichever comes first; a
     later call continues the episodes where this one left them."""
     environments = self._environments.environments
     if self._timesteps is None:  # Later calls continue the same episodes.
@@ -248,8 +250,9 @@ class BatchedEnvironmentLoop(core.Worker):
       for index, timestep in enumerate(self._timesteps):
         self._begin_episode(index, timestep)
     timesteps = self._timesteps
-    steps = 0
-    while num_steps is None or steps < num_steps:
+    steps = episodes = 0
+    while ((num_steps is None or steps < num_steps) and
+           (num_episodes is None or episodes < num_episodes)):
       actions = self._actor.select_actions([t.observation for t in timesteps])
       timesteps = self._environments.step(actions)
       ended = []
@@ -264,6 +267,7 @@ class BatchedEnvironmentLoop(core.Worker):
       steps += len(timesteps)
       self._total_steps += len(timesteps)
       if ended:
+        episodes += len(ended)
         self._end_episodes(ended)
         for index, timestep in zip(ended, self._environments.reset(ended)):
           timesteps[index] = timestep

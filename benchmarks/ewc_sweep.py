@@ -5,11 +5,12 @@ r"""Chooses EWC's lambda: fine-tuning with EWC at several lambdas, one suite cel
 
 Runs `epsilon_greedy+full_init+ewc` (fine-tuning from the level's bundled
 pi_p's weights, EWC on torso and LSTM) at each lambda and seed, from the
-level's bundled pi_p, at the suite's budget, and prints per lambda: the greedy
-evaluator's success at the budget (last quarter), the actors' success, the
-EWC penalty at the end (sum F (theta - theta*)^2, how far the protected
-weights moved), and the greedy policy's distinct cells early and late in
-transfer (how much of pi_p's exploration fine-tuning kept). Lambda 0 is
+level's bundled pi_p, at the suite's budget, and prints per lambda: the
+final policy's greedy success at the budget (as the study scores it), the
+actors' success, the EWC penalty at the end (sum F (theta - theta*)^2, how
+far the protected weights moved), and the greedy policy's distinct cells
+early and late in transfer (how much of pi_p's exploration fine-tuning
+kept). Lambda 0 is
 plain fine-tuning. Runs live in --out_dir/lambda_<x>/seed_<s> and finished
 ones are not run again; the table also goes to --json.
 """
@@ -58,8 +59,9 @@ def run_one(coefficient: float, seed: int, run_dir: str) -> Dict[str, Any]:
       retention=dataclasses.replace(spec.config.retention,
                                     ewc_coefficient=coefficient)))
   experiments.run(spec, run_dir, 'local_mp')
-  summary = study.summarise_run(run_dir, settings.task,
-                                settings.transfer_steps)
+  summary = {**study.summarise_run(run_dir, settings.task,
+                                   settings.transfer_steps),
+             **study.final_scores(run_dir, settings.task)}
   learner = reports.read_logs(run_dir)['learner']
   summary['final_ewc_penalty'] = float(learner['ewc_penalty'].tail(20).mean())
   with open(path, 'w') as f:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import acme
 from acme.utils import counting
+from acme.utils import loggers
 import dm_env
 import launchpad as lp
 import reverb
@@ -37,8 +38,9 @@ from behavior_transfer.environments import measures
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]  # seed -> env
 # The demonstrator's environments are numbered from here (seeds apart from
-# the actors' and the evaluator's).
+# the actors' and the evaluator's), and the final evaluation's is this one.
 _DEMONSTRATOR_SEEDS = 90_000
+_FINAL_EVALUATION_SEED = 80_000
 
 
 class Demonstrator:
@@ -128,11 +130,13 @@ class DistributedLayout:
                    counter: counting.Counter,
                    replay: Optional[reverb.Client] = None,
                    environment_indices: Optional[Sequence[int]] = None,
-                   pause_seconds: float = 0.
+                   pause_seconds: float = 0.,
+                   logger: Optional[loggers.Logger] = None
                    ) -> batched_loop.BatchedEnvironmentLoop:
     """The loop of an actor (or, without replay, of the evaluator); its rows
     add the columns of the environments' observers: the return under every
-    task of the domain and the exploration measures."""
+    task of the domain and the exploration measures. They go to `logger`,
+    by default the node's CSV and TensorBoard logs in the run directory."""
     tf.random.set_seed(seeds[0])
     builder = self.builder
     actor = builder.make_actor(
@@ -158,8 +162,8 @@ class DistributedLayout:
         # so its checkpoints hold every logged episode.
         environments, actor,
         counting.Counter(counter, label.split('_')[0], time_delta=0.),
-        logs.make_logger(self._run_dir, label, columns,
-                         self._log_every_seconds),
+        logger or logs.make_logger(self._run_dir, label, columns,
+                                   self._log_every_seconds),
         loop_observers, label=label, pause_seconds=pause_seconds)
 
   def actor(self, replay: reverb.Client, variable_source: acme.VariableSource,
@@ -193,6 +197,17 @@ class DistributedLayout:
     return self._acting_loop(
         'evaluator', [self.evaluator_seed()], variable_source, counter,
         pause_seconds=self.program_config.evaluation_pause_seconds)
+
+  def final_evaluator(self, variable_source: acme.VariableSource,
+                      logger: loggers.Logger
+                      ) -> batched_loop.BatchedEnvironmentLoop:
+    """The evaluator's policy in one environment of its own seed, without
+    pauses, logging its episodes to `logger` (not the run's logs): for
+    measuring a finished run's final policy over many episodes
+    (`experiments.evaluation`)."""
+    return self._acting_loop(
+        'final_evaluation', [self.environment_seed(_FINAL_EVALUATION_SEED)],
+        variable_source, counting.Counter(), logger=logger)
 
   # The program.
 

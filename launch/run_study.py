@@ -55,6 +55,10 @@ flags.DEFINE_bool('resummarise', False, 'First rewrite the summaries of the '
                   'slice\'s finished runs from their run directories in '
                   '--out_dir, where those still exist (after the summaries '
                   'gained a field).')
+flags.DEFINE_integer('final_episodes', study.FINAL_EPISODES, 'Episodes of '
+                     'each run\'s final policy (its last learner checkpoint, '
+                     'acted greedily as the evaluator acts) behind its scores '
+                     'at the budget.')
 run_flags.define_launch_flags()
 flags.DEFINE_bool('verbose', False, 'Show every line the nodes print.')
 
@@ -66,14 +70,16 @@ def main(_):
     planned = study.plan(FLAGS.levels, FLAGS.tasks, FLAGS.arms,
                          [int(s) for s in FLAGS.seeds])
     if FLAGS.resummarise:
-      rewritten = study.resummarise(planned, FLAGS.out_dir, FLAGS.results_dir)
+      rewritten = study.resummarise(planned, FLAGS.out_dir, FLAGS.results_dir,
+                                    FLAGS.final_episodes)
       print(f'Rewrote {len(rewritten)} summaries from their run directories.',
             flush=True)
     if not FLAGS.report_only:
       for _ in study.run_study(
           planned, FLAGS.out_dir, FLAGS.results_dir, FLAGS.budget,
-          preset=FLAGS.preset, num_actors=FLAGS.num_actors,
-          launch_type=run_flags.launch(), verbose=FLAGS.verbose):
+          FLAGS.final_episodes, preset=FLAGS.preset,
+          num_actors=FLAGS.num_actors, launch_type=run_flags.launch(),
+          verbose=FLAGS.verbose):
         study_report.write(FLAGS.results_dir, planned, command)
   print('\n' + study_report.write(FLAGS.results_dir, planned, command),
         flush=True)

@@ -22,16 +22,20 @@ import pandas as pd
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
+from behavior_transfer.experiments import evaluation
 from behavior_transfer.environments import measures
 from behavior_transfer.environments import names
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 from behavior_transfer.policies import bundled
+from behavior_transfer.studies import bundle
 from behavior_transfer.studies import pipeline
 from behavior_transfer.studies import suite
 
 GRID_POINTS = 20  # Budget points of every learning curve.
 RANDOM_EPISODES = 50  # Episodes of the random policy behind normalised return.
+# Episodes of each run's final policy behind its scores at the budget.
+FINAL_EPISODES = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +100,11 @@ def _windows(frame: pd.DataFrame, values: pd.Series,
 
 
 def summarise_run(run_dir: str, task: str, budget: int) -> Dict[str, Any]:
-  """What the statistics need of a finished run: learning curves of success
-  and return on GRID_POINTS budget points (the greedy evaluator's and the
+  """What the logs of a finished run say: learning curves of success and
+  return on GRID_POINTS budget points (the greedy evaluator's and the
   actors'), a+ usage, the greedy evaluator's exploration measures, and the
-  scores at the budget (the evaluator over the last quarter of it)."""
+  evaluator's success and return over the last quarter of the budget (a few
+  episodes, each from other weights: `final_scores` are the run's scores)."""
   logs = reports.read_logs(run_dir)
   evaluator = logs['evaluator']
   episodes = reports.actor_episodes(logs)
@@ -127,15 +132,31 @@ def summarise_run(run_dir: str, task: str, budget: int) -> Dict[str, Any]:
   return {
       'budget_points': edges[1:].astype(int).tolist(),
       'curves': curves,
-      'success': float(pipeline.solved(late, task).mean()) if len(late)
-                 else 0.,
-      'return': float(late[task_return].mean()) if len(late) else float(
-          evaluator[task_return].tail(5).mean()),
+      'late_evaluator_success': float(pipeline.solved(late, task).mean())
+                                if len(late) else 0.,
+      'late_evaluator_return': float(late[task_return].mean()) if len(late)
+                               else float(evaluator[task_return].tail(5).mean()),
       'actor_success': float(pipeline.solved(episodes, task).mean()),
       'evaluator_episodes': int(len(evaluator)),
       'late_evaluator_episodes': int(len(late)),
       'actor_steps': int(episodes['actor_steps'].max()),
   }
+
+
+def final_scores(run_dir: str, task: str,
+                 num_episodes: int = FINAL_EPISODES) -> Dict[str, Any]:
+  """The scores at the budget: the run's final policy (its learner's last
+  checkpoint, acted as the evaluator acts) over `num_episodes` episodes:
+  success and return under `task`, the exploration measures and a+ usage."""
+  episodes = evaluation.final_policy_episodes(run_dir, num_episodes)
+  scores = {'success': float(pipeline.solved(episodes, task).mean()),
+            'return': float(episodes[f'return_{task}'].mean()),
+            'final_episodes': int(len(episodes))}
+  for column in (*measures.EXPLORATION_MEASURES,
+                 'greedy_extra_action_fraction'):
+    if column in episodes:
+      scores[f'final_{column}'] = float(episodes[column].mean())
+  return scores
 
 
 def random_returns(results_dir: str, level: suite.SuiteLevel
@@ -195,11 +216,11 @@ def _write_summary(results_dir: str, run: Run, summary: Dict[str, Any]
   os.replace(path + '.partial', path)
 
 
-def resummarise(planned: Sequence[Run], out_dir: str,
-                results_dir: str) -> List[Run]:
+def resummarise(planned: Sequence[Run], out_dir: str, results_dir: str,
+                final_episodes: int = FINAL_EPISODES) -> List[Run]:
   """Rewrites the summaries of finished runs whose run directories are
   still in `out_dir` (after the summary gained a field); the run's own
-  settings and wall time are kept. Returns the runs rewritten."""
+  settings, wall time and commit are kept. Returns the runs rewritten."""
   rewritten = []
   for run in planned:
     path, run_dir = summary_path(results_dir, run), os.path.join(out_dir,
@@ -208,19 +229,26 @@ def resummarise(planned: Sequence[Run], out_dir: str,
       continue
     with open(path) as f:
       summary = json.load(f)
+    for stale in ('success', 'return'):  # Once the late evaluator's.
+      summary.pop(stale, None)
     summary.update(summarise_run(run_dir, summary['task'], summary['budget']))
+    summary.update(final_scores(run_dir, summary['task'], final_episodes))
     _write_summary(results_dir, run, summary)
     rewritten.append(run)
   return rewritten
 
 
 def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
-              budget: Optional[int] = None, **settings) -> Iterator[Run]:
+              budget: Optional[int] = None,
+              final_episodes: int = FINAL_EPISODES,
+              **settings) -> Iterator[Run]:
   """Runs every planned run that has no summary yet (resuming a run
-  directory left by an interrupted study) and writes its summary; yields
-  each run as it finishes. `budget` overrides the levels' (smoke runs);
-  `settings` go to `settings_for`."""
+  directory left by an interrupted study) and writes its summary, scored
+  by its final policy over `final_episodes` episodes; yields each run as
+  it finishes. `budget` overrides the levels' (smoke runs); `settings` go
+  to `settings_for`."""
   check_pretrained(sorted({run.level for run in planned}))
+  commit = bundle.source_commit()  # The code that trains the runs.
   todo = [run for run in planned
           if not os.path.exists(summary_path(results_dir, run))]
   print(f'Study: {len(planned)} runs in this slice, {len(planned) - len(todo)}'
@@ -242,9 +270,12 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
                'environment': lvl.environment, 'pretrained': lvl.pretrained,
                'budget': config.transfer_steps, 'preset': config.preset,
                'wall_seconds': round(time.time() - started, 1),
-               **summarise_run(run_dir, config.task, config.transfer_steps)}
+               'commit': commit,
+               **summarise_run(run_dir, config.task, config.transfer_steps),
+               **final_scores(run_dir, config.task, final_episodes)}
     _write_summary(results_dir, run, summary)
-    print(f'  success at budget {summary["success"]:.2f} (greedy, last '
-          f'quarter), actor success {summary["actor_success"]:.3f}, '
-          f'{summary["wall_seconds"]:.0f} s', flush=True)
+    print(f'  success at budget {summary["success"]:.2f} (the final policy, '
+          f'{summary["final_episodes"]} episodes), actor success '
+          f'{summary["actor_success"]:.3f}, {summary["wall_seconds"]:.0f} s',
+          flush=True)
     yield run

@@ -21,9 +21,9 @@ from behavior_transfer.studies import study
 from behavior_transfer.studies import suite
 
 SUCCESS_THRESHOLD = 0.5  # For steps to threshold.
-# What the tables compare: the greedy evaluator's success at the budget (with
-# probabilities of improvement), the actors' success over the whole run
-# (exploration included) and the evaluator's normalised return.
+# What the tables compare: the final policy's greedy success at the budget
+# (with probabilities of improvement), the actors' success over the whole run
+# (exploration included) and the final policy's normalised return.
 SCORES = ('success', 'actor_success', 'normalised_return')
 # Bands of learning curves: one interval per budget point and arm.
 CURVE_BOOTSTRAP_REPS = 500
@@ -139,6 +139,8 @@ def analyse(summaries: Sequence[Dict[str, Any]],
             f'{cell[0]}/{cell[1]}': arm_table(table, cell, arms, pairs)
             for cell in sorted(table)
             if any(arm in table[cell] for arm in distinctive)}
+  results['late_evaluator_scores'] = sum('final_episodes' not in s
+                                         for s in summaries)
   results['steps_to_success'] = steps_to_success(summaries)
   results['compute'] = {
       'wall_hours': round(sum(s['wall_seconds'] for s in summaries) / 3600, 2),
@@ -158,7 +160,8 @@ def _rows(results: Dict[str, Any], score: str):
 def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
              done: Sequence[str]) -> str:
   """The results tables, the compute and the slices done."""
-  lines = ['Greedy success at the budget (the evaluator, last quarter):', '',
+  lines = ['Greedy success at the budget (each run\'s final policy over '
+           f'{study.FINAL_EPISODES} episodes):', '',
            '| level / family | BT | best non-BT arm | its IQM | BT / best | '
            'P(BT > best) | P(BT > each baseline) |',
            '|---|---:|---|---:|---:|---:|---|']
@@ -187,6 +190,11 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
     slices.setdefault(f'{run.level} / {run.family}', [0, 0])
     slices[f'{run.level} / {run.family}'][0] += run.key in done_set
     slices[f'{run.level} / {run.family}'][1] += 1
+  if results.get('late_evaluator_scores'):
+    lines += ['', f'**{results["late_evaluator_scores"]} summaries predate the '
+              'final-policy scores**: theirs are the evaluator\'s over the last '
+              'quarter of the budget. Rewrite them with `--resummarise` while '
+              'their run directories exist.']
   lines += ['', f'Runs done: {len(done_set)}; compute so far '
             f'{results["compute"]["wall_hours"]} hours of this machine '
             f'(2 cores), {results["compute"]["actor_steps"]:,} actor steps.',

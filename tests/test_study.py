@@ -227,9 +227,11 @@ def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
     frame.to_csv(run_dir / 'logs' / label / 'logs.csv', index=False)
   summary = study.summarise_run(str(run_dir), 'success_penalised', 1000)
   # The last quarter (after 750 steps): 3 evaluator episodes, 2 solved.
-  assert summary['success'] == pytest.approx(2 / 3)
+  assert summary['late_evaluator_success'] == pytest.approx(2 / 3)
   assert summary['late_evaluator_episodes'] == 3
-  assert summary['return'] == pytest.approx((-0.4 + 0.6 + 0.8) / 3)
+  assert summary['late_evaluator_return'] == pytest.approx(
+      (-0.4 + 0.6 + 0.8) / 3)
+  assert 'success' not in summary  # The final policy's (final_scores).
   # Solved is the easy twin's event, even when penalties outweigh it.
   assert summary['actor_success'] == 0.5
   curve = summary['curves']['evaluator_success']
@@ -246,6 +248,7 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
   summaries and the results, and a second call runs nothing."""
   flags = ['--levels=multiroom', '--tasks=hard', '--arms=bt,epsilon_greedy',
            '--seeds=0', '--budget=1500', '--num_actors=1',
+           '--final_episodes=3',
            f'--out_dir={tmp_path / "runs"}',
            f'--results_dir={tmp_path / "results"}']
 
@@ -263,6 +266,10 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
     assert summary['task'] == 'reach_third_room_penalised'
     assert summary['budget'] == 1500 and summary['actor_steps'] >= 1500
     assert summary['evaluator_episodes'] >= 1
+    # Scored by the final policy; the code that made the run is named.
+    assert summary['final_episodes'] == 3
+    assert 0 <= summary['success'] <= 1
+    assert len(summary['commit'].split('-')[0]) == 40
   assert '| multiroom / hard | 2 / 2 |' in first.stdout
   assert (tmp_path / 'results' / 'curves_multiroom.png').exists()
   second = run_study()
