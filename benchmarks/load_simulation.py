@@ -4,12 +4,18 @@ r"""Load simulation: synthetic actors against replay and a cacher, on localhost.
       --actors=1,2,4,8 --seconds=20 [--content=random] [--json=...]
 
 For each number of actors, runs `studies.load_simulation.simulate` (synthetic
-actors writing the preset's replay items through Acme's SequenceAdder and
+actors writing the preset's replay items through the actors' own adder and
 fetching variables of its Q-network's size from a cacher; a sampler drawing
 the learner's batches) and prints the measurements, then the knee: the first
 count where total steps/s falls below 80% of linear scaling. On this 2-core
 machine every process shares two cores, so the knee here is the machine's;
 on a real replay host it is replay's.
+
+Then it plans, from the per-core capacities measured, the replay cores and
+the cachers of larger programs (`--plan`: actors x environments per actor @
+one actor node's measured steps/s; by default the paper's 256 single-
+environment actors and 16 actors of 16 environments, at the Atari actor
+node rates of docs/results.md).
 """
 
 import json
@@ -18,6 +24,7 @@ import os
 from absl import app
 from absl import flags
 
+from behavior_transfer import experiments
 from behavior_transfer.studies import load_simulation
 
 FLAGS = flags.FLAGS
@@ -33,6 +40,24 @@ flags.DEFINE_enum('content', 'random', ['random', 'zeros'], 'Observation '
                   'content: random (incompressible) or zeros.')
 flags.DEFINE_string('json', 'docs/load_simulation.json', 'Where the '
                     'measurements go.')
+flags.DEFINE_list('plan', ['256x1@324', '16x16@997'], 'Programs to plan from '
+                  'the measurements: <actors>x<environments per actor>@<one '
+                  'actor node\'s environment steps/s>.')
+
+
+def plan_targets(specs, fetch_period: int):
+  """`--plan` values as PlanTargets, refusing malformed ones."""
+  targets = []
+  for spec in specs:
+    try:
+      shape, rate = spec.split('@')
+      actors, envs = (int(n) for n in shape.split('x'))
+      targets.append(load_simulation.PlanTarget(
+          f'{actors} x {envs}', actors, envs, float(rate), fetch_period))
+    except ValueError:
+      raise ValueError(f'--plan takes <actors>x<envs>@<steps/s>, e.g. '
+                       f'256x1@324; got {spec!r}.') from None
+  return targets
 
 
 def main(_):
@@ -46,11 +71,21 @@ def main(_):
   print('\n'.join(load_simulation.load_table(loads)))
   print(f'\nknee: {knee if knee else "none up to " + FLAGS.actors[-1]} '
         'actors', flush=True)
+  capacity = load_simulation.measured_capacity(loads)
+  fetch_period = FLAGS.fetch_period or experiments.from_preset(
+      'r2d2', FLAGS.environment, 1, FLAGS.preset).config.variable_update_period
+  plans = [load_simulation.capacity_plan(capacity, target)
+           for target in plan_targets(FLAGS.plan, fetch_period)]
+  replay_rate = capacity['replay_bytes_per_second_per_core'] / 1e6
+  print(f'\nPlanned from {replay_rate:,.0f} MB/s per replay core and '
+        f'{capacity["fetch_bytes_per_second_per_core"] / 1e6:,.0f} MB/s per '
+        f'cacher core (fetch every {fetch_period} batched steps):')
+  print('\n'.join(load_simulation.plan_table(plans)), flush=True)
   os.makedirs(os.path.dirname(FLAGS.json) or '.', exist_ok=True)
   with open(FLAGS.json, 'w') as f:
     json.dump({'environment': FLAGS.environment, 'preset': FLAGS.preset,
-               'content': FLAGS.content, 'knee': knee, 'loads': loads}, f,
-              indent=1)
+               'content': FLAGS.content, 'knee': knee, 'loads': loads,
+               'capacity': capacity, 'plans': plans}, f, indent=1)
 
 
 if __name__ == '__main__':

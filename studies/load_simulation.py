@@ -17,10 +17,12 @@ counts and times are bounded. Per number of actors it measures steps,
 items and bytes per second into replay and per replay core, fetches per
 second, their latency and bytes per second per cacher core, and the
 sampler's batches per second while loaded. `knee` finds where adding actors
-stops adding throughput.
+stops adding throughput, and `capacity_plan` turns the per-core capacities
+measured into the replay cores and cachers a larger program needs.
 """
 
 import dataclasses
+import math
 import multiprocessing
 import os
 import time
@@ -338,4 +340,102 @@ def load_table(loads: Sequence[Dict[str, Any]]) -> List[str]:
         f'{load["fetch_bytes_per_second"] / 1e6:,.1f} | '
         f'{load["cacher_cores"]:.2f} | '
         f'{load["sampler_batches_per_second"]:.1f} |')
+  return lines
+
+
+# Planning from the measurements. A node is planned at this fraction of its
+# cores (the rest absorbs bursts, compression and the machine's own work).
+PLAN_UTILISATION = 0.7
+# What leaves one machine per second per vCPU: Compute Engine's N1 egress
+# cap, 2 Gbps per vCPU (up to 32 Gbps). An assumption for the user to check,
+# not measured here (this machine has no such network).
+EGRESS_BYTES_PER_VCPU = 2e9 / 8
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanTarget:
+  """A program to plan: `actors` nodes of `envs_per_actor` environments,
+  each node stepping `node_steps_per_second` environment steps per second
+  (measured: docs/results.md, "Actor throughput") and fetching variables
+  every `fetch_period` of its batched steps."""
+  name: str
+  actors: int
+  envs_per_actor: int
+  node_steps_per_second: float
+  fetch_period: int
+
+
+def measured_capacity(loads: Sequence[Dict[str, Any]]) -> Dict[str, float]:
+  """What one replay core and one cacher core carried, from the load in
+  which each process was busiest (its per-core figure is then least
+  diluted by idle waiting), with the bytes of one step and one fetch."""
+  if not loads:
+    raise ValueError('No measured load to plan from.')
+  replay = max(loads, key=lambda load: load['replay_cores'])
+  cacher = max(loads, key=lambda load: load['cacher_cores'])
+  if not cacher['fetches_per_second']:
+    raise ValueError('No load fetched variables: run longer or with a '
+                     'shorter fetch period.')
+  return {
+      'replay_bytes_per_second_per_core':
+          replay['replay_bytes_per_second_per_core'],
+      'replay_measured_at_actors': replay['actors'],
+      'fetch_bytes_per_second_per_core':
+          cacher['fetch_bytes_per_second_per_core'],
+      'cacher_measured_at_actors': cacher['actors'],
+      'step_bytes': replay['replay_bytes_per_second'] /
+                    replay['steps_per_second'],
+      'fetch_bytes': cacher['fetch_bytes_per_second'] /
+                     cacher['fetches_per_second'],
+  }
+
+
+def capacity_plan(capacity: Dict[str, float], target: PlanTarget,
+                  cacher_vcpus: int = 2) -> Dict[str, Any]:
+  """Replay cores and cachers `target` needs at the measured capacities:
+  replay takes every environment step's bytes; each cacher serves its
+  actors' fetches within its cores (at PLAN_UTILISATION) and within its
+  machine's egress (EGRESS_BYTES_PER_VCPU x `cacher_vcpus`)."""
+  steps_per_second = target.actors * target.node_steps_per_second
+  replay_bytes = steps_per_second * capacity['step_bytes']
+  replay_cores = replay_bytes / capacity['replay_bytes_per_second_per_core']
+  fetches_per_second = (target.actors * target.node_steps_per_second /
+                        target.envs_per_actor / target.fetch_period)
+  fetch_bytes = fetches_per_second * capacity['fetch_bytes']
+  cacher_cores = fetch_bytes / capacity['fetch_bytes_per_second_per_core']
+  by_cores = math.ceil(cacher_cores / (PLAN_UTILISATION * cacher_vcpus))
+  by_egress = math.ceil(fetch_bytes / (EGRESS_BYTES_PER_VCPU * cacher_vcpus))
+  cachers = max(1, by_cores, by_egress)
+  return {
+      'target': dataclasses.asdict(target),
+      'environment_steps_per_second': steps_per_second,
+      'replay_bytes_per_second': replay_bytes,
+      'replay_cores': replay_cores,
+      'replay_vcpus': math.ceil(replay_cores / PLAN_UTILISATION),
+      'fetches_per_second': fetches_per_second,
+      'fetch_bytes_per_second': fetch_bytes,
+      'cacher_cores': cacher_cores,
+      'cachers': cachers,
+      'cachers_limited_by': 'egress' if by_egress > by_cores else 'cores',
+      'cacher_vcpus': cacher_vcpus,
+      'actors_per_cacher': math.ceil(target.actors / cachers),
+  }
+
+
+def plan_table(plans: Sequence[Dict[str, Any]]) -> List[str]:
+  """The plans as markdown rows."""
+  lines = ['| program | env steps/s | replay MB/s | replay cores (vCPUs at '
+           f'{PLAN_UTILISATION:.0%}) | fetches/s | fetch MB/s | cacher cores '
+           '| cachers (limited by) | actors per cacher |',
+           '|---|' + '---:|' * 8]
+  for plan in plans:
+    lines.append(
+        f'| {plan["target"]["name"]} | '
+        f'{plan["environment_steps_per_second"]:,.0f} | '
+        f'{plan["replay_bytes_per_second"] / 1e6:,.0f} | '
+        f'{plan["replay_cores"]:.1f} ({plan["replay_vcpus"]}) | '
+        f'{plan["fetches_per_second"]:,.1f} | '
+        f'{plan["fetch_bytes_per_second"] / 1e6:,.0f} | '
+        f'{plan["cacher_cores"]:.1f} | {plan["cachers"]} '
+        f'({plan["cachers_limited_by"]}) | {plan["actors_per_cacher"]} |')
   return lines

@@ -59,3 +59,53 @@ def test_a_tiny_load_writes_fetches_and_samples():
       load['steps_per_second'] / 50, rel=0.1)
   assert load['fetch_latency_ms_p50'] > 0
   assert load['sampler_batches_per_second'] > 0
+
+
+def _load(actors, replay_cores, cacher_cores, steps_per_second=1000.,
+          fetches_per_second=2.):
+  return {'actors': actors, 'replay_cores': replay_cores,
+          'cacher_cores': cacher_cores, 'steps_per_second': steps_per_second,
+          'replay_bytes_per_second': steps_per_second * 10_000,
+          'replay_bytes_per_second_per_core':
+              steps_per_second * 10_000 / replay_cores,
+          'fetches_per_second': fetches_per_second,
+          'fetch_bytes_per_second': fetches_per_second * 25e6,
+          'fetch_bytes_per_second_per_core':
+              fetches_per_second * 25e6 / cacher_cores}
+
+
+def test_capacity_comes_from_the_busiest_load():
+  capacity = simulation.measured_capacity(
+      [_load(1, 0.2, 0.1), _load(4, 0.8, 0.4, 4000., 8.)])
+  assert capacity['replay_measured_at_actors'] == 4
+  assert capacity['replay_bytes_per_second_per_core'] == 4000 * 10_000 / 0.8
+  assert capacity['step_bytes'] == 10_000
+  assert capacity['fetch_bytes'] == 25e6
+  with pytest.raises(ValueError, match='No measured load'):
+    simulation.measured_capacity([])
+
+
+def test_plan_scales_replay_with_steps_and_cachers_with_fetches():
+  """50 MB/s per replay core and 500 MB/s per cacher core: 256 actors of
+  one environment at 400 steps/s, fetching every 400 steps, write 1,024 MB/s
+  (20.5 cores) and fetch 256 x 25 MB/s = 6.4 GB/s (12.8 cacher cores; 10
+  cachers of 2 vCPUs at 70%, but egress of 0.5 GB/s each needs 13)."""
+  capacity = {'replay_bytes_per_second_per_core': 50e6,
+              'fetch_bytes_per_second_per_core': 500e6,
+              'step_bytes': 10_000, 'fetch_bytes': 25e6}
+  plan = simulation.capacity_plan(capacity, simulation.PlanTarget(
+      'paper', 256, 1, 400., 400))
+  assert plan['environment_steps_per_second'] == 102_400
+  assert plan['replay_cores'] == pytest.approx(20.48)
+  assert plan['replay_vcpus'] == 30  # 20.48 / 0.7, rounded up.
+  assert plan['fetches_per_second'] == 256
+  assert plan['cacher_cores'] == pytest.approx(12.8)
+  assert plan['cachers'] == 13 and plan['cachers_limited_by'] == 'egress'
+  assert plan['actors_per_cacher'] == 20
+  # 16 actors of 16 environments fetch once per 16 x 400 steps.
+  wide = simulation.capacity_plan(capacity, simulation.PlanTarget(
+      'wide', 16, 16, 6400., 400))
+  assert wide['replay_cores'] == plan['replay_cores']
+  assert wide['fetches_per_second'] == 16
+  assert wide['cachers'] == 1
+  assert len(simulation.plan_table([plan, wide])) == 4
