@@ -143,6 +143,15 @@ def test_statistics_agree_with_rliable_called_directly(tmp_path):
   assert not suite.is_bt(best)
   assert aggregate['ratio'] == pytest.approx(
       aggregate['iqm']['bt'][0] / aggregate['iqm'][best][0])
+  # The goal of issue 24 reads the paper's baselines alone.
+  paper = aggregate['best_paper_baseline']
+  assert paper in suite.BASELINE_ARMS
+  assert aggregate['iqm'][paper][0] == max(
+      aggregate['iqm'][arm][0] for arm in suite.BASELINE_ARMS)
+  assert aggregate['paper_ratio'] == pytest.approx(
+      aggregate['iqm']['bt'][0] / aggregate['iqm'][paper][0])
+  bt_low, paper_high = aggregate['iqm']['bt'][1], aggregate['iqm'][paper][2]
+  assert aggregate['paper_intervals_overlap'] == (bt_low <= paper_high)
   # Normalised return: the random policy's return is 0, the best run's 1.
   normalised = statistics.score_table(summaries, 'normalised_return', random)
   values = np.concatenate(list(normalised[cell].values()))
