@@ -173,6 +173,36 @@ def _rows(results: Dict[str, Any], score: str):
   return [(name, row) for name, row in rows if 'best_baseline' in row]
 
 
+def seed_table(summaries: Sequence[Dict[str, Any]],
+               results: Dict[str, Any]) -> List[str]:
+  """Per level and family, every arm's runs seed by seed: the final
+  policy's success, then (in brackets) the in-program evaluator's over the
+  last quarter and the actors' over the run; and the arm's IQM."""
+  by_cell: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {}
+  for s in summaries:
+    by_cell.setdefault(f'{s["level"]}/{s["family"]}', {}).setdefault(
+        s['arm'], {})[s['seed']] = s
+  lines = []
+  for cell, arms in sorted(by_cell.items()):
+    seeds = sorted({seed for runs in arms.values() for seed in runs})
+    iqm = results['cells'].get(cell, {}).get('success', {}).get('iqm', {})
+    lines += ['', f'{cell}, seed by seed: the final policy\'s success (the '
+              'evaluator\'s last quarter; the actors\' success):', '',
+              '| arm | ' + ' | '.join(f'seed {seed}' for seed in seeds) +
+              ' | IQM [95% CI] |', '|---|' + '---:|' * (len(seeds) + 1)]
+    for arm in sorted(arms, key=lambda a: (not suite.is_bt(a), a)):
+      cells = []
+      for seed in seeds:
+        run = arms[arm].get(seed)
+        cells.append('-' if run is None else (
+            f'{run["success"]:.2f} ('
+            f'{run.get("late_evaluator_success", run["success"]):.2f}; '
+            f'{run["actor_success"]:.2f})'))
+      lines.append(f'| `{arm}` | ' + ' | '.join(cells) + ' | ' +
+                   (_interval(iqm[arm]) if arm in iqm else '-') + ' |')
+  return lines
+
+
 def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
              done: Sequence[str]) -> str:
   """The results tables, the compute and the slices done."""
@@ -402,7 +432,8 @@ def write(results_dir: str, planned: Sequence[study.Run],
                      for s in summaries)]
   figures.append(plot_profiles(summaries, os.path.join(results_dir,
                                                        'profiles.png')))
-  text = markdown(results, planned, done)
+  text = '\n'.join([markdown(results, planned, done),
+                    *seed_table(summaries, results)])
   with open(os.path.join(results_dir, 'results.json'), 'w') as f:
     json.dump({'command': command, 'random_returns': random_returns,
                'figures': figures, **results}, f, indent=1, default=float)

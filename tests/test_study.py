@@ -202,7 +202,7 @@ def test_steps_to_threshold_counts_unsolved_runs():
 
 
 def test_report_writes_table_figures_and_done_slices(tmp_path):
-  _hand_made(str(tmp_path))
+  summaries, _ = _hand_made(str(tmp_path))
   planned = study.plan(['doorkey', 'unlockpickup'], ['hard', 'easy'],
                        list(suite.ARMS + suite.RETENTION_ARMS))
   text = study_report.write(str(tmp_path), planned, 'the command')
@@ -212,6 +212,14 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
       in text
   written = json.load(open(tmp_path / 'results.json'))
   assert written['command'] == 'the command'
+  # Every run seed by seed, with its arm's IQM: BT's row on doorkey/hard.
+  bt = sorted((s for s in summaries if (s['level'], s['family'], s['arm'])
+               == ('doorkey', 'hard', 'bt')), key=lambda s: s['seed'])
+  row = ('| `bt` | ' + ' | '.join(
+      f'{s["success"]:.2f} ({s["success"]:.2f}; {s["actor_success"]:.2f})'
+      for s in bt) + ' | ' + study_report._interval(
+          written['cells']['doorkey/hard']['success']['iqm']['bt']) + ' |')
+  assert row in text.split('doorkey/hard, seed by seed')[1]
   for name in ('curves_doorkey.png', 'curves_unlockpickup.png', 'weights.png',
                'profiles.png', 'forgetting_doorkey.png'):
     assert os.path.getsize(tmp_path / name) > 1000
