@@ -7,7 +7,7 @@ fine-tuning forgets of pi_p's exploration, and what of the study is done."""
 import json
 import math
 import os
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -406,6 +406,25 @@ def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
   return _save(fig, [ax], path)
 
 
+def plot_extra_action_use(summaries: Sequence[Dict[str, Any]],
+                          path: str) -> Optional[str]:
+  """Per BT run, its final policy's fraction of greedy a+ choices against
+  its success: whether what BT's greedy policy gains comes through pi_p.
+  None when no BT run has the measure."""
+  runs = [s for s in summaries if s['arm'] == 'bt' and
+          'final_greedy_extra_action_fraction' in s]
+  if not runs:
+    return None
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for cell in sorted({(s['level'], s['family']) for s in runs}):
+    inside = [s for s in runs if (s['level'], s['family']) == cell]
+    ax.scatter([s['final_greedy_extra_action_fraction'] for s in inside],
+               [s['success'] for s in inside], label='/'.join(cell))
+  ax.set_xlabel('greedy a+ choices, final policy (fraction of steps)')
+  ax.set_ylabel('greedy success at budget')
+  return _save(fig, [ax], path)
+
+
 def write(results_dir: str, planned: Sequence[study.Run],
           command: str) -> str:
   """Reads every summary in `results_dir`, writes results.json (with
@@ -432,6 +451,10 @@ def write(results_dir: str, planned: Sequence[study.Run],
                      for s in summaries)]
   figures.append(plot_profiles(summaries, os.path.join(results_dir,
                                                        'profiles.png')))
+  extra_action = plot_extra_action_use(
+      summaries, os.path.join(results_dir, 'extra_action_use.png'))
+  if extra_action:
+    figures.append(extra_action)
   text = '\n'.join([markdown(results, planned, done),
                     *seed_table(summaries, results)])
   with open(os.path.join(results_dir, 'results.json'), 'w') as f:

@@ -61,6 +61,8 @@ def _summary(level, family, arm, seed, success, curve=None):
   curve = curve or [None] * 3 + [success] * (study.GRID_POINTS - 3)
   return {'level': level, 'family': family, 'arm': arm, 'seed': seed,
           'task': family, 'success': success, 'return': success - 0.1,
+          'final_greedy_extra_action_fraction':
+              success / 4 if suite.is_bt(arm) else 0.,
           'actor_success': success / 2, 'wall_seconds': 60.,
           'actor_steps': 1000,
           'budget_points': list(range(100, 100 * study.GRID_POINTS + 1, 100)),
@@ -221,7 +223,8 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
           written['cells']['doorkey/hard']['success']['iqm']['bt']) + ' |')
   assert row in text.split('doorkey/hard, seed by seed')[1]
   for name in ('curves_doorkey.png', 'curves_unlockpickup.png', 'weights.png',
-               'profiles.png', 'forgetting_doorkey.png'):
+               'profiles.png', 'forgetting_doorkey.png',
+               'extra_action_use.png'):
     assert os.path.getsize(tmp_path / name) > 1000
 
 
