@@ -1,6 +1,6 @@
 r"""Load simulation: synthetic actors against replay and a cacher, on localhost.
 
-  python -m benchmarks.load_simulation --environment=atari:Pong \
+  python -m benchmarks.load_simulation --environment=atari:pong \
       --actors=1,2,4,8 --seconds=20 [--content=random] [--json=...]
 
 For each number of actors, runs `studies.load_simulation.simulate` (synthetic
@@ -28,7 +28,7 @@ from behavior_transfer import experiments
 from behavior_transfer.studies import load_simulation
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('environment', 'atari:Pong', 'Whose replay signature and '
+flags.DEFINE_string('environment', 'atari:pong', 'Whose replay signature and '
                     'network size the synthetic actors use.')
 flags.DEFINE_string('preset', 'standard', 'Preset of that domain.')
 flags.DEFINE_list('actors', ['1', '2', '4'], 'Numbers of synthetic actors, at '

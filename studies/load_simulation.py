@@ -39,7 +39,7 @@ _START_SECONDS = 600.  # How long processes may take to come up.
 @dataclasses.dataclass
 class LoadSettings:
   """One simulated load."""
-  environment: str  # e.g. 'atari:Pong' or 'minigrid:MiniGrid-Empty-5x5-v0'.
+  environment: str  # e.g. 'atari:pong' or 'minigrid:MiniGrid-Empty-5x5-v0'.
   preset: str = 'standard'
   actors: int = 1
   seconds: float = 10.
