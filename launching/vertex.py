@@ -21,6 +21,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import launchpad as lp
 
+from behavior_transfer.launching import prices
+
 LAUNCH_TYPE = 'vertex_ai'
 MODES = ('submit', 'dry_run', 'rehearsal')
 # Vertex AI mounts Cloud Storage buckets here (Cloud Storage FUSE), so nodes
@@ -75,6 +77,14 @@ class WorkerPool:
   def replicas(self) -> int:
     return len(self.nodes)
 
+  def replica_hour(self) -> Optional[float]:
+    """List price per hour of one replica (`prices`), None if unknown."""
+    spec = self.machine_spec
+    accelerator = spec.get('accelerator_type')
+    return prices.replica_hour(
+        spec['machine_type'], _enum_name(accelerator) if accelerator else None,
+        spec.get('accelerator_count', 0))
+
   def entrypoint(self) -> List[str]:
     """The command each replica's container runs."""
     [command] = self.container.entrypoint.commands
@@ -94,12 +104,23 @@ class LaunchPlan:
     return {'cluster': {name: list(hosts) for name, hosts in addresses.items()},
             'task': {'type': pool, 'index': index}}
 
+  def hourly_cost(self) -> Optional[float]:
+    """List price per hour of every replica of the job; None when a
+    machine or accelerator is not in `prices`' table."""
+    costs = [pool.replica_hour() for pool in self.pools]
+    if any(cost is None for cost in costs):
+      return None
+    return sum(cost * pool.replicas for cost, pool in zip(costs, self.pools))
+
   def describe(self) -> str:
     lines = [f'Vertex AI custom job {self.title!r}: {len(self.pools)} worker '
              f'pools, {sum(p.replicas for p in self.pools)} replicas (one per '
              'node); nodes find each other through CLUSTER_SPEC.']
     for pool in self.pools:
       spec = pool.machine_spec
+      price = pool.replica_hour()
+      cost = ('price unknown' if price is None else
+              f'${price:.2f}/h each, ${price * pool.replicas:.2f}/h')
       accelerator = (f' + {spec["accelerator_count"]} x '
                      f'{_enum_name(spec["accelerator_type"])}'
                      if spec.get('accelerator_type') else '')
@@ -107,7 +128,13 @@ class LaunchPlan:
                          for group, count in _runs(pool.nodes))
       lines.append(
           f'  {pool.name}: {pool.replicas} replica(s) of {spec["machine_type"]}'
-          f'{accelerator} (asked: {_asked(pool.requirements)}) <- {groups}')
+          f'{accelerator} (asked: {_asked(pool.requirements)}; {cost}) '
+          f'<- {groups}')
+    total = self.hourly_cost()
+    lines.append(
+        f'List price: {"unknown" if total is None else f"${total:.2f}"} per '
+        f'hour of the whole job ({prices.REGION}, on demand; the user\'s to '
+        f'check at {prices.PRICES_URL}).')
     first = self.pools[0].container
     lines += [
         f'Image: base {first.base_image}, code and requirements from '

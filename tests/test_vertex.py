@@ -13,6 +13,7 @@ import cloudpickle
 
 from behavior_transfer import experiments
 from behavior_transfer.distributed import nodes
+from behavior_transfer.launching import prices
 from behavior_transfer.launching import resources
 from behavior_transfer.launching import runs
 from behavior_transfer.launching import vertex
@@ -187,8 +188,43 @@ class PlanTest(absltest.TestCase):
     text = self.plan.describe()
     for words in ('4 worker pools', '9 replicas',
                   'workerpool0', 'NVIDIA_TESLA_V100', 'actor x3',
-                  'process_entry', 'pip install -r requirements.txt'):
+                  'process_entry', 'pip install -r requirements.txt',
+                  f'${self.plan.hourly_cost():.2f} per hour', 'check at'):
       self.assertIn(words, text)
+
+  def test_the_job_costs_every_replica_of_every_pool(self):
+    [learner] = [pool for pool in self.plan.pools if 'learner' in pool.nodes]
+    # n1-standard-8 (8 vCPUs, 30 GB) and one V100.
+    self.assertAlmostEqual(learner.replica_hour(),
+                           8 * prices.N1_VCPU_HOUR + 30 * prices.N1_GB_HOUR +
+                           prices.ACCELERATOR_HOUR['NVIDIA_TESLA_V100'])
+    [actors] = [pool for pool in self.plan.pools if 'actor' in pool.nodes]
+    total = self.plan.hourly_cost()
+    self.assertAlmostEqual(
+        total, sum(pool.replica_hour() * pool.replicas
+                   for pool in self.plan.pools))
+    self.assertGreater(total, learner.replica_hour() +
+                       3 * actors.replica_hour())
+
+
+class PricesTest(absltest.TestCase):
+
+  def test_n1_machines_are_priced_by_vcpus_and_memory(self):
+    # Vertex AI's listed us-central1 prices as read for this table.
+    for machine, listed in (('n1-standard-4', 0.2185), ('n1-standard-8', 0.4370),
+                            ('n1-highmem-2', 0.1360), ('n1-highmem-16', 1.0884)):
+      self.assertAlmostEqual(prices.machine_hour(machine), listed, places=3,
+                             msg=machine)
+    self.assertAlmostEqual(prices.replica_hour('n1-standard-8',
+                                               'NVIDIA_TESLA_T4', 2),
+                           0.4370 + 2 * 0.4025, places=3)
+
+  def test_what_the_table_does_not_hold_is_unknown_not_guessed(self):
+    self.assertIsNone(prices.machine_hour('a2-highgpu-1g'))
+    self.assertIsNone(prices.machine_hour('n1-ultramem-40'))
+    self.assertIsNone(prices.replica_hour('n1-standard-8', 'TPU_V3', 8))
+    self.assertEqual(prices.replica_hour('n1-highmem-2', None, 0),
+                     prices.machine_hour('n1-highmem-2'))
 
 
 class PortableNodesTest(absltest.TestCase):
