@@ -40,8 +40,8 @@ flags.DEFINE_integer('small_learner_updates', 30,
 
 
 def raw_ale_frames_per_second(game: str, seconds: float) -> float:
+  ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
   ale = ale_py.ALEInterface()
-  ale.setLoggerMode(ale_py.LoggerMode.Error)
   ale.loadROM(roms.get_rom_path(game))
   actions = ale.getLegalActionSet()
   rng = np.random.RandomState(0)

@@ -86,8 +86,9 @@ class AtariEnvironment(dm_env.Environment):
     self._max_noops = max_noops
     self._rng = np.random.RandomState(seed)
 
+    # The logger mode is global; set before the interface prints its banner.
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
     self._ale = ale_py.ALEInterface()
-    self._ale.setLoggerMode(ale_py.LoggerMode.Error)
     self._ale.setInt('random_seed', int(seed) % (2**31 - 1))
     self._ale.setInt('max_num_frames_per_episode', int(max_episode_frames))
     self._ale.setFloat('repeat_action_probability', sticky_action_probability)

@@ -59,6 +59,18 @@ def test_the_stacks_notices_show_only_with_verbose(tmp_path):
     assert noise in loud, loud
 
 
+def test_an_atari_environment_prints_no_emulator_banner():
+  # ALE prints its banner from C++ unless its logger is quieted first.
+  result = subprocess.run(
+      [sys.executable, '-c', 'from behavior_transfer.environments import '
+       "atari; atari.AtariEnvironment('pong').reset()"],
+      capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+  assert result.returncode == 0, result.stderr
+  output = result.stdout + result.stderr
+  for banner in ('A.L.E', 'Stella'):
+    assert banner not in output, output
+
+
 @pytest.mark.parametrize('relative', ['a_file', 'a_file/run'])
 def test_unusable_run_directories_are_refused(tmp_path, relative):
   (tmp_path / 'a_file').write_text('not a directory')
