@@ -45,22 +45,15 @@ flags.DEFINE_list('plan', ['256x1@324', '16x16@997'], 'Programs to plan from '
                   'actor node\'s environment steps/s>.')
 
 
-def plan_targets(specs, fetch_period: int):
-  """`--plan` values as PlanTargets, refusing malformed ones."""
-  targets = []
-  for spec in specs:
-    try:
-      shape, rate = spec.split('@')
-      actors, envs = (int(n) for n in shape.split('x'))
-      targets.append(load_simulation.PlanTarget(
-          f'{actors} x {envs}', actors, envs, float(rate), fetch_period))
-    except ValueError:
-      raise ValueError(f'--plan takes <actors>x<envs>@<steps/s>, e.g. '
-                       f'256x1@324; got {spec!r}.') from None
-  return targets
-
-
 def main(_):
+  # Bad --plan values are refused before minutes of measuring, not after.
+  fetch_period = FLAGS.fetch_period or experiments.from_preset(
+      'r2d2', FLAGS.environment, 1, FLAGS.preset).config.variable_update_period
+  try:
+    targets = [load_simulation.PlanTarget.parse(spec, fetch_period)
+               for spec in FLAGS.plan]
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
   loads = []
   for count in [int(a) for a in FLAGS.actors]:
     loads.append(load_simulation.simulate(load_simulation.LoadSettings(
@@ -72,10 +65,8 @@ def main(_):
   print(f'\nknee: {knee if knee else "none up to " + FLAGS.actors[-1]} '
         'actors', flush=True)
   capacity = load_simulation.measured_capacity(loads)
-  fetch_period = FLAGS.fetch_period or experiments.from_preset(
-      'r2d2', FLAGS.environment, 1, FLAGS.preset).config.variable_update_period
   plans = [load_simulation.capacity_plan(capacity, target)
-           for target in plan_targets(FLAGS.plan, fetch_period)]
+           for target in targets]
   replay_rate = capacity['replay_bytes_per_second_per_core'] / 1e6
   print(f'\nPlanned from {replay_rate:,.0f} MB/s per replay core and '
         f'{capacity["fetch_bytes_per_second_per_core"] / 1e6:,.0f} MB/s per '

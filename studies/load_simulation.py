@@ -364,6 +364,22 @@ class PlanTarget:
   node_steps_per_second: float
   fetch_period: int
 
+  @classmethod
+  def parse(cls, spec: str, fetch_period: int) -> 'PlanTarget':
+    """'<actors>x<environments per actor>@<one node's steps/s>', e.g.
+    '256x1@324'; a malformed or non-positive spec raises ValueError."""
+    try:
+      shape, rate = spec.split('@')
+      actors, envs = (int(n) for n in shape.split('x'))
+      steps_per_second = float(rate)
+    except ValueError:
+      steps_per_second = actors = envs = 0
+    if min(actors, envs, steps_per_second) <= 0:
+      raise ValueError('--plan takes <actors>x<envs>@<steps/s> with positive '
+                       f'numbers, e.g. 256x1@324; got {spec!r}.')
+    return cls(f'{actors} x {envs}', actors, envs, steps_per_second,
+               fetch_period)
+
 
 def measured_capacity(loads: Sequence[Dict[str, Any]]) -> Dict[str, float]:
   """What one replay core and one cacher core carried, from the load in

@@ -109,3 +109,13 @@ def test_plan_scales_replay_with_steps_and_cachers_with_fetches():
   assert wide['fetches_per_second'] == 16
   assert wide['cachers'] == 1
   assert len(simulation.plan_table([plan, wide])) == 4
+
+
+def test_plan_targets_parse_and_malformed_ones_are_refused():
+  target = simulation.PlanTarget.parse('256x1@324', 400)
+  assert target == simulation.PlanTarget('256 x 1', 256, 1, 324., 400)
+  assert simulation.PlanTarget.parse('16x16@997.5', 50).envs_per_actor == 16
+  for bad in ('256x1', '256@324', '256x1@fast', 'x1@324', '0x1@324',
+              '4x4@-3', '4x4x4@3'):
+    with pytest.raises(ValueError, match='--plan takes'):
+      simulation.PlanTarget.parse(bad, 400)
