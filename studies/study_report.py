@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+from scipy import stats as scipy_stats
 
 from behavior_transfer.policies import bundled
 from behavior_transfer.studies import statistics
@@ -239,6 +240,16 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
         f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} |')
   for key, title, arms, _, _ in ARM_TABLES:
     lines += _arm_table_lines(title, results.get(key, {}), arms)
+  if results.get('extra_action_use'):
+    lines += ['', 'BT\'s final greedy a+ share against its success, seed by '
+              'seed (extra_action_use.png):', '',
+              '| level / family | (a+ share, success) per seed | Spearman |',
+              '|---|---|---:|']
+    for name, use in results['extra_action_use'].items():
+      pairs = ', '.join(f'({a:.2f}, {s:.2f})' for a, s in
+                        zip(use['extra_action'], use['success']))
+      rho = '-' if use['spearman'] is None else f'{use["spearman"]:.2f}'
+      lines.append(f'| {name} | {pairs} | {rho} |')
   done_set = set(done)
   slices: Dict[str, List[int]] = {}
   for run in planned:
@@ -406,20 +417,40 @@ def plot_profiles(summaries: Sequence[Dict[str, Any]], path: str) -> str:
   return _save(fig, [ax], path)
 
 
-def plot_extra_action_use(summaries: Sequence[Dict[str, Any]],
+def extra_action_use(summaries: Sequence[Dict[str, Any]]
+                     ) -> Dict[str, Dict[str, Any]]:
+  """Per level/family, each BT run's final greedy a+ share and success, and
+  their Spearman rank correlation (None under 3 runs or with no spread):
+  whether what BT's greedy policy gains comes through pi_p."""
+  cells: Dict[str, Dict[str, Any]] = {}
+  for s in sorted(summaries, key=lambda s: s['seed']):
+    if s['arm'] == 'bt' and 'final_greedy_extra_action_fraction' in s:
+      cell = cells.setdefault(f'{s["level"]}/{s["family"]}',
+                              {'seeds': [], 'extra_action': [], 'success': []})
+      cell['seeds'].append(s['seed'])
+      cell['extra_action'].append(s['final_greedy_extra_action_fraction'])
+      cell['success'].append(s['success'])
+  for cell in cells.values():
+    cell['spearman'] = _spearman(cell['extra_action'], cell['success'])
+  return cells
+
+
+def _spearman(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
+  """Rank correlation of x and y; None under 3 points or with no spread."""
+  if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+    return None
+  return float(scipy_stats.spearmanr(x, y).statistic)
+
+
+def plot_extra_action_use(use: Dict[str, Dict[str, Any]],
                           path: str) -> Optional[str]:
-  """Per BT run, its final policy's fraction of greedy a+ choices against
-  its success: whether what BT's greedy policy gains comes through pi_p.
-  None when no BT run has the measure."""
-  runs = [s for s in summaries if s['arm'] == 'bt' and
-          'final_greedy_extra_action_fraction' in s]
-  if not runs:
+  """`extra_action_use` as a scatter, a colour per level/family; None when
+  no BT run has the measure."""
+  if not use:
     return None
   fig, ax = plt.subplots(figsize=(6, 4))
-  for cell in sorted({(s['level'], s['family']) for s in runs}):
-    inside = [s for s in runs if (s['level'], s['family']) == cell]
-    ax.scatter([s['final_greedy_extra_action_fraction'] for s in inside],
-               [s['success'] for s in inside], label='/'.join(cell))
+  for name, cell in sorted(use.items()):
+    ax.scatter(cell['extra_action'], cell['success'], label=name)
   ax.set_xlabel('greedy a+ choices, final policy (fraction of steps)')
   ax.set_ylabel('greedy success at budget')
   return _save(fig, [ax], path)
@@ -451,8 +482,10 @@ def write(results_dir: str, planned: Sequence[study.Run],
                      for s in summaries)]
   figures.append(plot_profiles(summaries, os.path.join(results_dir,
                                                        'profiles.png')))
+  results['extra_action_use'] = extra_action_use(summaries)
   extra_action = plot_extra_action_use(
-      summaries, os.path.join(results_dir, 'extra_action_use.png'))
+      results['extra_action_use'],
+      os.path.join(results_dir, 'extra_action_use.png'))
   if extra_action:
     figures.append(extra_action)
   text = '\n'.join([markdown(results, planned, done),

@@ -219,9 +219,16 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
                == ('doorkey', 'hard', 'bt')), key=lambda s: s['seed'])
   row = ('| `bt` | ' + ' | '.join(
       f'{s["success"]:.2f} ({s["success"]:.2f}; {s["actor_success"]:.2f})'
-      for s in bt) + ' | ' + study_report._interval(
-          written['cells']['doorkey/hard']['success']['iqm']['bt']) + ' |')
+      for s in bt) + ' | {:.2f} [{:.2f}, {:.2f}] |'.format(
+          *written['cells']['doorkey/hard']['success']['iqm']['bt']))
   assert row in text.split('doorkey/hard, seed by seed')[1]
+  # BT's final a+ share against its success, per seed; the hand-made share
+  # is success / 4, so their ranks agree exactly.
+  use = written['extra_action_use']['doorkey/hard']
+  assert use['seeds'] == [s['seed'] for s in bt]
+  assert use['success'] == [s['success'] for s in bt]
+  assert use['extra_action'] == [s['success'] / 4 for s in bt]
+  assert use['spearman'] == pytest.approx(1.)
   for name in ('curves_doorkey.png', 'curves_unlockpickup.png', 'weights.png',
                'profiles.png', 'forgetting_doorkey.png',
                'extra_action_use.png'):
@@ -313,3 +320,17 @@ def test_git_keeps_the_summaries_it_is_told_to_commit():
   run = study.Run('multiroom', 'hard', 'bt', 0)
   assert not ignored(study.summary_path('docs/transfer_suite', run))
   assert ignored('runs/study/multiroom/hard/bt/seed_0/checkpoints')
+
+
+def test_extra_action_use_ranks_a_plus_share_against_success():
+  def bt(level, seed, share, success):
+    return {'level': level, 'family': 'hard', 'arm': 'bt', 'seed': seed,
+            'success': success, 'final_greedy_extra_action_fraction': share}
+  use = study_report.extra_action_use(
+      [bt('doorkey', 2, 0.3, 0.1), bt('doorkey', 0, 0.1, 0.5),
+       bt('doorkey', 1, 0.2, 0.4), bt('multiroom', 0, 0.1, 0.2),
+       bt('multiroom', 1, 0.2, 0.3),
+       dict(bt('doorkey', 3, 0.9, 0.9), arm='epsilon_greedy')])
+  assert use['doorkey/hard']['seeds'] == [0, 1, 2]  # BT runs only.
+  assert use['doorkey/hard']['spearman'] == pytest.approx(-1.)
+  assert use['multiroom/hard']['spearman'] is None  # Two runs.
