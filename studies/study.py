@@ -61,14 +61,16 @@ def plan(levels: Sequence[str] = (), families: Sequence[str] = (),
   for family in families:
     names.check_name('task family', family, suite.ALL_FAMILIES)
   pipeline.parse_arms(arms)  # Refuses unknown arms before anything runs.
-  all_seeds = sorted(seeds) if seeds else range(max(suite.SEEDS.values()))
+  all_seeds = sorted(seeds) if seeds else range(
+      max(max(suite.SEEDS.values()), suite.FAR_SEEDS))
   return [Run(lvl.name, family, arm, seed)
           for family in (suite.ALL_FAMILIES if families else suite.FAMILIES)
           if not families or family in families
           for seed in all_seeds
           for lvl in levels if family in lvl.tasks
           for arm in suite.arms_of(lvl.name, family)
-          if (not arms or arm in arms) and (seeds or seed < suite.SEEDS[arm])]
+          if (not arms or arm in arms) and
+          (seeds or seed < suite.seeds_of(arm, family))]
 
 
 def summary_path(results_dir: str, run: Run) -> str:

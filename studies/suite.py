@@ -97,6 +97,16 @@ SEEDS = {arm: 5 for arm in BT_ARMS + BASELINE_ARMS[:2]}
 SEEDS.update({arm: 3 for arm in
               BASELINE_ARMS[2:] + ABLATION_ARMS + RETENTION_ARMS})
 SEEDS.update({arm: 5 for arm in HANDOVER_ARMS})
+# The far task: BT, the hand-overs, and BT with retention (the strongest
+# agent on the hard tasks), whether keeping pi_p's behaviour carries BT to
+# the last room; five seeds each (the goal counts learners out of five).
+FAR_ARMS = ('bt',) + HANDOVER_ARMS + ('bt+partial_init+ks',)
+FAR_SEEDS = 5
+
+
+def seeds_of(arm: str, family: str) -> int:
+  """How many seeds the study runs of `arm` on `family` by default."""
+  return FAR_SEEDS if family == FAR else SEEDS[arm]
 
 
 def level(name: str) -> SuiteLevel:
@@ -108,9 +118,9 @@ def level(name: str) -> SuiteLevel:
 def arms_of(level_name: str, family: str) -> Sequence[str]:
   """The arms the study runs on a level's family: every arm on the suite's
   families (the ablation on one level), the hand-overs also on the hard
-  tasks; BT and the hand-overs on the far task."""
+  tasks; FAR_ARMS on the far task."""
   if family == FAR:
-    return ('bt',) + HANDOVER_ARMS
+    return FAR_ARMS
   return (ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ()) +
           RETENTION_ARMS + (HANDOVER_ARMS if family == 'hard' else ()))
 
