@@ -1,6 +1,7 @@
 """Bad input is refused before anything starts: one line, exit code 2, and
 nothing written."""
 
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,21 @@ def test_the_stacks_notices_show_only_with_verbose(tmp_path):
   for noise in THIRD_PARTY_NOISE:
     assert noise not in quiet, quiet
     assert noise in loud, loud
+
+
+def test_benchmarks_keep_the_stacks_notices_off_the_terminal():
+  def bench(*flags):
+    result = subprocess.run(
+        [sys.executable, '-m', 'benchmarks.load_simulation', '--plan=256x1',
+         *flags], capture_output=True, text=True, timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdin=subprocess.DEVNULL)
+    assert '--plan takes' in result.stderr, result.stderr  # Refused at once.
+    return result.stdout + result.stderr
+  quiet, loud = bench(), bench('--verbose')
+  for noise in ('Gym has been unmaintained', 'dso_loader'):
+    assert noise not in quiet, quiet
+  assert 'Gym has been unmaintained' in loud, loud
 
 
 def test_an_atari_environment_prints_no_emulator_banner():
