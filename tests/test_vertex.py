@@ -329,8 +329,9 @@ class LauncherTest(absltest.TestCase):
                           '--run_dir=/gcs/bt-dry-run-test/paper')
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertIn('actor x256', result.stdout)
-    self.assertIn('n1-highmem-8 (asked: cpu=8, memory=52 GiB) <- replay',
-                  result.stdout)
+    [replay] = [line for line in result.stdout.splitlines()
+                if line.endswith('<- replay')]
+    self.assertIn('n1-highmem-8 (asked: cpu=8, memory=52 GiB; $', replay)
 
   def test_vertex_mode_without_vertex_is_refused(self):
     result = subprocess.run(
