@@ -1,10 +1,11 @@
 """List prices per hour of what a Vertex AI custom job asks for.
 
 Vertex AI custom training bills each replica's machine and accelerators per
-hour. The figures below are its us-central1 list prices as this project last
-read them (Compute Engine's N1 rates x 1.15: per vCPU, per GB of memory, per
-GPU), on-demand, before discounts. Prices change and differ by region: they
-are the user's to check at https://cloud.google.com/vertex-ai/pricing before
+hour. The figures below are its us-central1 on-demand list prices as
+Compute Engine's N1 rates x 1.15 (per vCPU, per GB of memory, per GPU), before
+discounts, written from the published rate card without a way to re-read it
+from this workspace. Prices change and differ by region: they are the user's
+to check at https://cloud.google.com/vertex-ai/pricing before
 a job is paid for; a machine or accelerator not listed here is priced as
 unknown, never guessed.
 """
