@@ -10,11 +10,15 @@ a job is paid for; a machine or accelerator not listed here is priced as
 unknown, never guessed.
 """
 
+import datetime
 import re
 from typing import Optional
 
 REGION = 'us-central1'
 PRICES_URL = 'https://cloud.google.com/vertex-ai/pricing'
+# The day the table below was written from the rate card; the dry run says how
+# old it is so that a user reading its prices knows how stale they may be.
+WRITTEN_ON = datetime.date(2026, 11, 30)
 # N1 machines: USD per vCPU-hour and per GB-hour of memory.
 N1_VCPU_HOUR = 0.031611 * 1.15
 N1_GB_HOUR = 0.004237 * 1.15
@@ -53,3 +57,10 @@ def replica_hour(machine_type: str, accelerator_type: Optional[str] = None,
   accelerator = ACCELERATOR_HOUR.get(accelerator_type)
   return None if accelerator is None else (
       machine + accelerator_count * accelerator)
+
+
+def age_note(today: Optional[datetime.date] = None) -> str:
+  """Says when the table was written and how many days ago."""
+  days = ((today or datetime.date.today()) - WRITTEN_ON).days
+  return (f'list prices as written on {WRITTEN_ON.isoformat()}, '
+          f'{days} day{"" if days == 1 else "s"} ago')

@@ -133,8 +133,8 @@ class LaunchPlan:
     total = self.hourly_cost()
     lines.append(
         f'List price: {"unknown" if total is None else f"${total:.2f}"} per '
-        f'hour of the whole job ({prices.REGION}, on demand; the user\'s to '
-        f'check at {prices.PRICES_URL}).')
+        f'hour of the whole job ({prices.REGION}, on demand, '
+        f'{prices.age_note()}; the user\'s to check at {prices.PRICES_URL}).')
     first = self.pools[0].container
     lines += [
         f'Image: base {first.base_image}, code and requirements from '

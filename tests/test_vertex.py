@@ -1,6 +1,7 @@
 """Vertex AI launch without a cloud account: per-group resources, the plan
 Launchpad's own `vertex_ai` path makes (the dry run), and bad input."""
 
+import datetime
 import json
 import os
 import subprocess
@@ -189,7 +190,8 @@ class PlanTest(absltest.TestCase):
     for words in ('4 worker pools', '9 replicas',
                   'workerpool0', 'NVIDIA_TESLA_V100', 'actor x3',
                   'process_entry', 'pip install -r requirements.txt',
-                  f'${self.plan.hourly_cost():.2f} per hour', 'check at'):
+                  f'${self.plan.hourly_cost():.2f} per hour', 'check at',
+                  f'written on {prices.WRITTEN_ON}'):
       self.assertIn(words, text)
 
   def test_the_job_costs_every_replica_of_every_pool(self):
@@ -227,6 +229,14 @@ class PricesTest(absltest.TestCase):
     self.assertIsNone(prices.replica_hour('n1-standard-8', 'TPU_V3', 8))
     self.assertEqual(prices.replica_hour('n1-highmem-2', None, 0),
                      prices.machine_hour('n1-highmem-2'))
+
+  def test_the_prices_say_how_old_they_are(self):
+    later = prices.WRITTEN_ON + datetime.timedelta(days=40)
+    self.assertEqual(prices.age_note(later),
+                     f'list prices as written on {prices.WRITTEN_ON}, '
+                     '40 days ago')
+    self.assertIn('1 day ago', prices.age_note(
+        prices.WRITTEN_ON + datetime.timedelta(days=1)))
 
 
 class PortableNodesTest(absltest.TestCase):
