@@ -99,8 +99,10 @@ SEEDS.update({arm: 3 for arm in
 SEEDS.update({arm: 5 for arm in HANDOVER_ARMS})
 # The far task: BT, the hand-overs, and BT with retention (the strongest
 # agent on the hard tasks), whether keeping pi_p's behaviour carries BT to
-# the last room; five seeds each (the goal counts learners out of five).
-FAR_ARMS = ('bt',) + HANDOVER_ARMS + ('bt+partial_init+ks',)
+# the last room, and retention without BT, to tell what BT adds to it; five
+# seeds each (the goal counts learners out of five).
+FAR_ARMS = (('bt',) + HANDOVER_ARMS +
+            ('bt+partial_init+ks', 'epsilon_greedy+partial_init+ks'))
 FAR_SEEDS = 5
 
 

@@ -316,7 +316,8 @@ def test_the_far_task_is_planned_only_by_name_at_its_budget():
   far = study.plan(families=[suite.FAR])
   assert {r.level for r in far} == {'multiroom'}
   assert {r.arm for r in far} == {'bt', *suite.HANDOVER_ARMS,
-                                  'bt+partial_init+ks'}
+                                  'bt+partial_init+ks',
+                                  'epsilon_greedy+partial_init+ks'}
   for arm in suite.FAR_ARMS:  # Five seeds each, retention's too.
     assert {r.seed for r in far if r.arm == arm} == set(range(5)), arm
   settings = study.settings_for(far[0])
