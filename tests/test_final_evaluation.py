@@ -1,6 +1,5 @@
 """A finished run's score is its final policy's, over many episodes."""
 
-import json
 import os
 
 import dm_env
@@ -11,8 +10,8 @@ from behavior_transfer import experiments
 from behavior_transfer.acting import batched_loop
 from behavior_transfer.acting import environment_batch
 from behavior_transfer.experiments import evaluation
-from behavior_transfer.networks import weight_transfer
 from behavior_transfer.studies import study
+from tests.helpers import finished_runs
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-8x8-v0'
 NUM_ACTIONS = 7
@@ -85,24 +84,8 @@ def test_loop_stops_once_num_episodes_have_ended():
 def _finished_run(tmp_path, extra_action_bias: float) -> str:
   """A BT run directory (config.json and a learner checkpoint) whose
   Q-network prefers a+ by `extra_action_bias` in every state."""
-  spec = experiments.from_preset('bt', ENVIRONMENT, 100, pretrained='random')
-  run_dir = str(tmp_path / 'run')
-  os.makedirs(run_dir)
-  with open(os.path.join(run_dir, 'config.json'), 'w') as f:
-    json.dump(spec.to_json(), f)
-  layout = experiments.make_layout(spec, run_dir)
-  network = layout.builder.make_network(layout.environment_spec)
-  outputs = NUM_ACTIONS + 1
-  advantage = [v for v in network.variables
-               if 'duelling' in v.name and v.shape[-1] == outputs]
-  weights, = [v for v in advantage if v.shape.rank == 2]
-  bias, = [v for v in advantage if v.shape.rank == 1]
-  weights.assign(np.concatenate([weights.numpy()[:, :NUM_ACTIONS],
-                                 np.zeros((weights.shape[0], 1))], axis=1))
-  bias.assign(np.concatenate([bias.numpy()[:NUM_ACTIONS],
-                              [extra_action_bias]]).astype(np.float32))
-  weight_transfer.save_network(network, experiments.weights_dir(run_dir))
-  return run_dir
+  return finished_runs.biased_bt_run(str(tmp_path / 'run'), ENVIRONMENT,
+                                     {NUM_ACTIONS: extra_action_bias})
 
 
 @pytest.mark.parametrize('bias,fraction', [(100., 1.), (-100., 0.)])

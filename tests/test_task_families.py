@@ -9,7 +9,7 @@ from behavior_transfer.environments import measures
 from behavior_transfer.environments import minigrid_events
 from behavior_transfer.environments import rooms
 from behavior_transfer.environments import tasks
-from tests.helpers import minigrid_play as play
+from behavior_transfer.environments import minigrid_play as play
 
 P = tasks.PASSAGE_PENALTY
 

@@ -1,7 +1,7 @@
-"""Scripted play on MiniGrid for tests: shortest action sequences (by
-breadth-first search over position and heading, read from the simulator) that
-face or reach a cell, so tests can check what a task pays on exactly which
-step."""
+"""Scripted play on MiniGrid: shortest action sequences (by breadth-first
+search over position and heading, read from the simulator) that face or reach
+a cell. Tests check with them what a task pays on exactly which step;
+`studies.value_route` walks a finished run's network along them."""
 
 import collections
 from typing import Any, List, Tuple
