@@ -93,7 +93,7 @@ def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]
     timestep = environment.reset()
     state = network.initial_state(1)
     step = 0
-    for leg in route:
+    for leg_index, leg in enumerate(route):
       for action in leg.actions(simulator):
         if timestep.last():
           raise ValueError(f'Seed {seed}: the episode ended before leg '
@@ -105,7 +105,8 @@ def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]
         primitive = q_values[:num_actions]
         timestep = environment.step(np.int32(action))
         rows.append({
-            'seed': seed, 'step': step, 'leg': leg.name, 'action': action,
+            'seed': seed, 'step': step, 'leg_index': leg_index,
+            'leg': leg.name, 'action': action,
             'reward': float(timestep.reward), 'q_action': float(primitive[action]),
             'best_action': int(np.argmax(primitive)),
             'q_best': float(np.max(primitive)),
@@ -115,33 +116,31 @@ def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]
 
 
 def summarise(rows: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-  """Per leg, over seeds: the mean Q of the route's action and of the best
-  primitive action on the leg's first step, the share of the leg's steps on
-  which the route's action is the greedy one, and the mean reward paid."""
-  legs: Dict[str, List[Dict[str, Any]]] = {}
-  firsts: Dict[str, List[Dict[str, Any]]] = {}
-  previous = None
+  """Per leg of the route, over seeds: the mean Q of the route's action and
+  of the best primitive action on the leg's first step, the share of the
+  leg's steps on which the route's action is the greedy one, and the mean
+  reward the leg paid."""
+  legs: Dict[int, List[Dict[str, Any]]] = {}
   for row in rows:
-    legs.setdefault(row['leg'], []).append(row)
-    key = (row['seed'], row['leg'])
-    if key != previous:
-      firsts.setdefault(row['leg'], []).append(row)
-    previous = key
+    legs.setdefault(row['leg_index'], []).append(row)
   summary = []
-  for leg, leg_rows in legs.items():
-    first = firsts[leg]
+  for index in sorted(legs):
+    leg_rows = legs[index]
+    by_seed: Dict[int, List[Dict[str, Any]]] = {}
+    for row in leg_rows:
+      by_seed.setdefault(row['seed'], []).append(row)
+    first = [seed_rows[0] for seed_rows in by_seed.values()]
     extra = [row['q_extra'] for row in first if row['q_extra']]
     summary.append({
-        'leg': leg,
+        'leg': leg_rows[0]['leg'],
         'steps': len(leg_rows),
         'q_action_first': float(np.mean([r['q_action'] for r in first])),
         'q_best_first': float(np.mean([r['q_best'] for r in first])),
-        'q_extra_first': (np.mean(extra, axis=0).tolist() if extra else []),
+        'q_extra_first': np.mean(extra, axis=0).tolist() if extra else [],
         'route_is_greedy': float(np.mean(
             [r['action'] == r['best_action'] for r in leg_rows])),
-        'reward': float(np.mean([sum(r['reward'] for r in leg_rows
-                                     if r['seed'] == seed)
-                                 for seed in {r['seed'] for r in leg_rows}])),
+        'reward': float(np.mean([sum(r['reward'] for r in seed_rows)
+                                 for seed_rows in by_seed.values()])),
     })
   return summary
 
