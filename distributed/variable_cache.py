@@ -2,6 +2,21 @@
 
 import threading
 import time
+from typing import List, Sequence
+
+import numpy as np
+
+
+class FixedVariables:
+  """A variable source that serves one list of arrays under every name, as
+  the learner serves its network's variables: for acting with fixed weights
+  (a finished run's final policy) and for load tests without a learner."""
+
+  def __init__(self, variables: Sequence[np.ndarray]):
+    self._variables = list(variables)
+
+  def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
+    return [self._variables for _ in names]
 
 
 class VariableCache:

@@ -12,7 +12,7 @@ episodes are not over-represented.
 
 import json
 import os
-from typing import List, Tuple
+from typing import Tuple
 
 from acme.tf import utils as tf2_utils
 from acme.utils import loggers
@@ -20,20 +20,10 @@ import pandas as pd
 import sonnet as snt
 
 from behavior_transfer.distributed import layout as distributed_layout
+from behavior_transfer.distributed import variable_cache
 from behavior_transfer.experiments import run_experiment
 from behavior_transfer.experiments import spec as spec_lib
 from behavior_transfer.networks import weight_transfer
-
-
-class FixedVariables:
-  """A variable source that always serves one network's variables, as a
-  learner serves them (`{'policy': network.variables}`)."""
-
-  def __init__(self, network: snt.Module):
-    self._variables = tf2_utils.to_numpy(network.variables)
-
-  def get_variables(self, names: List[str]):
-    return [self._variables for _ in names]
 
 
 def run_spec(run_dir: str) -> spec_lib.ExperimentSpec:
@@ -70,6 +60,8 @@ def final_policy_episodes(run_dir: str, num_episodes: int) -> pd.DataFrame:
     raise ValueError(f'num_episodes must be positive, got {num_episodes}.')
   layout, network = final_network(run_dir)
   logger = loggers.InMemoryLogger()
-  loop = layout.final_evaluator(FixedVariables(network), logger)
+  loop = layout.final_evaluator(
+      variable_cache.FixedVariables(tf2_utils.to_numpy(network.variables)),
+      logger)
   loop.run(num_episodes=num_episodes)
   return pd.DataFrame(logger.data)

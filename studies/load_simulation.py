@@ -102,21 +102,12 @@ def _replay_process(settings, port_queue, shutdown):
   server.stop()
 
 
-class _StandInLearner:
-  """Variables of the preset's shapes; each fetch returns them."""
-
-  def __init__(self, shapes):
-    self._variables = [np.random.randn(*s).astype(np.float32) for s in shapes]
-
-  def get_variables(self, names):
-    return [self._variables for _ in names]
-
-
 def _cacher_process(settings, port_queue, shutdown):
   import courier  # pylint: disable=g-import-not-at-top
   from behavior_transfer.distributed import variable_cache  # pylint: disable=g-import-not-at-top
   _, _, _, shapes = _preset_pieces(settings)
-  cache = variable_cache.VariableCache(_StandInLearner(shapes))
+  cache = variable_cache.VariableCache(variable_cache.FixedVariables(
+      [np.random.randn(*shape).astype(np.float32) for shape in shapes]))
   server = courier.Server()
   server.Bind('get_variables', cache.get_variables)
   server.Start()
