@@ -20,6 +20,7 @@ import json
 import os
 from typing import Any, Dict, List, Sequence
 
+from acme.tf.losses import r2d2 as acme_r2d2_losses
 import numpy as np
 import tensorflow as tf
 
@@ -67,11 +68,11 @@ def parse_route(route: str) -> List[Leg]:
   return legs
 
 
-def inverse_value_rescaling(y: np.ndarray, eps: float = 1e-3) -> np.ndarray:
-  """h^-1 of the learner's value rescaling h: values in return units."""
-  y = np.asarray(y, np.float64)
-  root = (np.sqrt(1 + 4 * eps * (np.abs(y) + 1 + eps)) - 1) / (2 * eps)
-  return np.sign(y) * (root ** 2 - 1)
+def inverse_value_rescaling(y: tf.Tensor) -> np.ndarray:
+  """h^-1 of the learner's value rescaling h, the inverse Acme's
+  `transformed_n_step_loss` applies to target values: Q in return units."""
+  return acme_r2d2_losses._signed_parabolic_tx(  # pylint: disable=protected-access
+      tf.cast(y, tf.float64)).numpy()
 
 
 def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]
@@ -101,7 +102,7 @@ def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]
         q_values, state = network(tf.nest.map_structure(
             tf.convert_to_tensor, batched_loop.stack([timestep.observation])),
                                   state)
-        q_values = inverse_value_rescaling(q_values.numpy()[0])
+        q_values = inverse_value_rescaling(q_values[0])
         primitive = q_values[:num_actions]
         timestep = environment.step(np.int32(action))
         rows.append({

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from behavior_transfer import experiments
 from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.environments import minigrid_play as play
 from behavior_transfer.studies import value_route
@@ -20,6 +21,9 @@ def test_values_are_returned_in_return_units():
   rescaled = learning.value_rescaling(tf.constant(returns)).numpy()
   np.testing.assert_allclose(value_route.inverse_value_rescaling(rescaled),
                              returns, rtol=1e-6, atol=1e-9)
+  # The walk reports these units: the network's raw outputs would be h(Q).
+  assert value_route.inverse_value_rescaling(np.float32(1.)) == (
+      pytest.approx(3.0, rel=1e-2))
 
 
 def test_routes_are_parsed_and_bad_legs_name_the_valid_ones():
@@ -68,6 +72,14 @@ def test_the_route_is_walked_with_the_tasks_rewards_and_the_networks_q(
     written = json.load(f)
   assert [row['leg'] for row in written['runs'][run_dir]['summary']] == (
       [leg.name for leg in legs])
+
+
+def test_runs_off_minigrid_are_refused_before_any_network_is_built(
+    tmp_path):
+  spec = experiments.from_preset('r2d2', 'atari:pong', 100)
+  (tmp_path / 'config.json').write_text(json.dumps(spec.to_json()))
+  with pytest.raises(ValueError, match='MiniGrid levels only'):
+    value_route.walk(str(tmp_path), value_route.parse_route('pickup'), [0])
 
 
 def test_a_route_through_what_the_level_lacks_says_so(tmp_path):
