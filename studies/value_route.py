@@ -20,11 +20,11 @@ import json
 import os
 from typing import Any, Dict, List, Sequence
 
-from acme.tf.losses import r2d2 as acme_r2d2_losses
 import numpy as np
 import tensorflow as tf
 
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.agents.r2d2 import learning
 from behavior_transfer.environments import measures
 from behavior_transfer.environments import minigrid_play as play
 from behavior_transfer.environments import names
@@ -71,8 +71,7 @@ def parse_route(route: str) -> List[Leg]:
 def inverse_value_rescaling(y: tf.Tensor) -> np.ndarray:
   """h^-1 of the learner's value rescaling h, the inverse Acme's
   `transformed_n_step_loss` applies to target values: Q in return units."""
-  return acme_r2d2_losses._signed_parabolic_tx(  # pylint: disable=protected-access
-      tf.cast(y, tf.float64)).numpy()
+  return learning.inverse_value_rescaling(tf.cast(y, tf.float64)).numpy()
 
 
 def walk(run_dir: str, route: Sequence[Leg], seeds: Sequence[int]

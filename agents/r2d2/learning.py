@@ -33,6 +33,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple,
 import acme
 from acme.adders import reverb as adders
 from acme.tf import losses
+from acme.tf.losses import r2d2 as acme_r2d2_losses
 from acme.tf import savers as tf2_savers
 from acme.tf import utils as tf2_utils
 from acme.utils import counting
@@ -71,9 +72,11 @@ class TDErrors(NamedTuple):
     return tf.stop_gradient(tf.sqrt(self.squared_step_errors()))
 
 
-def value_rescaling(x: tf.Tensor, eps: float = 1e-3) -> tf.Tensor:
-  """h(x) = sign(x)(sqrt(|x| + 1) - 1) + eps x."""
-  return tf.sign(x) * (tf.sqrt(tf.abs(x) + 1.) - 1.) + eps * x
+# h(x) = sign(x)(sqrt(|x| + 1) - 1) + 1e-3 x and its inverse: Acme's own, the
+# pair `transformed_n_step_loss` applies, so that Q read back in return units
+# (studies/value_route.py) and the a+ target (agents/bt) match the loss.
+value_rescaling = acme_r2d2_losses._signed_hyperbolic_tx  # pylint: disable=protected-access
+inverse_value_rescaling = acme_r2d2_losses._signed_parabolic_tx  # pylint: disable=protected-access
 
 
 def compute_priority(errors: tf.Tensor, max_weight: float) -> tf.Tensor:
