@@ -113,9 +113,14 @@ RETENTION_PAIRS = tuple(('bt', arm) for arm in FINE_TUNING_ARMS) + (
 HANDOVER_TABLE_ARMS = ('bt',) + suite.HANDOVER_ARMS
 HANDOVER_PAIRS = tuple((arm, 'bt') for arm in suite.HANDOVER_ARMS
                        if suite.is_bt(arm)) + (('bt', 'jsrl'),)
+# Do both of BT's parts matter (the paper's ablation)?
+ABLATION_TABLE_ARMS = ('bt',) + suite.ABLATION_ARMS
+ABLATION_PAIRS = tuple(('bt', arm) for arm in suite.ABLATION_ARMS)
 # The extra tables of the results page: (key, title, arms, pairs, the arms
 # whose runs put a cell in the table).
 ARM_TABLES = (
+    ('ablation', 'Both parts of BT: the ablation', ABLATION_TABLE_ARMS,
+     ABLATION_PAIRS, suite.ABLATION_ARMS),
     ('retention', 'Fine-tuning done right', RETENTION_TABLE_ARMS,
      RETENTION_PAIRS, suite.RETENTION_ARMS),
     ('handover', 'Hand-overs beyond the paper', HANDOVER_TABLE_ARMS,

@@ -191,6 +191,37 @@ def test_retention_table_agrees_with_rliable_called_directly(tmp_path):
   assert 'handover' not in results or not results['handover']
 
 
+def test_ablation_table_sets_bt_against_each_of_its_parts():
+  # Flights alone scores highest here: as an ablation of BT it must not
+  # become the baseline BT is measured against.
+  scores = {'bt': [0.5, 0.4, 0.6], 'flights': [0.9, 0.8, 1.0],
+            'extra_action': [0.1, 0.2, 0.0], 'epsilon_greedy': [0.0, 0.1, 0.0]}
+  summaries = [_summary('multiroom', 'hard', arm, seed, success)
+               for arm, values in scores.items()
+               for seed, success in enumerate(values)]
+  summaries.append(_summary('doorkey', 'hard', 'bt', 0, 0.3))
+  random = {level: {'hard': -0.3} for level in ('multiroom', 'doorkey')}
+  results = study_report.analyse(summaries, random)
+  assert set(results['ablation']) == {'multiroom/hard'}
+  row = results['ablation']['multiroom/hard']
+  np.testing.assert_allclose(row['iqm']['flights'],
+                             _direct(np.array([[v] for v in scores['flights']])))
+  np.random.seed(0)
+  point, interval = rly.get_interval_estimates(
+      {'pair': (np.array([[v] for v in scores['bt']]),
+                np.array([[v] for v in scores['extra_action']]))},
+      metrics.probability_of_improvement, reps=20)
+  np.testing.assert_allclose(
+      row['improvement']['bt > extra_action'],
+      np.hstack([point['pair'], np.ravel(interval['pair'])]).astype(float))
+  assert row['improvement']['bt > flights'][0] < 0.5
+  cell = results['cells']['multiroom/hard']['success']
+  assert cell['best_baseline'] == 'epsilon_greedy'
+  assert set(cell['probability_of_improvement']) == {'epsilon_greedy'}
+  assert 'Both parts of BT: the ablation' in study_report.markdown(
+      results, [], [])
+
+
 def test_steps_to_threshold_counts_unsolved_runs():
   solved = _summary('doorkey', 'easy', 'bt', 0, 0.8,
                     curve=[0., 0.2, 0.6] + [0.8] * (study.GRID_POINTS - 3))
