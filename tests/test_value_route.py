@@ -40,10 +40,14 @@ def test_the_route_is_walked_with_the_tasks_rewards_and_the_networks_q(
   """A network that prefers `toggle` everywhere: the hard twin charges the
   key and the door and pays the goal on the route's last step; toggle is the
   greedy action on every step, so the route's action is greedy exactly on
-  the toggle leg, and Q(a+) is reported for BT."""
+  the toggle leg, and Q(a+) is reported for BT. Every advantage is a
+  constant, so h(Q(toggle)) - h(Q(a)) is 5 on every step: Q is reported in
+  return units, through the learner's inverse of h."""
+  num_outputs = 7 + 1  # MiniGrid's actions and a+.
+  biases = {output: 0. for output in range(num_outputs)}
+  biases[play.TOGGLE] = 5.
   run_dir = finished_runs.biased_bt_run(
-      str(tmp_path / 'run'), LEVEL, {play.TOGGLE: 5.},
-      task='success_penalised')
+      str(tmp_path / 'run'), LEVEL, biases, task='success_penalised')
   legs = value_route.parse_route(value_route.DOORKEY_ROUTE)
   rows = value_route.walk(run_dir, legs, seeds=[0, 1])
   for seed in (0, 1):
@@ -54,6 +58,11 @@ def test_the_route_is_walked_with_the_tasks_rewards_and_the_networks_q(
         pytest.approx([-0.2, -0.2, 1.]))
   assert {row['best_action'] for row in rows} == {play.TOGGLE}
   assert all(len(row['q_extra']) == 1 for row in rows)
+  q_best = np.array([row['q_best'] for row in rows])
+  q_extra = np.array([row['q_extra'][0] for row in rows])
+  np.testing.assert_allclose(
+      learning.value_rescaling(q_best) - learning.value_rescaling(q_extra),
+      5., rtol=1e-4)
   summary = {row['leg']: row for row in value_route.summarise(rows)}
   assert list(summary) == [leg.name for leg in legs]
   assert summary['toggle']['route_is_greedy'] == 1.
