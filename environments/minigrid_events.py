@@ -11,13 +11,14 @@ step, so every task and measure that asks about a step gets the same answer.
 
 import dataclasses
 import functools
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Set, Tuple
 
 import gymnasium
 from minigrid.core import world_object
 
 _BEFORE = '_bt_before_step'
 _EVENTS = '_bt_step_events'
+_PASSED = '_bt_passed_this_episode'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +29,10 @@ class StepEvents:
   picked_up: Optional[world_object.WorldObj] = None
   box_opened: bool = False
   succeeded: bool = False
+  # Passages through an object not passed before in the episode (the first
+  # pick-up of this key, the first opening of this door), the paper's kind of
+  # event: each of Ms Pac-Man's pac-dots or H.E.R.O.'s walls happens once.
+  first_passages: int = 0
 
   @property
   def passages(self) -> int:
@@ -43,7 +48,10 @@ NO_EVENTS = StepEvents()
 
 
 def before_step(simulator: Any) -> None:
-  """Records the cell in front of the agent and what it carries."""
+  """Records the cell in front of the agent and what it carries (and, on an
+  episode's first step, forgets the objects passed in the last one)."""
+  if simulator.step_count == 0:
+    setattr(simulator, _PASSED, set())
   front = simulator.grid.get(*simulator.front_pos)
   was_open = front.is_open if isinstance(front, world_object.Door) else None
   setattr(simulator, _BEFORE, (front, was_open, simulator.carrying))
@@ -63,9 +71,24 @@ def after_step(simulator: Any, game_reward: float) -> StepEvents:
   carrying = simulator.carrying
   picked_up = carrying if carrying is not None and carrying is not carried \
       else None
-  events = StepEvents(door_opened, picked_up, box_opened, game_reward > 0)
+  succeeded = game_reward > 0
+  passed = [door_opened, front if box_opened else None,
+            None if succeeded else picked_up]
+  first_passages = _first_passages(
+      simulator, [obj for obj in passed if obj is not None])
+  events = StepEvents(door_opened, picked_up, box_opened, succeeded,
+                      first_passages)
   setattr(simulator, _EVENTS, (simulator.step_count, events))
   return events
+
+
+def _first_passages(simulator: Any,
+                    objects: Sequence[world_object.WorldObj]) -> int:
+  """How many of `objects` the episode passes for the first time."""
+  seen: Set[int] = getattr(simulator, _PASSED)
+  new = {id(obj) for obj in objects} - seen
+  seen.update(new)
+  return len(new)
 
 
 def last(simulator: Any) -> StepEvents:

@@ -165,7 +165,11 @@ def reach_last_room_task(game_reward: float, simulator: Any) -> float:
 # costs PASSAGE_PENALTY against +1 for the goal. Any penalty makes avoiding the
 # event the locally best policy; the suite's levels need at most three such
 # events on the way, so the whole way still pays (1 - 3 x 0.2 > 0) more than
-# staying put (0).
+# staying put (0). The paper's penalised events happen once each (a pac-dot
+# is eaten once, a wall blown up once); a MiniGrid key can be dropped and
+# picked up again, a door closed and opened again. The `_penalised` twins
+# charge every repetition; the `_penalised_once` twins charge each object's
+# first passage in an episode only, as the paper's games do.
 
 PASSAGE_PENALTY = 0.2
 
@@ -180,6 +184,10 @@ def success_task(game_reward: float, simulator: Any) -> float:
 
 def _passage_cost(simulator: Any) -> float:
   return PASSAGE_PENALTY * minigrid_events.last(simulator).passages
+
+
+def _first_passage_cost(simulator: Any) -> float:
+  return PASSAGE_PENALTY * minigrid_events.last(simulator).first_passages
 
 
 @register_task('minigrid', 'success_penalised',
@@ -199,3 +207,22 @@ def reach_third_room_penalised_task(game_reward: float,
   opened (two stand on the way to the third room)."""
   return (reach_third_room_task(game_reward, simulator) -
           _passage_cost(simulator))
+
+
+@register_task('minigrid', 'success_penalised_once',
+               applies=minigrid_events.has_passages)
+def success_penalised_once_task(game_reward: float, simulator: Any) -> float:
+  """Hard twin of `success` as the paper's games penalise: -PASSAGE_PENALTY
+  the first time in an episode each door or box is opened and each object
+  picked up; repeats are free."""
+  return success_task(game_reward, simulator) - _first_passage_cost(simulator)
+
+
+@register_task('minigrid', 'reach_third_room_penalised_once',
+               applies=_has_three_rooms)
+def reach_third_room_penalised_once_task(game_reward: float,
+                                         simulator: Any) -> float:
+  """Hard twin of `reach_third_room` as the paper's games penalise:
+  -PASSAGE_PENALTY the first time in an episode each door is opened."""
+  return (reach_third_room_task(game_reward, simulator) -
+          _first_passage_cost(simulator))

@@ -213,19 +213,20 @@ def solved(episodes: pd.DataFrame, task: str) -> pd.Series:
   """Which logged episodes solved `task`: its return is positive; for a
   task that also pays or costs other things, the event it is about
   happened: the level's goal for deceptive_first_room's lure, the easy
-  twin's event for a hard '<easy>_penalised' task (a run that reaches the
-  goal after many penalised pick-ups still solved it)."""
+  twin's event for a hard '<easy>_penalised' or '<easy>_penalised_once'
+  task (a run that reaches the goal after many penalised pick-ups still
+  solved it)."""
   column = f'return_{task}'
   if task == 'deceptive_first_room':
     column = 'return_game'
-  elif task.endswith(PENALISED_SUFFIX):
-    column = f'return_{task[:-len(PENALISED_SUFFIX)]}'
+  elif PENALISED_MARK in task:
+    column = f'return_{task.split(PENALISED_MARK)[0]}'
   if column not in episodes:  # Environments without task measures.
     column = 'episode_return'
   return episodes[column] > 0
 
 
-PENALISED_SUFFIX = '_penalised'
+PENALISED_MARK = '_penalised'
 
 
 def comparison_table(run_dirs: Dict[str, str], task: str) -> str:

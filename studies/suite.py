@@ -5,7 +5,10 @@ the paper's task families (its figure 5) over those dynamics:
   game  the level's own reward;
   easy  a sparse reward for the one event that matters;
   hard  the easy task's twin that also penalises events the agent must go
-        through on the way (environments/tasks.py, PASSAGE_PENALTY).
+        through on the way (environments/tasks.py, PASSAGE_PENALTY), every
+        time they happen;
+  hard_once  the same twin charging each object's first passage in an
+        episode only, as the paper's games do (a pac-dot is eaten once).
 Every arm of the study gets the level's transfer budget.
 """
 
@@ -18,7 +21,11 @@ FAMILIES = ('hard', 'easy', 'game')  # In the order the study runs them.
 # Where BT fails today (issue 26's study, asked for by name): the six-room
 # level's last room, on multiroom only, at its own budget.
 FAR = 'far'
-ALL_FAMILIES = FAMILIES + (FAR,)
+# The hard twin as the paper's games charge (each event once per episode),
+# run when named: on DoorKey, pi_p's flights pick the key up and drop it
+# again and again, and `hard` charges every time.
+HARD_ONCE = 'hard_once'
+ALL_FAMILIES = FAMILIES + (FAR, HARD_ONCE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +53,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
     SuiteLevel(
         'multiroom', 'minigrid:MiniGrid-MultiRoom-N4-S5-v0', 'ngu_multiroom',
         {'game': 'game', 'easy': 'reach_third_room',
-         'hard': 'reach_third_room_penalised', FAR: 'reach_last_room'},
+         'hard': 'reach_third_room_penalised', FAR: 'reach_last_room',
+         HARD_ONCE: 'reach_third_room_penalised_once'},
         150_000,
         'Six rooms in a chain behind closed doors: the paper\'s '
         'hard-exploration setting in small. The goal (the game) is out of '
@@ -57,7 +65,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
         pretrain_steps=2_000_000, budgets={FAR: 600_000}),
     SuiteLevel(
         'doorkey', 'minigrid:MiniGrid-DoorKey-6x6-v0', 'ngu_doorkey',
-        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised'},
+        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised',
+         HARD_ONCE: 'success_penalised_once'},
         150_000,
         'A key, a locked door and a goal behind it: the key must be picked '
         'up and the door opened on the way (the hard task penalises both). '
@@ -66,7 +75,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
     SuiteLevel(
         'unlockpickup', 'minigrid:MiniGrid-UnlockPickup-v0',
         'ngu_unlockpickup',
-        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised'},
+        {'game': 'game', 'easy': 'success', 'hard': 'success_penalised',
+         HARD_ONCE: 'success_penalised_once'},
         150_000,
         'Two rooms: the key lies in the first, the box to fetch behind a '
         'locked door in the second (two events on the way, penalised in the '
@@ -120,9 +130,12 @@ def level(name: str) -> SuiteLevel:
 def arms_of(level_name: str, family: str) -> Sequence[str]:
   """The arms the study runs on a level's family: every arm on the suite's
   families (the ablation on one level), the hand-overs also on the hard
-  tasks; FAR_ARMS on the far task."""
+  tasks; FAR_ARMS on the far task; the paper's arms on the once-charged
+  hard twin."""
   if family == FAR:
     return FAR_ARMS
+  if family == HARD_ONCE:
+    return ARMS
   return (ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ()) +
           RETENTION_ARMS + (HANDOVER_ARMS if family == 'hard' else ()))
 

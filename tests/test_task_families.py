@@ -53,6 +53,33 @@ def test_door_key_pays_the_goal_and_penalises_each_key_pickup_and_door():
   assert sum(hard) + sum(to_goal[1]) > 0
 
 
+def test_once_twin_charges_each_key_and_door_the_first_time_only():
+  simulator, step = _twins('MiniGrid-DoorKey-5x5-v0', 'success_penalised',
+                           'success_penalised_once')
+  script = [step(play.face(simulator, play.find(simulator, 'key'))),
+            step([play.PICKUP, play.DROP, play.PICKUP]),
+            step(play.face(simulator, play.find(simulator, 'door'))),
+            step([play.TOGGLE, play.TOGGLE, play.TOGGLE]),
+            step(play.reach(simulator, play.find(simulator, 'goal')))]
+  every, once = map(lambda i: [r for s in script for r in s[i]], (0, 1))
+  charged = lambda rewards: [i for i, r in enumerate(rewards) if r < 0]
+  walk, face_door = len(script[0][0]), len(script[2][0])
+  key_steps = [walk, walk + 2]
+  door_steps = [walk + 3 + face_door, walk + 3 + face_door + 2]
+  assert charged(every) == key_steps + door_steps
+  # The repeated pick-up and the re-opening are free; the goal pays alike.
+  assert charged(once) == [key_steps[0], door_steps[0]]
+  assert every[-1] == once[-1] == 1.
+  assert sum(once) == pytest.approx(1 - 2 * P)
+  # A new episode charges the same key and door again.
+  env, simulator = _env('MiniGrid-DoorKey-5x5-v0', 'success_penalised_once')
+  for _ in range(2):
+    rewards = play.play(env, play.face(simulator, play.find(simulator, 'key'))
+                        + [play.PICKUP])
+    assert rewards[-1] == pytest.approx(-P)
+    env.reset()
+
+
 def test_fetching_the_object_is_not_penalised_but_the_way_there_is():
   # KeyCorridorS3R1, seed 0: key | closed door | agent | locked door | ball.
   simulator, step = _twins('MiniGrid-KeyCorridorS3R1-v0', 'success',
