@@ -45,6 +45,11 @@ flags.DEFINE_float(
     'intrinsic_batch_fraction', None,
     'Fraction of each replay batch that trains the embedding and RND '
     'predictor (NGU: 1).')
+flags.DEFINE_bool(
+    'bootstrap_at_level_end', None,
+    'Treat the level\'s own ends (goal reached, life lost) as time limits, '
+    'so the intrinsic return does not stop there and pi_p does not learn to '
+    'avoid the goal (default: the preset\'s).')
 flags.DEFINE_integer('report_episodes', 20, 'Episodes of pi_p and of a '
                      'random policy for the final zero-shot report.')
 flags.DEFINE_string(
@@ -64,7 +69,8 @@ def main(_):
         config=dict(
             intrinsic_reward=ngu_config.IntrinsicReward(FLAGS.intrinsic_reward),
             rnd_observation_normalization=FLAGS.rnd_observation_normalization,
-            intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction))
+            intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction,
+            bootstrap_at_level_end=FLAGS.bootstrap_at_level_end))
     if FLAGS.bundle_as:
       provenance = bundle.bundle_policy(
           FLAGS.bundle_as, spec, FLAGS.run_dir, FLAGS.report_episodes,

@@ -44,6 +44,10 @@ flags.DEFINE_list('seeds', [], 'Seeds (default: 5 for BT, BT + partial init, '
                   'epsilon-greedy and epsilon-z-greedy, 3 for the rest).')
 flags.DEFINE_integer('budget', None, 'Actor steps of every run (default: '
                      'the level\'s, the same for every arm); for smoke runs.')
+flags.DEFINE_string('pretrained', None, 'A bundled pi_p to transfer on '
+                    'every level of the slice instead of each level\'s own '
+                    '(to put another pi_p through the suite); give its runs '
+                    'their own --out_dir and --results_dir.')
 flags.DEFINE_string('preset', 'standard', 'Preset of every run.')
 flags.DEFINE_integer('num_actors', None, 'Actors per run (default: the '
                      'preset\'s).')
@@ -81,7 +85,7 @@ def main(_):
           planned, FLAGS.out_dir, FLAGS.results_dir, FLAGS.budget,
           FLAGS.final_episodes, preset=FLAGS.preset,
           num_actors=FLAGS.num_actors, launch_type=run_flags.launch(),
-          verbose=FLAGS.verbose):
+          verbose=FLAGS.verbose, pretrained=FLAGS.pretrained):
         study_report.write(FLAGS.results_dir, planned, command)
   print('\n' + study_report.write(FLAGS.results_dir, planned, command),
         flush=True)

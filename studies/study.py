@@ -183,27 +183,36 @@ def random_returns(results_dir: str, level: suite.SuiteLevel
   return returns
 
 
-def check_pretrained(levels: Sequence[str]) -> None:
-  """Refuses, before any run, levels whose bundled pi_p is missing."""
+def check_pretrained(levels: Sequence[str],
+                     pretrained: Optional[str] = None) -> None:
+  """Refuses, before any run, levels whose bundled pi_p (or `pretrained`,
+  transferred instead of each level's own) is missing."""
   for name in levels:
     lvl = suite.level(name)
+    policy = pretrained or lvl.pretrained
     try:
-      bundled.policy_path(lvl.pretrained)
+      bundled.policy_path(policy)
     except ValueError as error:
       raise ValueError(
           f'Suite level {name!r} transfers the bundled pi_p '
-          f'{lvl.pretrained!r}, which is not there ({error}). Make it with '
+          f'{policy!r}, which is not there ({error}). Make it with '
           f'`make zoo LEVEL={name}`.') from None
 
 
 def settings_for(run: Run, budget: Optional[int] = None,
                  preset: str = 'standard', num_actors: Optional[int] = None,
                  launch_type: runs.Launch = 'local_mp',
-                 verbose: bool = False) -> pipeline.PipelineSettings:
+                 verbose: bool = False,
+                 pretrained: Optional[str] = None
+                 ) -> pipeline.PipelineSettings:
+  """The pipeline settings of `run`: the level's task, budget and bundled
+  pi_p (or the bundled `pretrained`, to put another pi_p through the
+  suite)."""
   lvl = suite.level(run.level)
   return pipeline.PipelineSettings(
       environment=lvl.environment, task=lvl.task(run.family),
-      arms=pipeline.parse_arms([run.arm]), bundled=lvl.pretrained,
+      arms=pipeline.parse_arms([run.arm]),
+      bundled=pretrained or lvl.pretrained,
       transfer_steps=budget or lvl.budget(run.family), preset=preset,
       num_actors=num_actors, seed=run.seed, launch_type=launch_type,
       verbose=verbose)
@@ -240,6 +249,22 @@ def resummarise(planned: Sequence[Run], out_dir: str, results_dir: str,
   return rewritten
 
 
+def _done(results_dir: str, run: Run,
+          config: pipeline.PipelineSettings) -> bool:
+  """Whether `run` has a summary; refuses one made from another pi_p (its
+  scores would pass for this pi_p's)."""
+  path = summary_path(results_dir, run)
+  if not os.path.exists(path):
+    return False
+  with open(path) as f:
+    made_from = json.load(f).get('pretrained')
+  if made_from != config.bundled:
+    raise ValueError(
+        f'{path} was made with pi_p {made_from!r}, not {config.bundled!r}: '
+        'give runs of another pi_p their own --results_dir and --out_dir.')
+  return True
+
+
 def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
               budget: Optional[int] = None,
               final_episodes: int = FINAL_EPISODES,
@@ -249,10 +274,11 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
   by its final policy over `final_episodes` episodes; yields each run as
   it finishes. `budget` overrides the levels' (smoke runs); `settings` go
   to `settings_for`."""
-  check_pretrained(sorted({run.level for run in planned}))
+  check_pretrained(sorted({run.level for run in planned}),
+                   settings.get('pretrained'))
   commit = bundle.source_commit()  # The code that trains the runs.
   todo = [run for run in planned
-          if not os.path.exists(summary_path(results_dir, run))]
+          if not _done(results_dir, run, settings_for(run, **settings))]
   print(f'Study: {len(planned)} runs in this slice, {len(planned) - len(todo)}'
         f' already done, {len(todo)} to run.', flush=True)
   for number, run in enumerate(todo, 1):
@@ -269,7 +295,7 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
         config.arms[0])
     experiments.run(spec, run_dir, config.launch_type, verbose=config.verbose)
     summary = {**dataclasses.asdict(run), 'task': config.task,
-               'environment': lvl.environment, 'pretrained': lvl.pretrained,
+               'environment': lvl.environment, 'pretrained': config.bundled,
                'budget': config.transfer_steps, 'preset': config.preset,
                'wall_seconds': round(time.time() - started, 1),
                'commit': commit,

@@ -270,3 +270,26 @@ def test_ngu_wrapper_of_one_environment_rewards_as_the_batched_path():
     if expected is not None:
       assert float(timestep.reward) == expected
       assert float(timestep.observation.reward) == 0.  # Reward-free dynamics.
+
+
+@pytest.mark.parametrize('bootstrap', [False, True])
+def test_ngu_can_bootstrap_the_intrinsic_return_at_the_goal(bootstrap):
+  """Reaching the goal ends the episode (discount 0); with
+  `bootstrap_at_level_end` pre-training sees it as a time limit (discount
+  1), with the same intrinsic rewards, so pi_p is not taught to avoid it."""
+  setup = Setup('ngu')
+  config = ngu_config.NGUConfig(num_neighbours=3,
+                                bootstrap_at_level_end=bootstrap)
+  environment = environments.make_environment(ENVIRONMENT, seed=0,
+                                              oar_wrapper=False)
+  wrapped = reward_wrapper.IntrinsicRewardWrapper(environment, setup.models,
+                                                  config)
+  wrapped.reset()
+  forward, right = 2, 1  # From the top-left corner, facing right.
+  timesteps = [wrapped.step(a) for a in [forward] * 5 + [right] + [forward] * 5]
+  assert [t.last() for t in timesteps] == [False] * 10 + [True]
+  assert environment.last_game_reward > 0  # The goal, not a time limit.
+  assert [float(t.discount) for t in timesteps] == [1.] * 10 + [
+      float(bootstrap)]
+  assert timesteps[-1].discount.dtype == np.float32
+  assert all(float(t.reward) > 0 for t in timesteps)  # Intrinsic rewards.

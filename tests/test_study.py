@@ -48,6 +48,20 @@ def test_plan_runs_hard_tasks_first_at_each_arms_seeds():
                                      'doorkey/hard/ez_greedy/seed_7']
 
 
+def test_the_once_charged_hard_twin_is_planned_only_by_name():
+  assert not [r for r in study.plan() if r.family == suite.HARD_ONCE]
+  planned = study.plan(families=[suite.HARD_ONCE])
+  assert {r.level for r in planned} == {lvl.name for lvl in suite.SUITE}
+  assert {r.arm for r in planned} == set(suite.ARMS)
+  assert {r.seed for r in planned if r.arm == 'bt'} == set(range(5))
+  assert {r.seed for r in planned
+          if r.arm == 'epsilon_greedy+full_init'} == set(range(3))
+  settings = study.settings_for(
+      study.Run('doorkey', suite.HARD_ONCE, 'bt', 0))
+  assert settings.task == 'success_penalised_once'
+  assert settings.transfer_steps == suite.level('doorkey').transfer_steps
+
+
 def test_plan_refuses_unknown_names_listing_valid_ones():
   with pytest.raises(ValueError, match='doorkey'):
     study.plan(['dorkey'])
@@ -310,9 +324,10 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
            f'--out_dir={tmp_path / "runs"}',
            f'--results_dir={tmp_path / "results"}']
 
-  def run_study():
+  def run_study(*more):
     return subprocess.run(
-        [sys.executable, '-m', 'behavior_transfer.launch.run_study', *flags],
+        [sys.executable, '-m', 'behavior_transfer.launch.run_study', *flags,
+         *more],
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
   first = run_study()
@@ -328,11 +343,17 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
     assert summary['final_episodes'] == 3
     assert 0 <= summary['success'] <= 1
     assert len(summary['commit'].split('-')[0]) == 40
+    assert summary['pretrained'] == 'ngu_multiroom'  # The level's own.
   assert '| multiroom / hard | 2 / 2 |' in first.stdout
   assert (tmp_path / 'results' / 'curves_multiroom.png').exists()
   second = run_study()
   assert second.returncode == 0, second.stderr[-3000:]
   assert '2 already done, 0 to run' in second.stdout
+  # Another pi_p's runs are not taken for these: refused, naming the file.
+  other = run_study('--pretrained=ngu_doorkey')
+  assert other.returncode != 0
+  assert "made with pi_p 'ngu_multiroom', not 'ngu_doorkey'" in (
+      other.stdout + other.stderr)
 
 
 def test_git_keeps_the_summaries_it_is_told_to_commit():

@@ -43,6 +43,12 @@ class NGUConfig:
   # them on every sequence (1.0); an eighth keeps the NGU learner's update
   # within 1/0.75 of R2D2's on CPU (benchmarks/learner_cost.py).
   intrinsic_batch_fraction: float = 0.125
+  # The level's own ends (a goal reached, a life lost) as time limits: the
+  # intrinsic return bootstraps there instead of stopping. A stopping return
+  # teaches pi_p to avoid the goal, the one state that ends its novelty (on
+  # DoorKey pi_p opens the door and never steps onto the goal); RND (Burda et
+  # al. 2019) keeps the intrinsic return non-episodic for the same reason.
+  bootstrap_at_level_end: bool = False
 
   def __post_init__(self):
     self.intrinsic_reward = IntrinsicReward(self.intrinsic_reward)

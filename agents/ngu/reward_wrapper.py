@@ -56,6 +56,7 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
     # Any number of images per call without retracing.
     self._features = tf.function(models, input_signature=[tf.TensorSpec(
         (None,) + tuple(observation_spec.shape), observation_spec.dtype)])
+    self._bootstrap_at_level_end = config.bootstrap_at_level_end
     self._started: List[int] = []  # Episodes started since the last step.
     self._started_images: List[np.ndarray] = []
 
@@ -81,8 +82,12 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
     intrinsic = self._reward(embeddings[len(started):], errors[len(started):])
     if self._variable_client is not None:
       self._variable_client.update()
-    return [t._replace(reward=np.float32(r))
-            for t, r in zip(timesteps, intrinsic)]
+    timesteps = [t._replace(reward=np.float32(r))
+                 for t, r in zip(timesteps, intrinsic)]
+    if self._bootstrap_at_level_end:
+      timesteps = [t._replace(discount=np.ones_like(t.discount)) if t.last()
+                   else t for t in timesteps]
+    return timesteps
 
 
 class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):
