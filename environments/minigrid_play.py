@@ -4,7 +4,7 @@ a cell. Tests check with them what a task pays on exactly which step;
 `studies.value_route` walks a finished run's network along them."""
 
 import collections
-from typing import Any, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import numpy as np
 
@@ -62,13 +62,38 @@ def reach(simulator: Any, target: Cell) -> List[int]:
                  goal_ok=True)
 
 
+def cells(simulator: Any, kind: str, **attributes) -> List[Cell]:
+  """Every cell holding an object of `kind` (and `attributes`), in grid
+  order."""
+  width = simulator.grid.width
+  return [(index % width, index // width)
+          for index, obj in enumerate(simulator.grid.grid)
+          if obj is not None and obj.type == kind and
+          all(getattr(obj, k) == v for k, v in attributes.items())]
+
+
 def find(simulator: Any, kind: str, **attributes) -> Cell:
   """The first cell holding an object of `kind` (and `attributes`)."""
-  for index, obj in enumerate(simulator.grid.grid):
-    if obj is not None and obj.type == kind and all(
-        getattr(obj, k) == v for k, v in attributes.items()):
-      return index % simulator.grid.width, index // simulator.grid.width
-  raise ValueError(f'No {kind} {attributes} on the grid.')
+  found = cells(simulator, kind, **attributes)
+  if not found:
+    raise ValueError(f'No {kind} {attributes} on the grid.')
+  return found[0]
+
+
+def nearest(simulator: Any, walk: Callable[[Any, Cell], List[int]],
+            kind: str, **attributes) -> Cell:
+  """The cell of an object of `kind` (and `attributes`) that `walk` (`face`
+  or `reach`) gets the agent to in the fewest actions: on a level of many
+  doors, the next one on the way rather than the first in grid order."""
+  walks = {}
+  for cell in cells(simulator, kind, **attributes):
+    try:
+      walks[cell] = len(walk(simulator, cell))
+    except ValueError:  # Behind a closed door or a wall.
+      continue
+  if not walks:
+    raise ValueError(f'No {kind} {attributes} the agent can get to.')
+  return min(walks, key=walks.get)
 
 
 def play(environment: Any, actions: List[int]) -> List[float]:

@@ -49,9 +49,16 @@ class Leg:
     return self.target if self.kind == 'act' else f'{self.kind}:{self.target}'
 
   def actions(self, simulator: Any) -> List[int]:
+    """The leg's actions from where the agent stands: a walk to the nearest
+    such object it can get to (to face a door: the nearest closed one, the
+    next to open), or the one action."""
     if self.kind == 'act':
       return [ACTIONS[self.target]]
-    return WALKS[self.kind](simulator, play.find(simulator, self.target))
+    closed = {'is_open': False} if (self.kind == 'face' and
+                                    self.target == 'door') else {}
+    walk = WALKS[self.kind]
+    return walk(simulator,
+                play.nearest(simulator, walk, self.target, **closed))
 
 
 def parse_route(route: str) -> List[Leg]:

@@ -122,7 +122,7 @@ def test_reach_third_room_penalised_costs_each_door_on_the_way():
                            'reach_third_room_penalised', seed=1)
   easy, hard = [], []
   for _ in range(2):  # Two doors to the third room.
-    door = _nearest_closed_door(simulator)
+    door = play.nearest(simulator, play.face, 'door', is_open=False)
     for part, rewards in zip((easy, hard), step(play.face(simulator, door)
                                                  + [play.TOGGLE])):
       part += rewards
@@ -133,20 +133,6 @@ def test_reach_third_room_penalised_costs_each_door_on_the_way():
   assert easy.count(1.) == 1 and sum(easy) == 1.
   assert sorted(hard)[:3] == pytest.approx([-P, -P, 0.])
   assert sum(hard) == pytest.approx(1 - 2 * P)
-
-
-def _nearest_closed_door(simulator):
-  """The closed door that leads on from the agent's room (the one reachable
-  without opening another)."""
-  for index, obj in enumerate(simulator.grid.grid):
-    if obj is not None and obj.type == 'door' and not obj.is_open:
-      cell = (index % simulator.grid.width, index // simulator.grid.width)
-      try:
-        play.face(simulator, cell)
-        return cell
-      except ValueError:
-        continue
-  raise ValueError('No reachable closed door.')
 
 
 def test_hard_twins_apply_only_where_their_events_exist():

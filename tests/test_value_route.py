@@ -96,3 +96,19 @@ def test_a_route_through_what_the_level_lacks_says_so(tmp_path):
                                         'minigrid:MiniGrid-Empty-5x5-v0', {})
   with pytest.raises(ValueError, match='No key'):
     value_route.walk(run_dir, value_route.parse_route('face:key'), [0])
+
+
+def test_a_route_through_several_doors_takes_the_next_closed_one(tmp_path):
+  """On the six-room level the route to the third room opens two doors in
+  turn: each `face:door` walks to the nearest closed door, not the first
+  door in grid order (often behind another); the hard twin charges both."""
+  run_dir = finished_runs.biased_bt_run(
+      str(tmp_path / 'run'), 'minigrid:MiniGrid-MultiRoom-N4-S5-v0', {},
+      task='reach_third_room_penalised')
+  through = 'face:door,toggle,reach:door,forward'
+  legs = value_route.parse_route(','.join([through] * 2))
+  for seed in (0, 1, 2):
+    rows = value_route.walk(run_dir, legs, seeds=[seed])
+    rewards = [row['reward'] for row in rows if row['reward'] != 0]
+    assert rewards == pytest.approx([-0.2, -0.2, 1.]), seed
+    assert rows[-1]['leg'] == 'forward' and rows[-1]['reward'] == 1.
