@@ -1,7 +1,10 @@
 """The pi_p that ships with the package: loads by its short name, acts over
 the right action set, and explores more than a random policy."""
 
+import json
 import os
+import subprocess
+import sys
 
 from acme import specs
 import numpy as np
@@ -136,3 +139,29 @@ def test_the_suite_transfers_bundled_policies_of_its_levels():
     explorers += evaluation.exploration_ratio(made['exploration']) >= (
         evaluation.EXPLORER_FACTOR)
   assert explorers >= 2  # Where the study can ask whether BT helps.
+
+
+def test_zero_shot_launcher_prints_and_writes_pi_p_next_to_random(tmp_path):
+  """`launch/zero_shot.py` scores a bundled pi_p by name under every task of
+  the level (the hard twins too) next to a random policy; an unknown name
+  is refused listing the shipped ones."""
+  out = tmp_path / 'zero_shot.json'
+  command = [sys.executable, '-m', 'behavior_transfer.launch.zero_shot',
+             '--environment=minigrid:MiniGrid-DoorKey-5x5-v0', '--episodes=2']
+  done = subprocess.run(command + ['--pretrained=ngu_doorkey',
+                                   f'--json={out}'],
+                        capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-2000:]
+  written = json.loads(out.read_text())
+  assert written['episodes'] == 2
+  for policy in ('pi_p', 'random'):
+    assert {'return_success', 'return_success_penalised',
+            'return_success_penalised_once',
+            'distinct_cells'} <= set(written[policy])
+  assert '| return_success_penalised_once | ' in done.stdout
+  # The greedy pi_p acts alike in both: its measures differ from random's.
+  assert written['pi_p'] != written['random']
+  refused = subprocess.run(command + ['--pretrained=ngu_doorky'],
+                           capture_output=True, text=True, timeout=300)
+  assert refused.returncode != 0
+  assert 'ngu_doorkey' in refused.stdout + refused.stderr
