@@ -13,6 +13,7 @@ from behavior_transfer.experiments import run_experiment
 from behavior_transfer import networks
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import config as bt_config
+from behavior_transfer.distributed import logs as node_logs
 from behavior_transfer.launching import reports
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
@@ -46,8 +47,12 @@ class PretrainingProgramTest(absltest.TestCase):
   def test_program_learns_reports_and_exports_a_loadable_policy(self):
     run_dir = self.create_tempdir().full_path
     spec = test_program.tiny_spec('ngu', ENVIRONMENT, 400)
+    # The evaluator first measures a random policy, so on a loaded machine
+    # the budget can come before its first episode; that one is awaited.
     test_program.launch_until_stopped(
-        self, lambda stop: experiments.make_layout(spec, run_dir, stop))
+        self, lambda stop: experiments.make_layout(spec, run_dir, stop),
+        then_until=lambda: node_logs.recent_mean(
+            run_dir, 'evaluator', 'exploration_vs_random') is not None)
 
     logs = reports.read_logs(run_dir)
     learner = logs['learner']

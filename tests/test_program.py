@@ -46,13 +46,20 @@ def tiny_spec(agent: str = 'r2d2', environment: str = ENVIRONMENT,
                               program={**TINY_PROGRAM, **(program or {})})
 
 
-def launch_until_stopped(test_case: absltest.TestCase, make_builder) -> None:
+def launch_until_stopped(test_case: absltest.TestCase, make_builder,
+                         then_until=None) -> None:
   """Runs `make_builder(stop_program).build()` under test_mt until one of its
-  nodes stops it (the step budget, or a failure)."""
+  nodes stops it (the step budget, or a failure). Under test_mt the nodes
+  run on until cleanup; `then_until()`, if given, is awaited before it (a
+  slow node's first report on a loaded machine, say)."""
   stopped = threading.Event()
   manager = lp.launch(make_builder(stopped.set).build(), launch_type='test_mt',
                       test_case=test_case, serialize_py_nodes=False)
   test_case.assertTrue(stopped.wait(TIMEOUT_SECONDS), 'the program did not stop')
+  deadline = time.time() + TIMEOUT_SECONDS
+  while then_until is not None and not then_until():
+    test_case.assertLess(time.time(), deadline, 'the awaited report never came')
+    time.sleep(0.5)
   manager.cleanup_after_test(test_case)
 
 
