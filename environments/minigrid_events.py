@@ -19,6 +19,7 @@ from minigrid.core import world_object
 _BEFORE = '_bt_before_step'
 _EVENTS = '_bt_step_events'
 _PASSED = '_bt_passed_this_episode'
+_START = '_bt_start_position'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +50,10 @@ NO_EVENTS = StepEvents()
 
 def before_step(simulator: Any) -> None:
   """Records the cell in front of the agent and what it carries (and, on an
-  episode's first step, forgets the objects passed in the last one)."""
+  episode's first step, where it starts and that it has passed nothing)."""
   if simulator.step_count == 0:
     setattr(simulator, _PASSED, set())
+    setattr(simulator, _START, (simulator.grid, tuple(simulator.agent_pos)))
   front = simulator.grid.get(*simulator.front_pos)
   was_open = front.is_open if isinstance(front, world_object.Door) else None
   setattr(simulator, _BEFORE, (front, was_open, simulator.carrying))
@@ -95,6 +97,13 @@ def last(simulator: Any) -> StepEvents:
   """The events of the simulator's latest step (none before the first)."""
   step, events = getattr(simulator, _EVENTS, (None, NO_EVENTS))
   return events if step == simulator.step_count else NO_EVENTS
+
+
+def start_position(simulator: Any) -> Optional[Tuple[int, int]]:
+  """Where the agent stood when the current episode's first step began
+  (None before it)."""
+  grid, position = getattr(simulator, _START, (None, None))
+  return position if grid is simulator.grid else None
 
 
 @functools.lru_cache(maxsize=None)

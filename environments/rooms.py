@@ -1,10 +1,16 @@
-"""Rooms of multi-room MiniGrid levels (MultiRoom): where the agent is.
+"""Rooms of MiniGrid levels: where the agent is.
 
 MultiRoom levels are a chain of rooms joined by doors; the agent starts in room
 0 and the goal is in the last room. Levels without rooms answer None / False.
+On every level, the start area is what the agent can walk to from where it
+started without going through a door.
 """
 
-from typing import Any, Optional
+from typing import Any, FrozenSet, Optional, Tuple
+
+from minigrid.core import world_object
+
+Cell = Tuple[int, int]
 
 
 def has_rooms(simulator: Any) -> bool:
@@ -22,3 +28,22 @@ def room_index(simulator: Any) -> Optional[int]:
     if left < x < left + width - 1 and top < y < top + height - 1:
       return index
   return None
+
+
+def start_area(simulator: Any, start: Cell) -> FrozenSet[Cell]:
+  """The cells connected to `start` when every door, open or not, is a wall
+  and every other object (a key, a ball, a box) could be moved out of the
+  way: what lies on the agent's side of the level's doors."""
+  area, frontier = {start}, [start]
+  while frontier:
+    x, y = frontier.pop()
+    for cell in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+      if cell in area or not (0 <= cell[0] < simulator.grid.width and
+                              0 <= cell[1] < simulator.grid.height):
+        continue
+      obj = simulator.grid.get(*cell)
+      if obj is None or (obj.type != 'wall' and
+                         not isinstance(obj, world_object.Door)):
+        area.add(cell)
+        frontier.append(cell)
+  return frozenset(area)

@@ -157,6 +157,38 @@ def reach_last_room_task(game_reward: float, simulator: Any) -> float:
   return _first_reached(simulator, len(simulator.rooms) - 1, 'last_room')
 
 
+def _went_through_a_door(simulator: Any) -> float:
+  """1.0 on the step of an episode when the agent first stands past a door,
+  outside its start area (rooms.start_area; a doorway does not count), else
+  0.0; per episode and repeatable on the same step, like _first_reached."""
+  start = minigrid_events.start_position(simulator)
+  if start is None:
+    return 0.0
+  grid, area, step = getattr(simulator, '_through_door', (None, None, None))
+  if grid is not simulator.grid:
+    area, step = rooms.start_area(simulator, start), None
+    setattr(simulator, '_through_door', (simulator.grid, area, step))
+  if step is not None:
+    return float(step == simulator.step_count)
+  position = tuple(simulator.agent_pos)
+  if position in area or simulator.grid.get(*position) is not None and (
+      simulator.grid.get(*position).type == 'door'):
+    return 0.0
+  setattr(simulator, '_through_door',
+          (simulator.grid, area, simulator.step_count))
+  return 1.0
+
+
+@register_task('minigrid', 'through_door', applies=minigrid_events.has_doors)
+def through_door_task(game_reward: float, simulator: Any) -> float:
+  """Sparse, the first event of every level with doors: +1 the first time in
+  an episode the agent stands past a door (behind DoorKey's locked door, in
+  MultiRoom's second room). Unlike a level's goal, it does not end the
+  level's episodes, so a reward-free pi_p can have it in its behaviour."""
+  del game_reward
+  return _went_through_a_door(simulator)
+
+
 # The paper's task families (its figure 5) over MiniGrid dynamics: a sparse
 # "easy" task that pays only for the event that matters, and its "hard" twin
 # that also penalises events the agent must go through on the way. The paper's
@@ -226,3 +258,11 @@ def reach_third_room_penalised_once_task(game_reward: float,
   -PASSAGE_PENALTY the first time in an episode each door is opened."""
   return (reach_third_room_task(game_reward, simulator) -
           _first_passage_cost(simulator))
+
+
+@register_task('minigrid', 'through_door_penalised',
+               applies=minigrid_events.has_doors)
+def through_door_penalised_task(game_reward: float, simulator: Any) -> float:
+  """Hard twin of `through_door`: also -PASSAGE_PENALTY for every door or
+  box opened and every object picked up (the key of a locked door)."""
+  return through_door_task(game_reward, simulator) - _passage_cost(simulator)

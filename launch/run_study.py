@@ -32,9 +32,11 @@ flags.DEFINE_list('levels', [], 'Suite levels (default all): ' + ', '.join(
 flags.DEFINE_list('tasks', [], 'Task families (default '
                   + ', '.join(suite.FAMILIES) + '; hard runs first). '
                   f'{suite.FAR!r} (the six-room level\'s last room, where BT '
-                  'fails, for the hand-over arms) and '
+                  'fails, for the hand-over arms), '
                   f'{suite.HARD_ONCE!r} (the hard twin charging each event once '
-                  'per episode, as the paper\'s games do) run only when named.')
+                  'per episode, as the paper\'s games do) and '
+                  f'{suite.DOOR_HARD!r} (the hard twin of going through the '
+                  'first door) run only when named.')
 flags.DEFINE_list('arms', [], 'Arms (default all): ' + ', '.join(
     suite.ARMS) + f'; the ablation arms {", ".join(suite.ABLATION_ARMS)} '
                   f'run on {suite.ABLATION_LEVEL}; the retention arms '

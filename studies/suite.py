@@ -8,7 +8,10 @@ the paper's task families (its figure 5) over those dynamics:
         through on the way (environments/tasks.py, PASSAGE_PENALTY), every
         time they happen;
   hard_once  the same twin charging each object's first passage in an
-        episode only, as the paper's games do (a pac-dot is eaten once).
+        episode only, as the paper's games do (a pac-dot is eaten once);
+  door_hard  the hard twin of going through the level's first door (an
+        event that does not end the level's episodes, so a reward-free pi_p
+        can have it in its behaviour), penalising the key and the door.
 Every arm of the study gets the level's transfer budget.
 """
 
@@ -25,7 +28,10 @@ FAR = 'far'
 # run when named: on DoorKey, pi_p's flights pick the key up and drop it
 # again and again, and `hard` charges every time.
 HARD_ONCE = 'hard_once'
-ALL_FAMILIES = FAMILIES + (FAR, HARD_ONCE)
+# A check of why BT helps where it does, run when named: a hard task whose
+# rewarded event is in pi_p's own behaviour on every level with doors.
+DOOR_HARD = 'door_hard'
+ALL_FAMILIES = FAMILIES + (FAR, HARD_ONCE, DOOR_HARD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +60,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
         'multiroom', 'minigrid:MiniGrid-MultiRoom-N4-S5-v0', 'ngu_multiroom',
         {'game': 'game', 'easy': 'reach_third_room',
          'hard': 'reach_third_room_penalised', FAR: 'reach_last_room',
-         HARD_ONCE: 'reach_third_room_penalised_once'},
+         HARD_ONCE: 'reach_third_room_penalised_once',
+         DOOR_HARD: 'through_door_penalised'},
         150_000,
         'Six rooms in a chain behind closed doors: the paper\'s '
         'hard-exploration setting in small. The goal (the game) is out of '
@@ -66,7 +73,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
     SuiteLevel(
         'doorkey', 'minigrid:MiniGrid-DoorKey-6x6-v0', 'ngu_doorkey',
         {'game': 'game', 'easy': 'success', 'hard': 'success_penalised',
-         HARD_ONCE: 'success_penalised_once'},
+         HARD_ONCE: 'success_penalised_once',
+         DOOR_HARD: 'through_door_penalised'},
         150_000,
         'A key, a locked door and a goal behind it: the key must be picked '
         'up and the door opened on the way (the hard task penalises both). '
@@ -76,7 +84,8 @@ SUITE: Tuple[SuiteLevel, ...] = (
         'unlockpickup', 'minigrid:MiniGrid-UnlockPickup-v0',
         'ngu_unlockpickup',
         {'game': 'game', 'easy': 'success', 'hard': 'success_penalised',
-         HARD_ONCE: 'success_penalised_once'},
+         HARD_ONCE: 'success_penalised_once',
+         DOOR_HARD: 'through_door_penalised'},
         150_000,
         'Two rooms: the key lies in the first, the box to fetch behind a '
         'locked door in the second (two events on the way, penalised in the '
@@ -131,10 +140,10 @@ def arms_of(level_name: str, family: str) -> Sequence[str]:
   """The arms the study runs on a level's family: every arm on the suite's
   families (the ablation on one level), the hand-overs also on the hard
   tasks; FAR_ARMS on the far task; the paper's arms on the once-charged
-  hard twin."""
+  hard twin and on the door's."""
   if family == FAR:
     return FAR_ARMS
-  if family == HARD_ONCE:
+  if family in (HARD_ONCE, DOOR_HARD):
     return ARMS
   return (ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ()) +
           RETENTION_ARMS + (HANDOVER_ARMS if family == 'hard' else ()))

@@ -12,6 +12,7 @@ import pytest
 from rliable import library as rly
 from rliable import metrics
 
+from behavior_transfer import environments
 from behavior_transfer.studies import statistics
 from behavior_transfer.studies import study
 from behavior_transfer.studies import study_report
@@ -60,6 +61,17 @@ def test_the_once_charged_hard_twin_is_planned_only_by_name():
       study.Run('doorkey', suite.HARD_ONCE, 'bt', 0))
   assert settings.task == 'success_penalised_once'
   assert settings.transfer_steps == suite.level('doorkey').transfer_steps
+
+
+def test_the_door_s_hard_twin_is_planned_only_by_name_on_every_level():
+  assert not [r for r in study.plan() if r.family == suite.DOOR_HARD]
+  planned = study.plan(families=[suite.DOOR_HARD], seeds=[0])
+  assert {r.level for r in planned} == {lvl.name for lvl in suite.SUITE}
+  assert {r.arm for r in planned} == set(suite.ARMS)
+  for lvl in suite.SUITE:
+    settings = study.settings_for(study.Run(lvl.name, suite.DOOR_HARD, 'bt', 0))
+    assert settings.task == 'through_door_penalised'
+    environments.validate(lvl.environment, settings.task)
 
 
 def test_plan_refuses_unknown_names_listing_valid_ones():

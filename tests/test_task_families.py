@@ -135,6 +135,48 @@ def test_reach_third_room_penalised_costs_each_door_on_the_way():
   assert sum(hard) == pytest.approx(1 - 2 * P)
 
 
+def test_through_door_pays_the_first_step_past_the_door_once_an_episode():
+  level = 'MiniGrid-DoorKey-5x5-v0'
+  simulator, step = _twins(level, 'through_door', 'through_door_penalised')
+  door = play.find(simulator, 'door')
+  script = [step(play.face(simulator, play.find(simulator, 'key'))
+                 + [play.PICKUP]),
+            step(play.face(simulator, door) + [play.TOGGLE]),
+            step(play.reach(simulator, door)),  # Into the doorway: not yet.
+            step([play.FORWARD]),  # Past it.
+            step([play.LEFT, play.LEFT, play.FORWARD, play.FORWARD,
+                  play.LEFT, play.LEFT, play.FORWARD, play.FORWARD])]
+  easy, hard = ([r for part in script for r in part[i]] for i in (0, 1))
+  past = sum(len(part[0]) for part in script[:3])
+  assert [i for i, r in enumerate(easy) if r] == [past]
+  assert easy[past] == 1.  # Back through the door and out again: no more.
+  assert tuple(simulator.agent_pos) not in rooms.start_area(
+      simulator, minigrid_events.start_position(simulator))
+  charged = [i for i, r in enumerate(hard) if r < 0]
+  assert charged == [len(script[0][0]) - 1,
+                     len(script[0][0]) + len(script[1][0]) - 1]
+  assert sum(hard) == pytest.approx(1 - 2 * P)
+  # The next episode pays again.
+  env, simulator = _env(level, 'through_door')
+  for _ in range(2):
+    play.play(env, play.face(simulator, play.find(simulator, 'key'))
+              + [play.PICKUP])
+    door = play.find(simulator, 'door')
+    play.play(env, play.face(simulator, door) + [play.TOGGLE])
+    rewards = play.play(env, play.reach(simulator, door) + [play.FORWARD])
+    assert rewards[-1] == 1. and sum(rewards) == 1.
+    env.reset()
+
+
+def test_through_door_is_multiroom_s_second_room():
+  env, simulator = _env('MiniGrid-MultiRoom-N4-S5-v0', 'through_door', seed=1)
+  door = play.nearest(simulator, play.face, 'door', is_open=False)
+  rewards = play.play(env, play.face(simulator, door) + [play.TOGGLE])
+  rewards += play.play(env, play.reach(simulator, door) + [play.FORWARD])
+  assert rooms.room_index(simulator) == 1
+  assert rewards == [0.] * (len(rewards) - 1) + [1.]
+
+
 def test_hard_twins_apply_only_where_their_events_exist():
   def applicable(level):
     env, simulator = _env(level, 'game')
@@ -148,6 +190,10 @@ def test_hard_twins_apply_only_where_their_events_exist():
       'MiniGrid-MultiRoom-N4-S5-v0')
   assert 'reach_third_room_penalised' not in applicable(
       'MiniGrid-DoorKey-5x5-v0')
+  assert {'through_door', 'through_door_penalised'} <= applicable(
+      'MiniGrid-UnlockPickup-v0')
+  assert not {'through_door', 'through_door_penalised'} & applicable(
+      'MiniGrid-FourRooms-v0')
   with pytest.raises(ValueError, match='does not apply.*success'):
     environments.validate('minigrid:MiniGrid-Empty-5x5-v0',
                           'success_penalised')
