@@ -30,19 +30,19 @@ class StepEvents:
   picked_up: Optional[world_object.WorldObj] = None
   box_opened: bool = False
   succeeded: bool = False
-  # Passages through an object not passed before in the episode (the first
-  # pick-up of this key, the first opening of this door), the paper's kind of
-  # event: each of Ms Pac-Man's pac-dots or H.E.R.O.'s walls happens once.
+  # The objects the step passed through on the way to the level's goal (a
+  # door or box opened, something picked up, but not the pickup that
+  # completes a fetch mission), and how many of them the episode passes for
+  # the first time (the first pick-up of this key, the first opening of this
+  # door): the paper's kind of event, as each of Ms Pac-Man's pac-dots or
+  # H.E.R.O.'s walls happens once.
+  passed: Tuple[world_object.WorldObj, ...] = ()
   first_passages: int = 0
 
   @property
   def passages(self) -> int:
-    """Events a level makes the agent go through on the way to its goal
-    (opening a door or box, picking something up), not counting the pickup
-    that completes a fetch mission."""
-    picked_up = self.picked_up is not None and not self.succeeded
-    return int(self.door_opened is not None) + int(picked_up) + int(
-        self.box_opened)
+    """Events a level makes the agent go through on the way to its goal."""
+    return len(self.passed)
 
 
 NO_EVENTS = StepEvents()
@@ -74,12 +74,11 @@ def after_step(simulator: Any, game_reward: float) -> StepEvents:
   picked_up = carrying if carrying is not None and carrying is not carried \
       else None
   succeeded = game_reward > 0
-  passed = [door_opened, front if box_opened else None,
-            None if succeeded else picked_up]
-  first_passages = _first_passages(
-      simulator, [obj for obj in passed if obj is not None])
-  events = StepEvents(door_opened, picked_up, box_opened, succeeded,
-                      first_passages)
+  passed = tuple(obj for obj in (door_opened, front if box_opened else None,
+                                 None if succeeded else picked_up)
+                 if obj is not None)
+  events = StepEvents(door_opened, picked_up, box_opened, succeeded, passed,
+                      _first_passages(simulator, passed))
   setattr(simulator, _EVENTS, (simulator.step_count, events))
   return events
 
