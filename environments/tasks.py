@@ -157,6 +157,9 @@ def reach_last_room_task(game_reward: float, simulator: Any) -> float:
   return _first_reached(simulator, len(simulator.rooms) - 1, 'last_room')
 
 
+_THROUGH_DOOR = '_through_door_step'
+
+
 def _went_through_a_door(simulator: Any) -> float:
   """1.0 on the step of an episode when the agent first stands past a door,
   outside its start area (rooms.start_area; a doorway does not count), else
@@ -164,19 +167,17 @@ def _went_through_a_door(simulator: Any) -> float:
   start = minigrid_events.start_position(simulator)
   if start is None:
     return 0.0
-  grid, area, step = getattr(simulator, '_through_door', (None, None, None))
-  if grid is not simulator.grid:
+  grid, area, step = getattr(simulator, _THROUGH_DOOR, (None, None, None))
+  if grid is not simulator.grid:  # A new episode.
     area, step = rooms.start_area(simulator, start), None
-    setattr(simulator, '_through_door', (simulator.grid, area, step))
-  if step is not None:
-    return float(step == simulator.step_count)
-  position = tuple(simulator.agent_pos)
-  if position in area or simulator.grid.get(*position) is not None and (
-      simulator.grid.get(*position).type == 'door'):
-    return 0.0
-  setattr(simulator, '_through_door',
-          (simulator.grid, area, simulator.step_count))
-  return 1.0
+  if step is None:
+    position = tuple(simulator.agent_pos)
+    standing_on = simulator.grid.get(*position)
+    if position not in area and not (standing_on is not None and
+                                     standing_on.type == 'door'):
+      step = simulator.step_count
+  setattr(simulator, _THROUGH_DOOR, (simulator.grid, area, step))
+  return float(step == simulator.step_count)
 
 
 @register_task('minigrid', 'through_door', applies=minigrid_events.has_doors)
