@@ -140,11 +140,13 @@ def arms_of(level_name: str, family: str) -> Sequence[str]:
   """The arms the study runs on a level's family: every arm on the suite's
   families (the ablation on one level), the hand-overs also on the hard
   tasks; FAR_ARMS on the far task; the paper's arms on the once-charged
-  hard twin and on the door's."""
+  hard twin, and with the retention arms on the door's."""
   if family == FAR:
     return FAR_ARMS
-  if family in (HARD_ONCE, DOOR_HARD):
+  if family == HARD_ONCE:
     return ARMS
+  if family == DOOR_HARD:
+    return ARMS + RETENTION_ARMS
   return (ARMS + (ABLATION_ARMS if level_name == ABLATION_LEVEL else ()) +
           RETENTION_ARMS + (HANDOVER_ARMS if family == 'hard' else ()))
 

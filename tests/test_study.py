@@ -67,7 +67,7 @@ def test_the_door_s_hard_twin_is_planned_only_by_name_on_every_level():
   assert not [r for r in study.plan() if r.family == suite.DOOR_HARD]
   planned = study.plan(families=[suite.DOOR_HARD], seeds=[0])
   assert {r.level for r in planned} == {lvl.name for lvl in suite.SUITE}
-  assert {r.arm for r in planned} == set(suite.ARMS)
+  assert {r.arm for r in planned} == set(suite.ARMS + suite.RETENTION_ARMS)
   for lvl in suite.SUITE:
     settings = study.settings_for(study.Run(lvl.name, suite.DOOR_HARD, 'bt', 0))
     assert settings.task == 'through_door_penalised'
