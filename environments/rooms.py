@@ -6,11 +6,9 @@ On every level, the start area is what the agent can walk to from where it
 started without going through a door.
 """
 
-from typing import Any, FrozenSet, Optional, Tuple
+from typing import Any, FrozenSet, Optional
 
-from minigrid.core import world_object
-
-Cell = Tuple[int, int]
+from behavior_transfer.environments import minigrid_play
 
 
 def has_rooms(simulator: Any) -> bool:
@@ -30,7 +28,8 @@ def room_index(simulator: Any) -> Optional[int]:
   return None
 
 
-def start_area(simulator: Any, start: Cell) -> FrozenSet[Cell]:
+def start_area(simulator: Any, start: minigrid_play.Cell
+               ) -> FrozenSet[minigrid_play.Cell]:
   """The cells connected to `start` when every door, open or not, is a wall
   and every other object (a key, a ball, a box) could be moved out of the
   way: what lies on the agent's side of the level's doors."""
@@ -42,8 +41,7 @@ def start_area(simulator: Any, start: Cell) -> FrozenSet[Cell]:
                               0 <= cell[1] < simulator.grid.height):
         continue
       obj = simulator.grid.get(*cell)
-      if obj is None or (obj.type != 'wall' and
-                         not isinstance(obj, world_object.Door)):
+      if obj is None or obj.type not in ('wall', 'door'):
         area.add(cell)
         frontier.append(cell)
   return frozenset(area)

@@ -121,20 +121,29 @@ def deceptive_first_room_task(game_reward: float, simulator: Any) -> float:
   return game_reward + (FIRST_ROOM_LURE if in_first_room else 0.0)
 
 
+def _pays_once(simulator: Any, name: str,
+               happened: Callable[[], bool]) -> float:
+  """1.0 on the step of an episode when `happened()` first holds, else 0.0.
+  Remembers that step on the simulator, per episode (MiniGrid builds a new
+  grid at every reset), so calling the task again on the same step (as the
+  measures do) answers the same."""
+  key = f'_paid_step_{name}'
+  grid, step = getattr(simulator, key, (None, None))
+  if grid is not simulator.grid:
+    if not happened():
+      return 0.0
+    step = simulator.step_count
+    setattr(simulator, key, (simulator.grid, step))
+  return float(step == simulator.step_count)
+
+
 def _first_reached(simulator: Any, room: int, name: str) -> float:
   """1.0 on the step of an episode when the agent first stands inside room
-  `room` or a later one, else 0.0. Remembers that step on the simulator,
-  per episode (MiniGrid builds a new grid at every reset), so calling the
-  task again on the same step (as the measures do) answers the same."""
-  key = f'_reached_step_{name}'
-  grid, step = getattr(simulator, key, (None, None))
-  if grid is simulator.grid:
-    return float(step == simulator.step_count)
-  index = rooms.room_index(simulator)
-  if index is None or index < room:
-    return 0.0
-  setattr(simulator, key, (simulator.grid, simulator.step_count))
-  return 1.0
+  `room` or a later one, else 0.0."""
+  def inside():
+    index = rooms.room_index(simulator)
+    return index is not None and index >= room
+  return _pays_once(simulator, name, inside)
 
 
 def _has_three_rooms(simulator: Any) -> bool:
@@ -157,27 +166,20 @@ def reach_last_room_task(game_reward: float, simulator: Any) -> float:
   return _first_reached(simulator, len(simulator.rooms) - 1, 'last_room')
 
 
-_THROUGH_DOOR = '_through_door_step'
-
-
-def _went_through_a_door(simulator: Any) -> float:
-  """1.0 on the step of an episode when the agent first stands past a door,
-  outside its start area (rooms.start_area; a doorway does not count), else
-  0.0; per episode and repeatable on the same step, like _first_reached."""
+def _past_a_door(simulator: Any) -> bool:
+  """Whether the agent stands outside its start area (rooms.start_area), not
+  in a doorway: it has gone through a door this episode."""
   start = minigrid_events.start_position(simulator)
   if start is None:
-    return 0.0
-  grid, area, step = getattr(simulator, _THROUGH_DOOR, (None, None, None))
+    return False
+  grid, area = getattr(simulator, '_start_area', (None, None))
   if grid is not simulator.grid:  # A new episode.
-    area, step = rooms.start_area(simulator, start), None
-  if step is None:
-    position = tuple(simulator.agent_pos)
-    standing_on = simulator.grid.get(*position)
-    if position not in area and not (standing_on is not None and
-                                     standing_on.type == 'door'):
-      step = simulator.step_count
-  setattr(simulator, _THROUGH_DOOR, (simulator.grid, area, step))
-  return float(step == simulator.step_count)
+    area = rooms.start_area(simulator, start)
+    setattr(simulator, '_start_area', (simulator.grid, area))
+  position = tuple(simulator.agent_pos)
+  standing_on = simulator.grid.get(*position)
+  return position not in area and (standing_on is None or
+                                   standing_on.type != 'door')
 
 
 @register_task('minigrid', 'through_door', applies=minigrid_events.has_doors)
@@ -187,7 +189,8 @@ def through_door_task(game_reward: float, simulator: Any) -> float:
   MultiRoom's second room). Unlike a level's goal, it does not end the
   level's episodes, so a reward-free pi_p can have it in its behaviour."""
   del game_reward
-  return _went_through_a_door(simulator)
+  return _pays_once(simulator, 'through_door',
+                    lambda: _past_a_door(simulator))
 
 
 # The paper's task families (its figure 5) over MiniGrid dynamics: a sparse

@@ -148,8 +148,9 @@ def test_through_door_pays_the_first_step_past_the_door_once_an_episode():
                   play.LEFT, play.LEFT, play.FORWARD, play.FORWARD])]
   easy, hard = ([r for part in script for r in part[i]] for i in (0, 1))
   past = sum(len(part[0]) for part in script[:3])
-  assert [i for i, r in enumerate(easy) if r] == [past]
-  assert easy[past] == 1.  # Back through the door and out again: no more.
+  # Paid once, on the first step past the door; walking back through it and
+  # out again pays nothing more.
+  assert [i for i, r in enumerate(easy) if r] == [past] and easy[past] == 1.
   assert tuple(simulator.agent_pos) not in rooms.start_area(
       simulator, minigrid_events.start_position(simulator))
   charged = [i for i, r in enumerate(hard) if r < 0]
