@@ -54,8 +54,10 @@ study: $(STAMP)
 r2d2-demo: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_r2d2 --run_dir=runs/r2d2_demo --overwrite
 
+# The suite, modules that launch in-process programs each in a fresh process
+# (scripts/run_tests.py says why); PYTEST_ARGS go to every pytest process.
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 # Synthetic actors against replay and a cacher on this machine (docs/multi_machine.md).
 bench-load: $(STAMP)

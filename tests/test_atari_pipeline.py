@@ -17,6 +17,9 @@ from behavior_transfer.policies import sources
 from behavior_transfer.studies import paper_report
 from behavior_transfer.studies import pipeline
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 ENVIRONMENT = 'atari:ms_pacman'
 TASK = 'eat_ghosts_hard'
 

@@ -3,11 +3,15 @@
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
+import pytest
 
 from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.launching import reports
 from tests import test_program
+
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
 
 ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
 BUDGET = 400

@@ -18,6 +18,9 @@ from behavior_transfer.experiments import run_experiment
 from behavior_transfer.launching import runs
 from tests import test_program
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 
 def _disk_full(path='/some/run/checkpoints/learner/ckpt-3.data'):
   return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)

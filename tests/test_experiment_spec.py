@@ -18,6 +18,9 @@ from behavior_transfer.distributed import logs
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 LEGACY = os.path.join(os.path.dirname(__file__), 'data', 'legacy_runs')
 LEVEL = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
 # The settings the legacy runs were written with (by the code before

@@ -27,6 +27,9 @@ from tests import test_learner
 from tests import test_program
 from tests.test_bt_actor import FixedQ, run_actor
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 E = bt_config.Exploration
 A = test_bt_actor.NUM_ACTIONS
 FIRST, SECOND = 1, 5  # The two policies' fixed actions.

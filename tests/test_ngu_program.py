@@ -6,6 +6,7 @@ import os
 from absl.testing import absltest
 from acme import specs
 import numpy as np
+import pytest
 
 from behavior_transfer import environments
 from behavior_transfer import experiments
@@ -21,6 +22,9 @@ from behavior_transfer.policies import sources
 from behavior_transfer.studies import bundle
 from tests import test_bt_actor
 from tests import test_program
+
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
 
 ENVIRONMENT = 'minigrid:MiniGrid-MultiRoom-N2-S4-v0'
 

@@ -20,6 +20,9 @@ from behavior_transfer.launching import runs
 from tests import test_learner
 from tests import test_program
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 
 def test_a_diverged_network_stops_the_learner_naming_the_step():
   config = test_learner.make_config()

@@ -10,6 +10,7 @@ from absl.testing import absltest
 from acme import wrappers
 import launchpad as lp
 import numpy as np
+import pytest
 
 from behavior_transfer import experiments
 from behavior_transfer import networks
@@ -21,6 +22,9 @@ from behavior_transfer.experiments import run_experiment
 from behavior_transfer.launching import reports
 from behavior_transfer.launching import runs
 from tests.helpers import tensorboard_events
+
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-5x5-v0'
 TIMEOUT_SECONDS = 240

@@ -27,6 +27,9 @@ from tests import test_learner
 from tests import test_program
 from tests.test_learner import BATCH, NUM_ACTIONS
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 M = retention_config.Method
 TAU = 0.5
 

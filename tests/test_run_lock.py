@@ -12,6 +12,9 @@ from behavior_transfer import experiments
 from behavior_transfer.launching import run_lock
 from behavior_transfer.launching import runs
 
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
+
 HOLD = ('import sys, time\n'
         'from behavior_transfer.launching import run_lock\n'
         'lock = run_lock.RunDirectoryLock(sys.argv[1]).acquire()\n'

@@ -2,12 +2,16 @@
 
 from absl.testing import absltest
 import numpy as np
+import pytest
 
 from behavior_transfer import experiments
 from behavior_transfer.distributed import nodes
 from behavior_transfer.distributed import variable_cache
 from behavior_transfer.launching import reports
 from tests import test_program
+
+# Launches in-process programs: scripts/run_tests.py gives it a process of its own.
+pytestmark = pytest.mark.in_process_programs
 
 
 class VersionedLearner:

@@ -1,0 +1,50 @@
+"""The suite's runner (scripts/run_tests.py): which modules get a process of
+their own, and that every module launching in-process programs asks for one."""
+
+import glob
+import importlib.util
+import os
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# What launches a program in threads of the test process.
+IN_PROCESS_LAUNCHES = ('test_mt', 'local_mt', 'lp.launch(',
+                       'launch_until_stopped(')
+
+
+def _runner():
+  spec = importlib.util.spec_from_file_location(
+      'run_tests', os.path.join(TESTS, '..', 'scripts', 'run_tests.py'))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_marked_modules_run_alone_after_the_others_together(tmp_path):
+  runner = _runner()
+  for name, text in (('test_a.py', f'pytestmark = {runner.MARK}\n'),
+                     ('test_b.py', 'def test_b(): pass\n'),
+                     ('test_c.py', f'x = 1\npytestmark = {runner.MARK}\n'),
+                     ('test_d.py', 'def test_d(): pass\n'),
+                     ('helper.py', f'pytestmark = {runner.MARK}\n')):
+    (tmp_path / name).write_text(text)
+  names = [[os.path.basename(p) for p in group]
+           for group in runner.plan(str(tmp_path))]
+  assert names == [['test_b.py', 'test_d.py'], ['test_a.py'], ['test_c.py']]
+
+
+def test_every_module_that_launches_in_process_programs_is_marked():
+  runner = _runner()
+  unmarked = []
+  for path in sorted(glob.glob(os.path.join(TESTS, 'test_*.py'))):
+    if path == os.path.abspath(__file__):
+      continue
+    with open(path) as f:
+      text = f.read()
+    if any(launch in text for launch in IN_PROCESS_LAUNCHES) and (
+        runner.MARK not in text):
+      unmarked.append(os.path.basename(path))
+  assert not unmarked, (
+      f'{unmarked} launch in-process programs; add `pytestmark = '
+      f'{runner.MARK}` so that scripts/run_tests.py runs each apart.')
+  # The check above sees the modules it should.
+  assert len(runner.plan(TESTS)) > 5
