@@ -169,6 +169,9 @@ class NodeStatus:
     self._activity = ''
     self._activity_since = time.time()
     self._done = threading.Event()
+    # One write at a time, so that the heartbeat cannot put back a state
+    # older than the one `close` wrote last.
+    self._writing = threading.Lock()
 
   def start(self) -> 'NodeStatus':
     self.write()
@@ -183,11 +186,16 @@ class NodeStatus:
     self.write()
 
   def close(self, state: str):
-    self._done.set()
-    self._state = state
-    self.write()
+    with self._writing:
+      self._done.set()
+      self._state = state
+      self._write()
 
   def write(self):
+    with self._writing:
+      self._write()
+
+  def _write(self):
     activity = (describe_stack(self._worker) if self._worker is not None
                 else self._state)
     if activity != self._activity:
@@ -202,7 +210,9 @@ class NodeStatus:
 
   def _beat(self):
     while not self._done.wait(HEARTBEAT_SECONDS):
-      self.write()
+      with self._writing:
+        if not self._done.is_set():  # Else `close` wrote the last state.
+          self._write()
 
 
 def read_statuses(run_dir: str) -> Dict[str, Dict[str, Any]]:

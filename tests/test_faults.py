@@ -7,6 +7,7 @@ and why, exits non-zero, leaves no process behind, and resumes truthfully.
 
 import os
 import signal
+import threading
 import time
 from unittest import mock
 
@@ -97,8 +98,40 @@ def test_nodes_stop_checkpointing_when_the_launcher_dies(tmp_path):
   assert not left, run.output()
   statuses = nodes.read_statuses(run_dir)
   # Every Python node ran its stop path (the learner saved a final checkpoint).
-  assert {s['state'] for s in statuses.values()} == {'stopped'}, statuses
+  unstopped = {name: (s['state'], s['activity'])
+               for name, s in statuses.items() if s['state'] != 'stopped'}
+  assert not unstopped, (unstopped, run.output())
   assert checkpointing.verify(run_dir, checkpointing.LEARNER)
+
+
+def test_a_heartbeat_written_late_never_undoes_the_final_state(tmp_path):
+  # The heartbeat thread reads the state, then is slow to write it; a node
+  # stopping meanwhile writes 'stopped'. The file must end 'stopped'.
+  run_dir, real_write = str(tmp_path), nodes.write_atomically
+  beat_read, release, beat_written = (threading.Event(), threading.Event(),
+                                      threading.Event())
+
+  def slow_heartbeat_write(path, text):
+    if threading.current_thread().name.endswith('_status'):
+      beat_read.set()
+      release.wait(10)
+      real_write(path, text)
+      beat_written.set()
+    else:
+      real_write(path, text)
+
+  with mock.patch.object(nodes, 'HEARTBEAT_SECONDS', 0.01), \
+      mock.patch.object(nodes, 'write_atomically', slow_heartbeat_write):
+    status = nodes.NodeStatus(run_dir, 'learner').start()
+    status.set('stopping')
+    assert beat_read.wait(10)
+    closing = threading.Thread(target=status.close, args=('stopped',))
+    closing.start()
+    time.sleep(0.2)
+    release.set()
+    closing.join(10)
+    assert beat_written.wait(10)
+  assert nodes.read_statuses(run_dir)['learner']['state'] == 'stopped'
 
 
 def test_ctrl_c_stops_cleanly_says_where_and_resumes(tmp_path):
