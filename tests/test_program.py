@@ -224,6 +224,23 @@ class ProgramTest(absltest.TestCase):
     self.assertIn("Node 'actor_1' failed", failure)
     self.assertIn('the emulator is on fire', failure)
 
+  def test_a_late_clean_up_after_a_node_failed_leaves_the_tests_running(self):
+    # test_mt's node monitor SIGQUITs the process 3 s after a node thread
+    # raised; Launchpad's handler would SIGKILL the whole suite here
+    # (tests/conftest.py logs instead).
+    def fail():
+      raise ValueError('failed on purpose')
+
+    cleanups = []
+    late_test_case = mock.Mock(addCleanup=lambda f: cleanups.append(f))
+    program = lp.Program('fails_at_once')
+    program.add_node(lp.PyNode(fail), label='failing')
+    lp.launch(program, launch_type='test_mt', test_case=late_test_case,
+              serialize_py_nodes=False)
+    time.sleep(5.)  # Past the monitor's 3 s.
+    with self.assertRaisesRegex(ValueError, 'failed on purpose'):
+      cleanups[0]()  # Stops the monitor, then raises the node's failure.
+
 
 if __name__ == '__main__':
   absltest.main()
