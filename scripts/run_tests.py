@@ -53,13 +53,14 @@ def _counts(junit_xml: str) -> Tuple[int, int, int]:
           sum(int(s.get('skipped', 0)) for s in suites))
 
 
-def main(pytest_args: Sequence[str]) -> int:
+def main(pytest_args: Sequence[str], test_dir: str = 'tests') -> int:
+  """Runs every planned process; 1 if any of them failed, else 0."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   os.chdir(root)
   rows, failed_processes = [], 0
   start = time.time()
   with tempfile.TemporaryDirectory() as reports:
-    for i, files in enumerate(plan('tests')):
+    for i, files in enumerate(plan(test_dir)):
       label = (f'{len(files)} modules together' if len(files) > 1
                else os.path.basename(files[0]))
       print(f'== pytest process {i + 1}: {label}', flush=True)

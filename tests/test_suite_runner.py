@@ -32,6 +32,19 @@ def test_marked_modules_run_alone_after_the_others_together(tmp_path):
   assert names == [['test_b.py', 'test_d.py'], ['test_a.py'], ['test_c.py']]
 
 
+def test_a_failure_in_any_process_fails_the_run_and_is_counted(
+    tmp_path, capsys):
+  runner = _runner()
+  (tmp_path / 'test_passes.py').write_text('def test_one(): pass\n')
+  (tmp_path / 'test_fails_apart.py').write_text(
+      f'import pytest\npytestmark = {runner.MARK}\n'
+      'def test_one(): assert False\ndef test_two(): pass\n')
+  assert runner.main(['-p', 'no:cacheprovider'], str(tmp_path)) == 1
+  assert '3 tests in 2 processes, 1 failed, 0 skipped' in capsys.readouterr().out
+  (tmp_path / 'test_fails_apart.py').unlink()
+  assert runner.main(['-p', 'no:cacheprovider'], str(tmp_path)) == 0
+
+
 def test_every_module_that_launches_in_process_programs_is_marked():
   runner = _runner()
   unmarked = []
