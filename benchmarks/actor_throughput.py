@@ -29,6 +29,7 @@ import time
 from absl import app
 from absl import flags
 
+from behavior_transfer import tf_runtime
 from benchmarks import figures
 
 FLAGS = flags.FLAGS
@@ -172,7 +173,8 @@ def run_pinned(what: str, root: str = HERE) -> float:
   the checkout `root` (this one by default), imported as behavior_transfer
   through a symlink placed ahead of any installed copy."""
   root = os.path.abspath(root)
-  env = dict(os.environ)
+  env = (dict(os.environ) if root == HERE
+         else tf_runtime.for_another_checkout(os.environ))
   with tempfile.TemporaryDirectory() as shim:
     os.symlink(root, os.path.join(shim, 'behavior_transfer'))
     env['PYTHONPATH'] = os.pathsep.join([shim, root])

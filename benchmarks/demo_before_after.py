@@ -24,6 +24,7 @@ from typing import Dict
 from absl import app
 from absl import flags
 
+from behavior_transfer import tf_runtime
 from behavior_transfer.launching import reports
 from behavior_transfer.studies import pipeline
 from benchmarks import figures
@@ -46,7 +47,7 @@ def run_demo(root: str, out_dir: str) -> float:
   behavior_transfer through a symlink ahead of the installed copy); returns
   its wall seconds."""
   shutil.rmtree(out_dir, ignore_errors=True)
-  env = dict(os.environ)
+  env = tf_runtime.for_another_checkout(os.environ)  # Its launcher sets them.
   with tempfile.TemporaryDirectory() as shim:
     os.symlink(os.path.abspath(root), os.path.join(shim, 'behavior_transfer'))
     env['PYTHONPATH'] = os.pathsep.join([shim, os.path.abspath(root)])

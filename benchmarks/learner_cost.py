@@ -116,7 +116,11 @@ def _worker_command(root: str, output: str,
   """A child measuring the checkout at `root` (imported as behavior_transfer
   through a symlink in `shim`, placed ahead of any installed copy)."""
   os.symlink(os.path.abspath(root), os.path.join(shim, 'behavior_transfer'))
-  env = dict(os.environ)
+  # Not at the top: workers import behavior_transfer from the other checkout.
+  from behavior_transfer import tf_runtime  # pylint: disable=g-import-not-at-top
+  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = (dict(os.environ) if os.path.abspath(root) == here
+         else tf_runtime.for_another_checkout(os.environ))
   env['PYTHONPATH'] = os.pathsep.join(
       [shim, os.path.abspath(root)] +
       ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))

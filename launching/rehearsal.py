@@ -24,7 +24,6 @@ import time
 import uuid
 from typing import List, Optional, Sequence
 
-from behavior_transfer.distributed import nodes
 from behavior_transfer.launching import supervisor
 from behavior_transfer.launching import vertex
 
@@ -132,11 +131,9 @@ def run(plan: vertex.LaunchPlan, run_dir: str,
       argv = pool.entrypoint()
       if argv[0] == 'python':  # The image's Python is this environment's here.
         argv[0] = sys.executable
-      env = dict(os.environ, PYTHONUNBUFFERED='1', TF_CPP_MIN_LOG_LEVEL='2',
-                 OMP_NUM_THREADS='1',
+      env = dict(os.environ, **supervisor.node_environment(),
                  CLUSTER_SPEC=json.dumps(
-                     plan.cluster_spec(addresses, pool.name, index)),
-                 **{nodes.LAUNCHER_PID_ENV: str(os.getpid())})
+                     plan.cluster_spec(addresses, pool.name, index)))
       with open(log_path, 'wb') as log:
         process = subprocess.Popen(hosts.command(host, argv),
                                    cwd=pool.container.path, env=env,

@@ -26,13 +26,14 @@ import os
 import signal
 import subprocess
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import launchpad as lp
 from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
 import psutil
 
+from behavior_transfer import tf_runtime
 from behavior_transfer.distributed import nodes
 
 STOP_SECONDS = 20.
@@ -99,12 +100,19 @@ def describe_exit(node: NodeProcess, oom_kills_at_start: Optional[int]) -> str:
   return 'exited before the program was stopped'
 
 
+def node_environment() -> Dict[str, str]:
+  """What a node process gets on top of the launcher's environment: quiet,
+  single-threaded TensorFlow (a 2-core machine stays usable) with oneDNN's
+  kernels, unbuffered output, and the launcher's pid."""
+  return {'TF_CPP_MIN_LOG_LEVEL': '2', 'OMP_NUM_THREADS': '1',
+          'PYTHONUNBUFFERED': '1', nodes.LAUNCHER_PID_ENV: str(os.getpid()),
+          **tf_runtime.environment()}
+
+
 def launch_local_mp(program: lp.Program, run_dir: str) -> List[NodeProcess]:
   """Starts every node as a child process writing to <run_dir>/node_logs."""
   log_dir = os.path.join(run_dir, NODE_LOGS_DIR, time.strftime('%Y%m%d-%H%M%S'))
-  # One single-threaded TF runtime per process keeps a 2-core machine usable.
-  env = {'TF_CPP_MIN_LOG_LEVEL': '2', 'OMP_NUM_THREADS': '1',
-         'PYTHONUNBUFFERED': '1', nodes.LAUNCHER_PID_ENV: str(os.getpid())}
+  env = node_environment()
   resources = {label: local_multi_processing.PythonProcess(env=env)
                for label in program.groups}
   # Launchpad reads the log directory from a module global set at import.

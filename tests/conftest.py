@@ -1,9 +1,15 @@
-"""Test set-up: quiet TensorFlow, deterministic seeds, small thread pools."""
+"""Test set-up: quiet TensorFlow with the nodes' runtime, deterministic seeds,
+small thread pools."""
 
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
+
+# Tests run TensorFlow as the nodes do: with oneDNN's kernels.
+from behavior_transfer import tf_runtime  # pylint: disable=g-import-not-at-top
+
+tf_runtime.use_in_this_process()
 
 from absl import flags  # pylint: disable=g-import-not-at-top
 
