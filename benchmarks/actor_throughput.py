@@ -1,6 +1,7 @@
 r"""Actor node throughput on one core, next to the raw environment's, in one run.
 
-  python -m benchmarks.actor_throughput [--seconds=8] [--rounds=2]
+  python -m benchmarks.actor_throughput [--seconds=8] [--rounds=2] [--rows=REGEX]
+      [--baseline_dir=/path/to/other/checkout]
 
 Each measurement runs in its own process pinned to one CPU core (core 0), so
 figures are per core and do not disturb each other; measurements alternate
@@ -19,6 +20,7 @@ also go to --json.
 """
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,11 @@ flags.DEFINE_string('minigrid', 'MiniGrid-MultiRoom-N2-S4-v0',
                     'MiniGrid level to act in.')
 flags.DEFINE_string('game', 'montezuma_revenge', 'Atari game to act in.')
 flags.DEFINE_bool('skip_atari', False, 'Measure MiniGrid only.')
+flags.DEFINE_string(
+    'rows', '',
+    'A regular expression: measure only the rows whose names it finds (e.g. '
+    '"raw|r2d2 actor node|Atari"); comparisons whose rows are left out are '
+    'not printed.')
 flags.DEFINE_string('json', 'docs/actor_throughput.json',
                     'Where to write the figures.')
 flags.DEFINE_string('measure', '',
@@ -212,6 +219,9 @@ def main(_):
     for envs in (1, FLAGS.atari_envs):
       wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
 
+  if FLAGS.rows:
+    wanted = {name: what for name, what in wanted.items()
+              if re.search(FLAGS.rows, name)}
   samples = {name: [] for name in wanted}
   baseline = {name: [] for name, what in wanted.items()
               if FLAGS.baseline_dir and what.startswith('node:')}
@@ -228,44 +238,53 @@ def main(_):
   after_before = {name: rates[name] / statistics.median(values)
                   for name, values in baseline.items()}
 
-  raw = rates['raw MiniGrid env (gymnasium, random actions)']
   rows = []
   for name, rate in rates.items():
-    if name.startswith('Atari'):
-      base = rates['Atari env only (random actions)']
-      ratio = f'{rate / base:.2f} of Atari env-only'
-    else:
-      ratio = f'{rate / raw:.2f} of raw MiniGrid'
+    base_name = ('Atari env only (random actions)' if name.startswith('Atari')
+                 else 'raw MiniGrid env (gymnasium, random actions)')
+    ratio = (f'{rate / rates[base_name]:.2f} of {base_name.split(" (")[0]}'
+             if base_name in rates else '')
     rows.append((name, rate, ratio))
   comparisons = {}
+
+  def compare(name: str, numerator: str, denominator: str) -> None:
+    if numerator in rates and denominator in rates:
+      comparisons[name] = rates[numerator] / rates[denominator]
+
   for envs in (1, FLAGS.envs):
-    r2d2 = rates[f'r2d2 actor node, {envs} env']
-    comparisons[f'BT / R2D2 step time, {envs} env'] = (
-        r2d2 / rates[f'bt actor node, {envs} env'])
-    comparisons[f'NGU / R2D2 actor steps/s, {envs} env'] = (
-        rates[f'ngu actor node, {envs} env'] / r2d2)
-  comparisons[f'R2D2 node with / without replay writing, {FLAGS.envs} env'] = (
-      rates[f'r2d2 actor node, {FLAGS.envs} env'] /
-      rates[f'r2d2 actor node, {FLAGS.envs} env, no replay writing'])
+    r2d2 = f'r2d2 actor node, {envs} env'
+    compare(f'BT / R2D2 step time, {envs} env', r2d2,
+            f'bt actor node, {envs} env')
+    compare(f'NGU / R2D2 actor steps/s, {envs} env',
+            f'ngu actor node, {envs} env', r2d2)
+  compare(f'R2D2 node with / without replay writing, {FLAGS.envs} env',
+          f'r2d2 actor node, {FLAGS.envs} env',
+          f'r2d2 actor node, {FLAGS.envs} env, no replay writing')
 
   print(f'\nOne core each; median of {FLAGS.rounds} rounds of '
         f'{FLAGS.seconds:.0f} s; MiniGrid level {FLAGS.minigrid}.')
   print('\n| measurement | steps/s | ratio |\n|---|---:|---|')
   for name, rate, ratio in rows:
     print(f'| {name} | {rate:,.0f} | {ratio} |')
-  print('\n| comparison | ratio |\n|---|---:|')
+  if comparisons:
+    print('\n| comparison | ratio |\n|---|---:|')
   for name, value in comparisons.items():
     print(f'| {name} | {value:.2f} |')
-  writing = {'current': _writing_micros(rates)}
+  writing = ({'current': _writing_micros(rates)}
+             if any(name.startswith('R2D2 node with / without')
+                    for name in comparisons) else {})
   if after_before:
     print(f'\n| actor node | current / baseline ({FLAGS.baseline_dir}) |\n'
           '|---|---:|')
     for name, value in after_before.items():
       print(f'| {name} | {value:.2f} |')
-    writing['baseline'] = _writing_micros(
-        {name: statistics.median(values) for name, values in baseline.items()})
-  print(f'\nReplay writing per environment step, R2D2 node at {FLAGS.envs} env '
-        '(time per step with writing minus without):')
+    if writing:
+      writing['baseline'] = _writing_micros(
+          {name: statistics.median(values)
+           for name, values in baseline.items()})
+  if writing:
+    print(f'\nReplay writing per environment step, R2D2 node at {FLAGS.envs} '
+          'env (time per step with writing minus without):')
   for code, micros in writing.items():
     print(f'  {code}: {micros:.1f} us')
   if 'baseline' in writing:
