@@ -15,7 +15,9 @@ R2D2, BT (Q and a TF pi_p of the same network in one call, flights
 and a+) and NGU pre-training
 (embedding, RND and k-NN novelty online) at 1 and at `--envs` environments;
 the R2D2 node at `--envs` with adders that discard their steps (what replay
-writing costs); Atari env-only steps/s and the Atari R2D2 actor node. Figures
+writing costs); Atari env-only steps/s, the Atari R2D2 actor node, and that
+node's action selection alone (its batched Q-network call on fixed
+observations; with env-only it bounds what the node could reach). Figures
 also go to --json.
 """
 
@@ -154,6 +156,24 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   return loop.run, lambda: loop.steps
 
 
+def _action_selection(agent: str, environment: str, envs: int, run_dir: str):
+  """The node's actor choosing actions for its environments' first
+  observations again and again: its batched Q-network call and what wraps it,
+  without stepping, replay writing or logging."""
+  run, _ = _actor_node(agent, environment, envs, run_dir)
+  loop = run.__self__
+  loop.run(num_steps=envs)  # One step of every environment: real inputs.
+  actor = loop._actor  # pylint: disable=protected-access
+  observations = [t.observation for t in loop._timesteps]  # pylint: disable=protected-access
+  count = [0]
+
+  def work():
+    while True:
+      actor.select_actions(observations)
+      count[0] += envs
+  return work, lambda: count[0]
+
+
 def measure(what: str) -> None:
   """One measurement in this (pinned) process; prints steps/s. The worker
   runs in the main thread (TF functions restored from a SavedModel failed
@@ -164,9 +184,10 @@ def measure(what: str) -> None:
     work, count = _raw_minigrid(rest)
   elif kind == 'atari_env':
     work, count = _atari_env(rest)
-  else:  # node:<agent>:<envs>:<environment>
+  else:  # node|select:<agent>:<envs>:<environment>
     agent, envs, environment = rest.split(':', 2)
-    work, count = _actor_node(agent, environment, int(envs), run_dir)
+    make = _actor_node if kind == 'node' else _action_selection
+    work, count = make(agent, environment, int(envs), run_dir)
   threading.Thread(target=_report_rate, daemon=True,
                    args=(count, FLAGS.seconds, FLAGS.warmup_seconds)).start()
   work()
@@ -218,6 +239,8 @@ def main(_):
     wanted['Atari env only (random actions)'] = f'atari_env:{FLAGS.game}'
     for envs in (1, FLAGS.atari_envs):
       wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
+    wanted[f'Atari r2d2 action selection alone, {FLAGS.atari_envs} env'] = (
+        f'select:r2d2:{FLAGS.atari_envs}:{atari}')
 
   if FLAGS.rows:
     wanted = {name: what for name, what in wanted.items()
@@ -257,6 +280,14 @@ def main(_):
             f'bt actor node, {envs} env')
     compare(f'NGU / R2D2 actor steps/s, {envs} env',
             f'ngu actor node, {envs} env', r2d2)
+  env_only = 'Atari env only (random actions)'
+  selection = f'Atari r2d2 action selection alone, {FLAGS.atari_envs} env'
+  if env_only in rates and selection in rates:
+    # Stepping and choosing actions, nothing else: the most an Atari node
+    # could reach, as a fraction of env-only.
+    comparisons[f'Atari node ceiling (env + action selection, '
+                f'{FLAGS.atari_envs} env) / env-only'] = 1. / (
+                    1. + rates[env_only] / rates[selection])
   compare(f'R2D2 node with / without replay writing, {FLAGS.envs} env',
           f'r2d2 actor node, {FLAGS.envs} env',
           f'r2d2 actor node, {FLAGS.envs} env, no replay writing')
