@@ -2,14 +2,16 @@
 
 TensorFlow 2.8 leaves its oneDNN CPU kernels off unless
 `TF_ENABLE_ONEDNN_OPTS=1` (2.9 made them the default). On one core they make
-the learner's update 1.4x and the Atari actor's Q-network call 1.3x faster
-(docs/results.md, "oneDNN"). TensorFlow reads the variable when its library
-loads, and in a Launchpad node that happens before any node code runs
-(`courier` loads TensorFlow's library when Launchpad is imported), so the
-variable must be in a process's environment when it starts: the launchers and
-benchmarks set it for themselves before importing TensorFlow, and the local
-launch passes it to every node process (`supervisor.node_environment`). A
-value the user set, e.g. 0, is kept.
+the MiniGrid learners' updates 1.4-1.5x and the Atari actor node 1.07-1.18x
+faster, and MiniGrid's actor nodes 7-11% slower (docs/results.md, "oneDNN").
+
+TensorFlow reads the variable when its library loads, and in a Launchpad node
+that happens before any node code runs (`courier` loads TensorFlow's library
+when Launchpad is imported), so the variable must be in a process's
+environment when it starts: the launchers and benchmarks set it for
+themselves before importing TensorFlow, and the local launch passes it to
+every node process (`supervisor.node_environment`). A value the user set,
+e.g. 0, is kept.
 """
 
 import os
