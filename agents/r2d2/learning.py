@@ -458,9 +458,18 @@ class R2D2Learner(acme.Learner, tf2_savers.TFSaveable):
         agent = tf.logical_not(is_demonstration)
         keys = tf.boolean_mask(keys, agent)
         priorities = tf.boolean_mask(priorities, agent)
-      self._replay_client.update_priorities(
-          table=self._table, keys=keys,
-          priorities=tf.cast(priorities, tf.float64))
+
+      def write_priorities():
+        self._replay_client.update_priorities(
+            table=self._table, keys=keys,
+            priorities=tf.cast(priorities, tf.float64))
+        return tf.constant(True)
+
+      # Reverb fails the whole step on a NaN priority, before `step` could
+      # name what diverged: skip the write, and `check_finite` stops the
+      # learner on this step with the reason.
+      tf.cond(tf.reduce_all(tf.math.is_finite(priorities)), write_priorities,
+              lambda: tf.constant(False))
     return metrics
 
   def step(self):
