@@ -10,6 +10,7 @@ import threading
 from acme.tf import savers as tf2_savers
 import numpy as np
 import pytest
+import reverb
 import tensorflow as tf
 
 from behavior_transfer import experiments
@@ -42,6 +43,41 @@ def test_a_diverged_network_stops_the_learner_naming_the_step():
                      match='learner Q values became inf at step 7'):
     learning.check_finite({'loss': 1., 'mean_q': np.inf}, ['loss', 'mean_q'],
                           7)
+
+
+def test_non_finite_priorities_are_not_written_and_the_step_names_why():
+  # Reverb fails a whole update on a NaN priority, with a raw traceback.
+  server = reverb.Server([reverb.Table(
+      'priority_table', reverb.selectors.Prioritized(0.9),
+      reverb.selectors.Fifo(), 10, reverb.rate_limiters.MinSize(1))])
+  client = reverb.Client(f'localhost:{server.port}')
+  client.insert([np.zeros(1)], priorities={'priority_table': 1.})
+  [[item]] = client.sample('priority_table', num_samples=1)
+  config = test_learner.make_config()
+  sample = test_learner.make_sample(config)
+  batch = sample.info.key.shape[0]
+  sample = sample._replace(info=sample.info._replace(
+      key=tf.constant([item.info.key] * batch, tf.uint64)))
+
+  def learner(nan_weights=False):
+    online, target = test_learner.make_networks()
+    for variable in online.trainable_variables if nan_weights else ():
+      variable.assign(tf.fill(variable.shape, np.nan))
+    return learning.R2D2Learner(
+        online, target, config, iterator=itertools.repeat(sample),
+        replay_client=reverb.TFClient(f'localhost:{server.port}'),
+        table='priority_table')
+
+  def priority():
+    [[item]] = client.sample('priority_table', num_samples=1)
+    return item.info.priority
+
+  with pytest.raises(learning.NonFiniteLearning, match='became NaN at step 1'):
+    learner(nan_weights=True).step()  # The traced update, as in the learner node.
+  assert priority() == 1.  # Not written.
+  learner().step()
+  assert priority() != 1.  # Finite priorities are.
+  server.stop()
 
 
 class _Learner:
