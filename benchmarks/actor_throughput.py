@@ -1,7 +1,7 @@
 r"""Actor node throughput on one core, next to the raw environment's, in one run.
 
   python -m benchmarks.actor_throughput [--seconds=8] [--rounds=2] [--rows=REGEX]
-      [--baseline_dir=/path/to/other/checkout]
+      [--baseline_dir=/path/to/other/checkout] [--baseline_env=NAME=VALUE,...]
 
 Each measurement runs in its own process pinned to one CPU core (core 0), so
 figures are per core and do not disturb each other; measurements alternate
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Dict, Mapping, Optional
 
 from absl import app
 from absl import flags
@@ -61,6 +62,12 @@ flags.DEFINE_string(
     'Another checkout of this repository (e.g. a `git worktree` of the '
     'previous commit): every actor node is also measured on its code, '
     'alternating with this one\'s, and current/baseline ratios printed.')
+flags.DEFINE_list(
+    'baseline_env', [],
+    'NAME=VALUE pairs: every actor node is also measured in processes with '
+    'these variables set (on --baseline_dir\'s code if given, else this '
+    'checkout\'s), alternating, and current/baseline ratios printed; e.g. '
+    'TF_ENABLE_ONEDNN_OPTS=0 measures what oneDNN gives the same code.')
 
 def _report_rate(step_count, seconds: float, warmup: float) -> None:
   """Prints the steps/s of the worker running in the main thread, read from
@@ -196,13 +203,27 @@ def measure(what: str) -> None:
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_pinned(what: str, root: str = HERE) -> float:
+def _baseline_environment() -> Dict[str, str]:
+  """--baseline_env as a dict; refuses an entry without a name and '='."""
+  pairs = [entry.partition('=') for entry in FLAGS.baseline_env]
+  malformed = [f'{name}{equals}{value}' for name, equals, value in pairs
+               if not equals or not name]
+  if malformed:
+    raise app.UsageError(f'--baseline_env takes NAME=VALUE pairs; got '
+                         f'{", ".join(malformed)}.')
+  return {name: value for name, _, value in pairs}
+
+
+def run_pinned(what: str, root: str = HERE,
+               extra_env: Optional[Mapping[str, str]] = None) -> float:
   """`measure(what)` in a new process on core 0, by the benchmark and code of
   the checkout `root` (this one by default), imported as behavior_transfer
-  through a symlink placed ahead of any installed copy."""
+  through a symlink placed ahead of any installed copy, with `extra_env`
+  set on top."""
   root = os.path.abspath(root)
   env = (dict(os.environ) if root == HERE
          else tf_runtime.for_another_checkout(os.environ))
+  env.update(extra_env or {})
   with tempfile.TemporaryDirectory() as shim:
     os.symlink(root, os.path.join(shim, 'behavior_transfer'))
     env['PYTHONPATH'] = os.pathsep.join([shim, root])
@@ -246,15 +267,18 @@ def main(_):
     wanted = {name: what for name, what in wanted.items()
               if re.search(FLAGS.rows, name)}
   samples = {name: [] for name in wanted}
+  baseline_env = _baseline_environment()
+  baseline_root = FLAGS.baseline_dir or HERE
   baseline = {name: [] for name, what in wanted.items()
-              if FLAGS.baseline_dir and what.startswith('node:')}
+              if (FLAGS.baseline_dir or baseline_env) and
+              what.startswith('node:')}
   for round_index in range(FLAGS.rounds):
     for name, what in wanted.items():
       samples[name].append(run_pinned(what))
       print(f'round {round_index + 1}: {name}: {samples[name][-1]:,.0f} '
             'steps/s', flush=True)
       if name in baseline:
-        baseline[name].append(run_pinned(what, FLAGS.baseline_dir))
+        baseline[name].append(run_pinned(what, baseline_root, baseline_env))
         print(f'round {round_index + 1}: {name} (baseline): '
               f'{baseline[name][-1]:,.0f} steps/s', flush=True)
   rates = {name: statistics.median(values) for name, values in samples.items()}
@@ -305,7 +329,8 @@ def main(_):
              if any(name.startswith('R2D2 node with / without')
                     for name in comparisons) else {})
   if after_before:
-    print(f'\n| actor node | current / baseline ({FLAGS.baseline_dir}) |\n'
+    described = ' '.join([FLAGS.baseline_dir, *FLAGS.baseline_env]).strip()
+    print(f'\n| actor node | current / baseline ({described}) |\n'
           '|---|---:|')
     for name, value in after_before.items():
       print(f'| {name} | {value:.2f} |')
@@ -326,7 +351,8 @@ def main(_):
       'ratios': {name: ratio for name, _, ratio in rows},
       'comparisons': comparisons,
       'replay_writing_microseconds_per_step': writing,
-      **({'baseline_samples': baseline, 'current_over_baseline': after_before}
+      **({'baseline_dir': FLAGS.baseline_dir, 'baseline_env': baseline_env,
+          'baseline_samples': baseline, 'current_over_baseline': after_before}
          if after_before else {})})
 
 

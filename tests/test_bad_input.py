@@ -133,3 +133,16 @@ def test_tasks_declare_where_they_apply():
   environments.validate('minigrid:MiniGrid-MultiRoom-N2-S4-v0',
                         'deceptive_first_room')
 
+
+
+def test_the_actor_benchmark_refuses_a_baseline_variable_without_a_value():
+  result = subprocess.run(
+      [sys.executable, '-m', 'benchmarks.actor_throughput',
+       '--baseline_env=TF_ENABLE_ONEDNN_OPTS', '--rows=raw', '--json='],
+      capture_output=True, text=True, timeout=120,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+      stdin=subprocess.DEVNULL)
+  assert result.returncode != 0
+  assert ('--baseline_env takes NAME=VALUE pairs; got TF_ENABLE_ONEDNN_OPTS'
+          in result.stderr), result.stderr
+  assert 'steps/s' not in result.stdout  # Nothing was measured.

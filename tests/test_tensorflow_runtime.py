@@ -1,11 +1,14 @@
 """The TensorFlow runtime of the processes the package starts: oneDNN on."""
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from unittest import mock
 
 from absl.testing import absltest
+import launchpad as lp
 
 from behavior_transfer import tf_runtime
 from behavior_transfer.launching import supervisor
@@ -49,6 +52,33 @@ class OneDnnTest(absltest.TestCase):
       os.environ[tf_runtime.ONEDNN_VARIABLE] = '0'
       self.assertEqual(
           supervisor.node_environment()[tf_runtime.ONEDNN_VARIABLE], '0')
+
+  def test_launch_local_mp_starts_each_node_with_it(self):
+    # The wiring, not the dict: nodes of two groups report their own
+    # environment from the processes Launchpad started.
+    def report_environment(path: str) -> None:
+      # Defined here so that it is pickled by value: the node's process
+      # cannot import this test module.
+      with open(path, 'w') as f:
+        json.dump({name: os.environ.get(name) for name in
+                   (tf_runtime.ONEDNN_VARIABLE, 'OMP_NUM_THREADS')}, f)
+
+    run_dir = tempfile.mkdtemp()
+    program = lp.Program('probe')
+    for group in ('learner', 'actor'):
+      with program.group(group):
+        program.add_node(lp.PyNode(report_environment, os.path.join(
+            run_dir, f'{group}.json')))
+    with mock.patch.dict(os.environ):
+      os.environ.pop(tf_runtime.ONEDNN_VARIABLE, None)
+      processes = supervisor.launch_local_mp(program, run_dir)
+    for process in processes:
+      self.assertEqual(process.process.wait(timeout=60), 0)
+    for group in ('learner', 'actor'):
+      with open(os.path.join(run_dir, f'{group}.json')) as f:
+        seen = json.load(f)
+      self.assertEqual(seen[tf_runtime.ONEDNN_VARIABLE], '1', group)
+      self.assertEqual(seen['OMP_NUM_THREADS'], '1', group)
 
 
 if __name__ == '__main__':
