@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-adder bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-load bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-adder bench-precision bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-load bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
 
 # Every package at the version of requirements.lock (tested here).
 $(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
@@ -78,6 +78,9 @@ bench-actors: $(STAMP)
 
 bench-adder: $(STAMP)
 	$(PY) -m benchmarks.adder_overhead
+
+bench-precision: $(STAMP)
+	$(PY) -m benchmarks.acting_precision
 
 bench-program: $(STAMP)
 	$(PY) -m benchmarks.program_throughput --settings=2x16:4,1x32:4
