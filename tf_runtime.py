@@ -3,8 +3,8 @@
 TensorFlow 2.8 leaves its oneDNN CPU kernels off unless
 `TF_ENABLE_ONEDNN_OPTS=1` (2.9 made them the default). On one core they make
 the MiniGrid learners' updates 1.4-1.5x and the Atari actor node 1.07-1.18x
-faster; a MiniGrid actor node loses 9-12% with one environment and nothing
-measurable at the 16-32 the programs batch (docs/results.md, "oneDNN").
+faster; a MiniGrid actor node loses 9-12% with one environment and about 5%
+with the 16 the programs batch (docs/results.md, "oneDNN").
 
 TensorFlow reads the variable when its library loads, and in a Launchpad node
 that happens before any node code runs (`courier` loads TensorFlow's library

@@ -134,7 +134,6 @@ def test_tasks_declare_where_they_apply():
                         'deceptive_first_room')
 
 
-
 def test_the_actor_benchmark_refuses_a_baseline_variable_without_a_value():
   result = subprocess.run(
       [sys.executable, '-m', 'benchmarks.actor_throughput',
