@@ -26,6 +26,11 @@ def environment() -> Dict[str, str]:
   return {ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE, '1')}
 
 
+def onednn_enabled() -> bool:
+  """Whether processes started now run TensorFlow with oneDNN."""
+  return environment()[ONEDNN_VARIABLE] not in ('0', 'false', 'False')
+
+
 def use_in_this_process() -> None:
   """Sets `environment()` here; call before anything loads TensorFlow."""
   os.environ.update(environment())

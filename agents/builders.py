@@ -63,6 +63,12 @@ class AgentBuilder(abc.ABC):
                    ) -> snt.RNNCore:
     """The acting network, its variables created."""
 
+  def make_acting_network(self, environment_spec: specs.EnvironmentSpec
+                          ) -> snt.RNNCore:
+    """The actors' copy of the acting network (the evaluator's is
+    `make_network`'s); they may compute in a cheaper precision."""
+    return self.make_network(environment_spec)
+
   @abc.abstractmethod
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec
                          ) -> List[reverb.Table]:

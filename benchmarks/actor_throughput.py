@@ -17,8 +17,9 @@ and a+) and NGU pre-training
 the R2D2 node at `--envs` with adders that discard their steps (what replay
 writing costs); Atari env-only steps/s, the Atari R2D2 actor node, and that
 node's action selection alone (its batched Q-network call on fixed
-observations; with env-only it bounds what the node could reach). Figures
-also go to --json.
+observations; with env-only it bounds what the node could reach), and both
+again with the Q-network acting in bfloat16 (`R2D2Config.acting_dtype`).
+Figures also go to --json.
 """
 
 import os
@@ -132,7 +133,8 @@ class _DiscardingAdder:
 
 def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   """The actor node the `agent` program builds, with its own replay
-  (`agent` 'r2d2-no-replay': R2D2 whose adders discard every step)."""
+  (`agent` 'r2d2-no-replay': R2D2 whose adders discard every step;
+  'r2d2-bfloat16': R2D2 acting in bfloat16)."""
   from acme.utils import counting  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
@@ -145,7 +147,8 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
       agent.split('-')[0], environment, 10**9,
       pretrained='random' if agent == 'bt' else None)
   layout = experiments.make_layout(experiments.override(
-      spec, r2d2=dict(replay_ratio=0.),
+      spec, r2d2=dict(replay_ratio=0., acting_dtype=(
+          'bfloat16' if agent.endswith('-bfloat16') else None)),
       program=dict(envs_per_actor=envs, num_actors=1)), run_dir)
   if agent == 'bt':  # pi_p a TF-backed greedy policy of the Q-network.
     spec = layout.environment_spec
@@ -262,6 +265,11 @@ def main(_):
       wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
     wanted[f'Atari r2d2 action selection alone, {FLAGS.atari_envs} env'] = (
         f'select:r2d2:{FLAGS.atari_envs}:{atari}')
+    # The node acting in bfloat16 (`R2D2Config.acting_dtype`).
+    wanted[f'Atari r2d2 actor node, {FLAGS.atari_envs} env, bfloat16 acting'] = (
+        f'node:r2d2-bfloat16:{FLAGS.atari_envs}:{atari}')
+    wanted[f'Atari r2d2 action selection alone, {FLAGS.atari_envs} env, '
+           'bfloat16 acting'] = f'select:r2d2-bfloat16:{FLAGS.atari_envs}:{atari}'
 
   if FLAGS.rows:
     wanted = {name: what for name, what in wanted.items()
@@ -312,6 +320,9 @@ def main(_):
     comparisons[f'Atari node ceiling (env + action selection, '
                 f'{FLAGS.atari_envs} env) / env-only'] = 1. / (
                     1. + rates[env_only] / rates[selection])
+  compare(f'Atari node, bfloat16 / float32 acting, {FLAGS.atari_envs} env',
+          f'Atari r2d2 actor node, {FLAGS.atari_envs} env, bfloat16 acting',
+          f'Atari r2d2 actor node, {FLAGS.atari_envs} env')
   compare(f'R2D2 node with / without replay writing, {FLAGS.envs} env',
           f'r2d2 actor node, {FLAGS.envs} env',
           f'r2d2 actor node, {FLAGS.envs} env, no replay writing')

@@ -139,8 +139,12 @@ class DistributedLayout:
     by default the node's CSV and TensorBoard logs in the run directory."""
     tf.random.set_seed(seeds[0])
     builder = self.builder
+    # Actors may act in a cheaper precision; the evaluator scores in float32.
+    network = (builder.make_acting_network(self.environment_spec)
+               if replay is not None
+               else builder.make_network(self.environment_spec))
     actor = builder.make_actor(
-        self.environment_spec, builder.make_network(self.environment_spec),
+        self.environment_spec, network,
         seeds, [builder.make_adder(replay) for _ in seeds] if replay else None,
         variable_source, environment_indices,
         self.program_config.num_environments)

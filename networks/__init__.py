@@ -61,15 +61,16 @@ def _find_setting(settings: dict, key: str):
 
 
 def make_q_network(domain: str, environment_spec: _specs.EnvironmentSpec,
-                   num_outputs=None, size: str = 'standard'
-                   ) -> RecurrentQNetwork:
-  """The Q-network preset for a domain ('atari' or 'minigrid') and size."""
+                   num_outputs=None, size: str = 'standard',
+                   dtype: q_network.DType = 'float32') -> RecurrentQNetwork:
+  """The Q-network preset for a domain ('atari' or 'minigrid') and size,
+  computing in `dtype` (bfloat16 for actors on CPUs with AMX)."""
   check_network_size(domain, size)
   num_actions = environment_spec.actions.num_values
   if domain == 'atari':
     make = make_atari_network if size == 'standard' else make_tiny_atari_network
-    return make(num_actions, num_outputs)
-  return make_small_network(num_actions, num_outputs)
+    return make(num_actions, num_outputs, dtype=dtype)
+  return make_small_network(num_actions, num_outputs, dtype=dtype)
 
 
 def torso_factory(domain: str, size: str = 'standard',

@@ -5,9 +5,14 @@ Observation, one-hot previous action and previous reward are embedded together
 outputs is a parameter: |A| for R2D2, |A|+1 when Behavior Transfer adds the
 extra action a+. The previous action is always a primitive action in A, so the
 one-hot input has |A| entries whichever the number of outputs.
+
+A network computes in float32 by default. Actors may act with a bfloat16 copy
+(`dtype='bfloat16'`), which is faster on CPUs with bfloat16 units (AMX): it
+takes and returns float32 values and states, so replay and the learner see
+float32 whatever the actors compute in.
 """
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 from acme.tf.networks import atari as acme_atari
 from acme.tf.networks import duelling
@@ -15,10 +20,35 @@ from acme.tf.networks import embedding
 from acme.wrappers import observation_action_reward
 import sonnet as snt
 import tensorflow as tf
+import tree
+
+from behavior_transfer import tf_runtime
 
 # MiniGrid's image channels hold an object index (<= 10), a colour (<= 5) and
 # a door state (<= 2); dividing by these keeps inputs in [0, 1].
 _MINIGRID_CHANNEL_SCALE = (10., 5., 2.)
+
+
+# The dtypes a Q-network computes in (`RecurrentQNetwork`'s `dtype`).
+DTYPES = ('float32', 'bfloat16')
+DType = Union[str, tf.dtypes.DType]
+
+
+def check_dtype(dtype: DType) -> tf.dtypes.DType:
+  """`dtype` as a TF dtype if a Q-network can compute in it here; otherwise
+  says why not."""
+  name = dtype if isinstance(dtype, str) else dtype.name
+  if name not in DTYPES:
+    raise ValueError(f'A Q-network cannot compute in {name!r}; valid: '
+                     f'{", ".join(DTYPES)}.')
+  if name == 'bfloat16' and not tf_runtime.onednn_enabled():
+    # Without oneDNN, TF 2.8's CPU Conv2D in bfloat16 returns float32
+    # eagerly and no output in a graph.
+    raise ValueError(
+        'A bfloat16 Q-network needs oneDNN\'s CPU kernels, and '
+        f'{tf_runtime.ONEDNN_VARIABLE} turns them off; unset it or act in '
+        'float32.')
+  return tf.as_dtype(name)
 
 
 # (output channels, kernel size, stride) of a conv layer.
@@ -35,9 +65,12 @@ class AtariTorso(snt.Module):
 
   def __init__(self, hidden_size: int = 512, rescale: bool = True,
                convs: Sequence[ConvLayer] = AGENT57_CONVS,
+               dtype: DType = tf.float32,
                name: str = 'atari_torso'):
-    """`rescale=False` for inputs already normalised (RND's whitened frames)."""
+    """`rescale=False` for inputs already normalised (RND's whitened frames);
+    `dtype` is what the layers compute in."""
     super().__init__(name=name)
+    self._dtype = check_dtype(dtype)
     if tuple(convs) == AGENT57_CONVS:
       self._convs = acme_atari.AtariTorso()
     else:
@@ -50,7 +83,7 @@ class AtariTorso(snt.Module):
     self._scale = 255. if rescale else 1.
 
   def __call__(self, images: tf.Tensor) -> tf.Tensor:
-    inputs = tf.cast(images, tf.float32) / self._scale
+    inputs = tf.cast(images, self._dtype) / tf.cast(self._scale, self._dtype)
     return tf.nn.relu(self._linear(self._convs(inputs)))
 
 
@@ -61,9 +94,12 @@ class MiniGridTorso(snt.Module):
                channels: Sequence[int] = (16, 32),
                hidden_size: int = 64,
                rescale: bool = True,
+               dtype: DType = tf.float32,
                name: str = 'minigrid_torso'):
-    """`rescale=False` for inputs already normalised (RND's whitened views)."""
+    """`rescale=False` for inputs already normalised (RND's whitened views);
+    `dtype` is what the layers compute in."""
     super().__init__(name=name)
+    self._dtype = check_dtype(dtype)
     self._scale = _MINIGRID_CHANNEL_SCALE if rescale else (1., 1., 1.)
     layers = []
     for c in channels:
@@ -72,8 +108,28 @@ class MiniGridTorso(snt.Module):
         layers + [snt.Flatten(), snt.Linear(hidden_size), tf.nn.relu])
 
   def __call__(self, images: tf.Tensor) -> tf.Tensor:
-    inputs = tf.cast(images, tf.float32) / tf.constant(self._scale)
+    inputs = tf.cast(images, self._dtype) / tf.constant(self._scale,
+                                                        self._dtype)
     return self._network(inputs)
+
+
+class OAREmbedding(embedding.OAREmbedding):
+  """Acme's observation-action-reward embedding in the torso's dtype (Acme's
+  own makes the one-hot action and the reward float32)."""
+
+  def __init__(self, torso: snt.Module, num_actions: int,
+               dtype: DType = tf.float32):
+    super().__init__(torso, num_actions)
+    self._dtype = check_dtype(dtype)
+
+  def __call__(self, inputs: observation_action_reward.OAR) -> tf.Tensor:
+    reward = tf.cast(inputs.reward, self._dtype)
+    if len(reward.shape.dims) == 1:
+      reward = tf.expand_dims(reward, axis=-1)
+    return tf.concat([
+        tf.cast(self._torso(inputs.observation), self._dtype),
+        tf.one_hot(inputs.action, self._num_actions, dtype=self._dtype),
+        tf.nn.tanh(reward)], axis=-1)
 
 
 class RecurrentQNetwork(snt.RNNCore):
@@ -81,6 +137,8 @@ class RecurrentQNetwork(snt.RNNCore):
 
   Called on one time step with batched inputs, or unrolled over a [T, B, ...]
   sequence with `unroll`, which applies torso and head to all steps at once.
+  Whatever `dtype` it computes in (its torso's), it takes and returns float32
+  states and Q-values.
   """
 
   def __init__(self,
@@ -89,31 +147,43 @@ class RecurrentQNetwork(snt.RNNCore):
                num_outputs: Optional[int] = None,
                lstm_size: int = 512,
                head_hidden_size: int = 512,
+               dtype: DType = tf.float32,
                name: str = 'recurrent_q_network'):
+    """`dtype` must be the one `torso` computes in."""
     super().__init__(name=name)
     self.num_actions = num_actions
     self.num_outputs = num_outputs or num_actions
-    self._embed = embedding.OAREmbedding(torso=torso, num_actions=num_actions)
-    self._core = snt.LSTM(lstm_size)
+    self.dtype = check_dtype(dtype)
+    self._embed = OAREmbedding(torso, num_actions, self.dtype)
+    self._core = snt.LSTM(lstm_size, dtype=self.dtype)
     self._head = duelling.DuellingMLP(
         self.num_outputs, hidden_sizes=[head_hidden_size])
 
   def __call__(self, inputs: observation_action_reward.OAR,
                state: snt.LSTMState) -> Tuple[tf.Tensor, snt.LSTMState]:
     embeddings = self._embed(inputs)
-    outputs, new_state = self._core(embeddings, state)
-    return self._head(outputs), new_state
+    outputs, new_state = self._core(embeddings, self._cast(state, self.dtype))
+    return self._float32(self._head(outputs), new_state)
 
   def initial_state(self, batch_size: int, **unused_kwargs) -> snt.LSTMState:
-    return self._core.initial_state(batch_size)
+    return self._cast(self._core.initial_state(batch_size), tf.float32)
 
   def unroll(self, inputs: observation_action_reward.OAR, state: snt.LSTMState,
              sequence_length: int) -> Tuple[tf.Tensor, snt.LSTMState]:
     """Unrolls over [T, B, ...] inputs; returns [T, B, outputs] values."""
     del sequence_length  # Read from the inputs.
     embeddings = snt.BatchApply(self._embed)(inputs)
-    outputs, new_state = snt.dynamic_unroll(self._core, embeddings, state)
-    return snt.BatchApply(self._head)(outputs), new_state
+    outputs, new_state = snt.dynamic_unroll(
+        self._core, embeddings, self._cast(state, self.dtype))
+    return self._float32(snt.BatchApply(self._head)(outputs), new_state)
+
+  @staticmethod
+  def _cast(state: snt.LSTMState, dtype: tf.dtypes.DType) -> snt.LSTMState:
+    return tree.map_structure(lambda x: tf.cast(x, dtype), state)
+
+  def _float32(self, q_values: tf.Tensor, state: snt.LSTMState
+               ) -> Tuple[tf.Tensor, snt.LSTMState]:
+    return tf.cast(q_values, tf.float32), self._cast(state, tf.float32)
 
   @property
   def torso_and_core_variables(self) -> Tuple[tf.Variable, ...]:
@@ -127,11 +197,12 @@ class RecurrentQNetwork(snt.RNNCore):
 
 
 def make_atari_network(num_actions: int,
-                       num_outputs: Optional[int] = None) -> RecurrentQNetwork:
+                       num_outputs: Optional[int] = None,
+                       dtype: DType = tf.float32) -> RecurrentQNetwork:
   """The Agent57 Q-network for Atari (84x84x1 observations)."""
   return RecurrentQNetwork(
-      AtariTorso(), num_actions, num_outputs, lstm_size=512,
-      head_hidden_size=512)
+      AtariTorso(dtype=dtype), num_actions, num_outputs, lstm_size=512,
+      head_hidden_size=512, dtype=dtype)
 
 
 # The tiny preset's Atari torso: the Agent57 layers with 1/4 of the channels.
@@ -140,21 +211,22 @@ TINY_HIDDEN_SIZE = 32
 
 
 def make_tiny_atari_network(num_actions: int,
-                            num_outputs: Optional[int] = None
-                            ) -> RecurrentQNetwork:
+                            num_outputs: Optional[int] = None,
+                            dtype: DType = tf.float32) -> RecurrentQNetwork:
   """The Agent57 network's shape at a fraction of its size, for tests and
   smoke runs of the Atari programs on CPU."""
   return RecurrentQNetwork(
-      AtariTorso(TINY_HIDDEN_SIZE, convs=TINY_ATARI_CONVS), num_actions,
-      num_outputs, lstm_size=TINY_HIDDEN_SIZE,
-      head_hidden_size=TINY_HIDDEN_SIZE)
+      AtariTorso(TINY_HIDDEN_SIZE, convs=TINY_ATARI_CONVS, dtype=dtype),
+      num_actions, num_outputs, lstm_size=TINY_HIDDEN_SIZE,
+      head_hidden_size=TINY_HIDDEN_SIZE, dtype=dtype)
 
 
 def make_small_network(num_actions: int,
                        num_outputs: Optional[int] = None,
-                       lstm_size: int = 64) -> RecurrentQNetwork:
+                       lstm_size: int = 64,
+                       dtype: DType = tf.float32) -> RecurrentQNetwork:
   """A small Q-network for MiniGrid's 7x7 views."""
   return RecurrentQNetwork(
-      MiniGridTorso(), num_actions, num_outputs, lstm_size=lstm_size,
-      head_hidden_size=64)
+      MiniGridTorso(dtype=dtype), num_actions, num_outputs,
+      lstm_size=lstm_size, head_hidden_size=64, dtype=dtype)
 

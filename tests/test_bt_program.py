@@ -57,6 +57,36 @@ class TransferProgramTest(parameterized.TestCase):
       self.assertEqual(extra_action_fraction.max(), 0.)
       self.assertEqual(episodes['greedy_extra_action_fraction'].max(), 0.)
 
+  def test_actors_acting_in_bfloat16_feed_the_float32_learner(self):
+    run_dir = self.create_tempdir().full_path
+    spec = experiments.override(
+        test_program.tiny_spec('bt', ENVIRONMENT, BUDGET,
+                               pretrained='scripted:door_seeker'),
+        r2d2=dict(acting_dtype='bfloat16'))
+    acting_dtypes = []
+
+    def make_layout(stop):
+      layout = experiments.make_layout(spec, run_dir, stop)
+      make_acting_network = layout.builder.make_acting_network
+
+      def recorded(environment_spec):
+        network = make_acting_network(environment_spec)
+        acting_dtypes.append({v.dtype.name for v in network.variables})
+        return network
+      layout.builder.make_acting_network = recorded
+      return layout
+
+    test_program.launch_until_stopped(self, make_layout)
+    self.assertEqual(acting_dtypes, [{'bfloat16'}] * 2)  # Both actors.
+    logs = reports.read_logs(run_dir)
+    # Replay took the actors' float32 states (an insert of another dtype
+    # fails the table's signature) and the learner trained on them.
+    self.assertGreater(logs['learner']['learner_steps'].max(), 2)
+    self.assertTrue(np.isfinite(logs['learner']['loss']).all())
+    episodes = reports.actor_episodes(logs)
+    self.assertGreaterEqual(episodes['actor_steps'].max(), BUDGET)
+    self.assertGreater(episodes['extra_action_fraction'].mean(), 0.)
+
 
 if __name__ == '__main__':
   absltest.main()

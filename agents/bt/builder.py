@@ -105,9 +105,10 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         self._num_policies() if self._config.exploration.uses_extra_action
         else 0)
 
-  def _new_network(self, environment_spec):
+  def _new_network(self, environment_spec, **kwargs):
     return self._network_factory(
-        environment_spec, num_outputs=self.num_choices(environment_spec))
+        environment_spec, num_outputs=self.num_choices(environment_spec),
+        **kwargs)
 
   def validate(self, environment_spec: specs.EnvironmentSpec) -> None:
     """Refuses a missing or mismatching pi_p, and weights that do not fit the

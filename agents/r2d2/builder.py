@@ -66,15 +66,24 @@ class R2D2Builder(builders.AgentBuilder):
   def r2d2_config(self) -> r2d2_config.R2D2Config:
     return self._config
 
-  def _new_network(self, environment_spec: specs.EnvironmentSpec
-                   ) -> snt.RNNCore:
-    return self._network_factory(environment_spec)
+  def _new_network(self, environment_spec: specs.EnvironmentSpec,
+                   **kwargs) -> snt.RNNCore:
+    return self._network_factory(environment_spec, **kwargs)
 
-  def make_network(self, environment_spec: specs.EnvironmentSpec
-                   ) -> snt.RNNCore:
-    network = self._new_network(environment_spec)
+  def make_network(self, environment_spec: specs.EnvironmentSpec,
+                   **kwargs) -> snt.RNNCore:
+    network = self._new_network(environment_spec, **kwargs)
     tf2_utils.create_variables(network, [environment_spec.observations])
     return network
+
+  def make_acting_network(self, environment_spec: specs.EnvironmentSpec
+                          ) -> snt.RNNCore:
+    """The Q-network in `acting_dtype`; float32 values go in and out, and
+    the variable client casts the learner's float32 weights on fetching."""
+    dtype = self.r2d2_config.acting_dtype
+    if dtype == 'float32':  # Factories that know no dtype work as before.
+      return self.make_network(environment_spec)
+    return self.make_network(environment_spec, dtype=dtype)
 
   def replay_signature(self, environment_spec: specs.EnvironmentSpec):
     """What each replay item holds: sequences of steps with the LSTM state."""

@@ -5,6 +5,9 @@ from typing import Dict, List, Mapping, TypeVar
 
 T = TypeVar('T')
 
+# What an actor's Q-network can compute in (`networks.q_network.DTYPES`).
+ACTING_DTYPES = ('float32', 'bfloat16')
+
 
 @dataclasses.dataclass
 class R2D2Config:
@@ -61,6 +64,16 @@ class R2D2Config:
   evaluation_epsilon: float = 0.0  # Evaluators act greedily.
   # Actor steps (batched steps of a node) between weight fetches.
   variable_update_period: int = 400
+  # What the actors' copy of the Q-network computes in: 'float32', or
+  # 'bfloat16', 1.5x faster on the Atari network on CPUs with AMX (and
+  # slower on CPUs without bfloat16 units; docs/results.md, "bfloat16
+  # acting"). Learner, evaluator, pi_p and replay stay float32.
+  acting_dtype: str = 'float32'
+
+  def __post_init__(self):
+    if self.acting_dtype not in ACTING_DTYPES:
+      raise ValueError(f'Unknown acting_dtype {self.acting_dtype!r}; valid: '
+                       f'{", ".join(ACTING_DTYPES)}.')
 
   def epsilons(self, num_environments: int) -> List[float]:
     """epsilon of each of all actors' `num_environments` environments."""
