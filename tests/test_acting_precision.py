@@ -167,6 +167,30 @@ class ActingPrecisionTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'float32, bfloat16'):
       networks.make_q_network('minigrid', _minigrid_spec(), dtype='float64')
 
+  def test_programs_that_cannot_act_in_bfloat16_are_refused_when_built(self):
+    spec = _minigrid_spec()
+    config = r2d2_config.preset('minigrid', acting_dtype='bfloat16')
+
+    def factory_without_dtype(environment_spec, num_outputs=None):
+      return networks.make_q_network('minigrid', environment_spec, num_outputs)
+    builder = r2d2_builder.R2D2Builder(config, factory_without_dtype)
+    with self.assertRaisesRegex(ValueError, 'network factory that takes'):
+      builder.validate(spec)
+    bt = bt_builder.BTBuilder(
+        dataclasses.replace(
+            bt_config.preset(
+                'minigrid', exploration=bt_config.Exploration.EPSILON_GREEDY),
+            r2d2=config), factory_without_dtype)
+    with self.assertRaisesRegex(ValueError, 'network factory that takes'):
+      bt.validate(spec)
+    builder = r2d2_builder.R2D2Builder(
+        config, functools.partial(networks.make_q_network, 'minigrid'))
+    builder.validate(spec)
+    with absltest.mock.patch.dict('os.environ',
+                                  {tf_runtime.ONEDNN_VARIABLE: '0'}):
+      with self.assertRaisesRegex(ValueError, tf_runtime.ONEDNN_VARIABLE):
+        builder.validate(spec)
+
   def test_bfloat16_is_refused_without_onednn(self):
     # TF 2.8's own CPU convolutions in bfloat16 give float32 or no output.
     with absltest.mock.patch.dict('os.environ',

@@ -45,6 +45,20 @@ def test_r2d2_refuses_bad_flags(tmp_path, flags, message):
   assert not run_dir.exists()
 
 
+def test_bfloat16_acting_without_onednn_is_refused(tmp_path, monkeypatch):
+  # TF 2.8's own CPU convolutions in bfloat16 are broken; only oneDNN's work.
+  monkeypatch.setenv('TF_ENABLE_ONEDNN_OPTS', '0')
+  run_dir = tmp_path / 'run'
+  code, stderr = launch('run_r2d2', f'--run_dir={run_dir}',
+                        '--acting_dtype=bfloat16')
+  assert code == 2, stderr
+  assert stderr.strip().splitlines() == [
+      "error: A bfloat16 Q-network needs oneDNN's CPU kernels, and "
+      'TF_ENABLE_ONEDNN_OPTS turns them off; unset it or act in float32.'
+  ], stderr
+  assert not run_dir.exists()
+
+
 # What the stack prints when imported, held back from a launcher's terminal.
 THIRD_PARTY_NOISE = ('Gym has been unmaintained', 'FutureWarning',
                      'DeprecationWarning')

@@ -113,6 +113,7 @@ class BTBuilder(r2d2_builder.R2D2Builder):
   def validate(self, environment_spec: specs.EnvironmentSpec) -> None:
     """Refuses a missing or mismatching pi_p, and weights that do not fit the
     Q-network, when the program is built rather than deep inside a node."""
+    super().validate(environment_spec)
     exploration = self._config.exploration
     if self._loads_pretrained_policy():
       if not self._pretrained_factories:

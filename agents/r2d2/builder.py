@@ -76,6 +76,20 @@ class R2D2Builder(builders.AgentBuilder):
     tf2_utils.create_variables(network, [environment_spec.observations])
     return network
 
+  def validate(self, environment_spec: specs.EnvironmentSpec) -> None:
+    """Builds a reduced-precision acting network once, so that a factory
+    without a `dtype` argument, or a runtime without oneDNN, is refused when
+    the program is built, not in every actor."""
+    dtype = self.r2d2_config.acting_dtype
+    if dtype == 'float32':
+      return
+    try:
+      self.make_acting_network(environment_spec)
+    except TypeError as error:
+      raise ValueError(
+          f'acting_dtype {dtype!r} needs a network factory that takes '
+          f'`dtype` (as networks.make_q_network does): {error}') from error
+
   def make_acting_network(self, environment_spec: specs.EnvironmentSpec
                           ) -> snt.RNNCore:
     """The Q-network in `acting_dtype`; float32 values go in and out, and
