@@ -6,8 +6,8 @@ r"""The Atari acting call in float32 and in bfloat16, side by side on one core.
 What an Atari actor node at 16 environments spends 40% of its time on is one
 batched call of the Agent57 Q-network (docs/results.md, "oneDNN"). This times
 that call's layers, built from the same Sonnet and Acme modules as
-`networks.q_network.make_atari_network` (Acme's Atari convolutions, a
-3136-to-512 linear, a 512-unit LSTM over the embedding with the one-hot last
+`networks.q_network.make_atari_network` (Acme's Atari convolutions, padded,
+so a 7744-to-512 linear, a 512-unit LSTM over the embedding with the one-hot last
 action and reward, a dueling head over 18 actions), once with float32 and
 once with bfloat16 variables and inputs, each in its own process pinned to
 core 0, alternating over `--rounds`; the median is reported. bfloat16 pays

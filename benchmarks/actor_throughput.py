@@ -134,7 +134,7 @@ class _DiscardingAdder:
 def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   """The actor node the `agent` program builds, with its own replay
   (`agent` 'r2d2-no-replay': R2D2 whose adders discard every step;
-  'r2d2-bfloat16': R2D2 acting in bfloat16)."""
+  '<agent>-bfloat16': the agent acting in bfloat16)."""
   from acme.utils import counting  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
@@ -143,14 +143,15 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   from behavior_transfer import experiments  # pylint: disable=g-import-not-at-top
   from behavior_transfer.policies import pretrained  # pylint: disable=g-import-not-at-top
 
+  agent_name = agent.split('-')[0]
   spec = experiments.from_preset(
-      agent.split('-')[0], environment, 10**9,
-      pretrained='random' if agent == 'bt' else None)
+      agent_name, environment, 10**9,
+      pretrained='random' if agent_name == 'bt' else None)
   layout = experiments.make_layout(experiments.override(
       spec, r2d2=dict(replay_ratio=0., acting_dtype=(
           'bfloat16' if agent.endswith('-bfloat16') else None)),
       program=dict(envs_per_actor=envs, num_actors=1)), run_dir)
-  if agent == 'bt':  # pi_p a TF-backed greedy policy of the Q-network.
+  if agent_name == 'bt':  # pi_p a TF-backed greedy policy of the Q-network.
     spec = layout.environment_spec
     domain = environments.parse(environment).domain
     pi_network = networks.make_q_network(domain, spec)
