@@ -28,7 +28,7 @@ def environment() -> Dict[str, str]:
 
 def onednn_enabled() -> bool:
   """Whether processes started now run TensorFlow with oneDNN."""
-  return environment()[ONEDNN_VARIABLE] not in ('0', 'false', 'False')
+  return environment()[ONEDNN_VARIABLE].lower() not in ('0', 'false')
 
 
 def use_in_this_process() -> None:
