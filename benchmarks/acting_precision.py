@@ -12,8 +12,8 @@ action and reward, a dueling head over 18 actions), once with float32 and
 once with bfloat16 variables and inputs, each in its own process pinned to
 core 0, alternating over `--rounds`; the median is reported. bfloat16 pays
 only on cores whose oneDNN kernels have it (AMX, or AVX-512 with bfloat16);
-elsewhere it can be slower. It measures the lever, not the package: the
-actors act in float32.
+elsewhere it can be slower. It measures the call alone; `bench-actors` measures
+the actor node acting in bfloat16 (`R2D2Config.acting_dtype`).
 """
 
 import os
