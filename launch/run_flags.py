@@ -87,10 +87,10 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_float('learning_rate', None, 'Adam\'s learning rate.')
   flags.DEFINE_enum(
       'acting_dtype', None, list(r2d2_config.ACTING_DTYPES),
-      'What the actors\' Q-network computes in. bfloat16 is about 1.5x '
-      'faster on the Atari network on CPUs with AMX, slower on CPUs without '
-      'bfloat16 units (`make bench-precision` measures it); learner, '
-      'evaluator and pi_p stay float32.')
+      'What the actors\' Q-network computes in. On CPUs with AMX, bfloat16 '
+      'made the Atari actor node 1.10x faster (its network call 1.54x; '
+      '`make bench-actors` measures it); on CPUs without bfloat16 units it '
+      'can be slower. Learner, evaluator and pi_p stay float32.')
 
 
 def define_launch_flags():

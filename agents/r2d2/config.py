@@ -3,10 +3,12 @@
 import dataclasses
 from typing import Dict, List, Mapping, TypeVar
 
+from behavior_transfer.networks import q_network
+
 T = TypeVar('T')
 
-# What an actor's Q-network can compute in (`networks.q_network.DTYPES`).
-ACTING_DTYPES = ('float32', 'bfloat16')
+# What an actor's Q-network can compute in.
+ACTING_DTYPES = q_network.DTYPES
 
 
 @dataclasses.dataclass
@@ -65,9 +67,10 @@ class R2D2Config:
   # Actor steps (batched steps of a node) between weight fetches.
   variable_update_period: int = 400
   # What the actors' copy of the Q-network computes in: 'float32', or
-  # 'bfloat16', 1.5x faster on the Atari network on CPUs with AMX (and
-  # slower on CPUs without bfloat16 units; docs/results.md, "bfloat16
-  # acting"). Learner, evaluator, pi_p and replay stay float32.
+  # 'bfloat16': on CPUs with AMX the Atari acting call 1.54x and the Atari
+  # actor node 1.10x faster; slower on CPUs without bfloat16 units
+  # (docs/results.md, "bfloat16 acting"). Learner, evaluator, pi_p and
+  # replay stay float32.
   acting_dtype: str = 'float32'
 
   def __post_init__(self):
