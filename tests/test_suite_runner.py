@@ -61,3 +61,34 @@ def test_every_module_that_launches_in_process_programs_is_marked():
       f'{runner.MARK}` so that scripts/run_tests.py runs each apart.')
   # The check above sees the modules it should.
   assert len(runner.plan(TESTS)) > 5
+
+
+def test_a_hung_process_prints_its_stacks_and_is_run_once_more(
+    tmp_path, capfd):
+  runner = _runner()
+  first_time = tmp_path / 'hung_once'
+  (tmp_path / 'test_hangs_once.py').write_text(
+      'import os, time\nimport pytest\n'
+      f'pytestmark = {runner.MARK}\n'
+      'def test_waits_forever_the_first_time():\n'
+      f'  if not os.path.exists({str(first_time)!r}):\n'
+      f'    open({str(first_time)!r}, "w").close()\n'
+      '    time.sleep(600)\n')
+  assert runner.main(['-p', 'no:cacheprovider'], str(tmp_path),
+                     apart_seconds=10) == 0
+  out, err = capfd.readouterr()
+  # faulthandler's stack of the hung test, then the re-run's row.
+  assert 'in test_waits_forever_the_first_time' in out + err
+  assert f'| test_hangs_once.py | {runner.HUNG} |' in out
+  assert '| test_hangs_once.py, re-run after a hang | 0 |' in out
+  assert '1 tests in 2 processes, 0 failed' in out
+
+
+def test_a_process_that_hangs_twice_fails_the_run(tmp_path, capfd):
+  runner = _runner()
+  (tmp_path / 'test_hangs.py').write_text(
+      f'import time\nimport pytest\npytestmark = {runner.MARK}\n'
+      'def test_waits_forever(): time.sleep(600)\n')
+  assert runner.main(['-p', 'no:cacheprovider'], str(tmp_path),
+                     apart_seconds=5) == 1
+  assert '2 pytest process(es) hung' in capfd.readouterr().out
