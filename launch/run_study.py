@@ -88,8 +88,8 @@ def main(_):
           FLAGS.final_episodes, preset=FLAGS.preset,
           num_actors=FLAGS.num_actors, launch_type=run_flags.launch(),
           verbose=FLAGS.verbose, pretrained=FLAGS.pretrained):
-        study_report.write(FLAGS.results_dir, planned, command)
-  print('\n' + study_report.write(FLAGS.results_dir, planned, command),
+        study_report.write(FLAGS.results_dir, command)
+  print('\n' + study_report.write(FLAGS.results_dir, command),
         flush=True)
   if study.read_summaries(FLAGS.results_dir):
     print(f'\nWrote {FLAGS.results_dir}/results.md, results.json and '

@@ -209,8 +209,7 @@ def seed_table(summaries: Sequence[Dict[str, Any]],
   return lines
 
 
-def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
-             done: Sequence[str]) -> str:
+def markdown(results: Dict[str, Any], done: Sequence[study.Run]) -> str:
   """The results tables, the compute and the slices done."""
   lines = ['Greedy success at the budget (each run\'s final policy over '
            f'{study.FINAL_EPISODES} episodes): BT against the best of the '
@@ -255,23 +254,54 @@ def markdown(results: Dict[str, Any], planned: Sequence[study.Run],
                         zip(use['extra_action'], use['success']))
       rho = '-' if use['spearman'] is None else f'{use["spearman"]:.2f}'
       lines.append(f'| {name} | {pairs} | {rho} |')
-  done_set = set(done)
-  slices: Dict[str, List[int]] = {}
-  for run in planned:
-    slices.setdefault(f'{run.level} / {run.family}', [0, 0])
-    slices[f'{run.level} / {run.family}'][0] += run.key in done_set
-    slices[f'{run.level} / {run.family}'][1] += 1
   if results.get('late_evaluator_scores'):
     lines += ['', f'**{results["late_evaluator_scores"]} summaries predate the '
               'final-policy scores**: theirs are the evaluator\'s over the last '
               'quarter of the budget. Rewrite them with `--resummarise` while '
               'their run directories exist.']
-  lines += ['', f'Runs done: {len(done_set)}; compute so far '
-            f'{results["compute"]["wall_hours"]} hours of this machine '
-            f'(2 cores), {results["compute"]["actor_steps"]:,} actor steps.',
-            '', '| slice | runs done / planned |', '|---|---:|']
-  lines += [f'| {name} | {d} / {n} |' for name, (d, n) in slices.items()]
-  return '\n'.join(lines)
+  return '\n'.join(lines + runs_done_lines(results, done))
+
+
+def _seed_list(seeds) -> str:
+  """'0-4', '0, 2', or '-': seeds compactly."""
+  seeds = sorted(seeds)
+  if not seeds:
+    return '-'
+  if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+    return f'{seeds[0]}-{seeds[-1]}'
+  return ', '.join(map(str, seeds))
+
+
+def runs_done_lines(results: Dict[str, Any],
+                    done: Sequence[study.Run]) -> List[str]:
+  """What of the study is done, arm by arm: the seeds done and those of the
+  default plan still missing, on every slice of the default plan and on the
+  slices run when named (the far task, the twins) that have a run."""
+  done_seeds: Dict[Tuple[str, str, str], set] = {}
+  for run in done:
+    done_seeds.setdefault((run.level, run.family, run.arm), set()).add(run.seed)
+  named = {(level, family) for level, family, _ in done_seeds}
+  planned: Dict[Tuple[str, str, str], set] = {}
+  for run in study.plan(families=suite.ALL_FAMILIES):
+    if run.family in suite.FAMILIES or (run.level, run.family) in named:
+      planned.setdefault((run.level, run.family, run.arm), set()).add(run.seed)
+  default = len(study.plan())
+  in_default = sum(len(seeds & planned.get(key, set()))
+                   for key, seeds in done_seeds.items()
+                   if key[1] in suite.FAMILIES)
+  lines = ['', f'Runs done: {len(done)}, {in_default} of them of the default '
+           f'plan\'s {default} (`run_study` with no slice flags; the far task '
+           'and the twins run when named); compute so far '
+           f'{results["compute"]["wall_hours"]} hours of this machine '
+           f'(2 cores), {results["compute"]["actor_steps"]:,} actor steps.',
+           '', '| level / family | arm | seeds done | missing of the plan |',
+           '|---|---|---|---|']
+  for key in list(planned) + [k for k in done_seeds if k not in planned]:
+    seeds = done_seeds.get(key, set())
+    missing = planned.get(key, set()) - seeds
+    lines.append(f'| {key[0]} / {key[1]} | `{key[2]}` | {_seed_list(seeds)} | '
+                 f'{_seed_list(missing)} |')
+  return lines
 
 
 def _arm_table_lines(title: str, rows: Dict[str, Any],
@@ -461,8 +491,7 @@ def plot_extra_action_use(use: Dict[str, Dict[str, Any]],
   return _save(fig, [ax], path)
 
 
-def write(results_dir: str, planned: Sequence[study.Run],
-          command: str) -> str:
+def write(results_dir: str, command: str) -> str:
   """Reads every summary in `results_dir`, writes results.json (with
   `command`, the command that made it), results.md and the figures there;
   returns the markdown."""
@@ -473,7 +502,7 @@ def write(results_dir: str, planned: Sequence[study.Run],
                     for lvl in suite.SUITE
                     if any(s['level'] == lvl.name for s in summaries)}
   results = analyse(summaries, random_returns)
-  done = [study.Run(s['level'], s['family'], s['arm'], s['seed']).key
+  done = [study.Run(s['level'], s['family'], s['arm'], s['seed'])
           for s in summaries]
   figures = [plot_curves(summaries, level,
                          os.path.join(results_dir, f'curves_{level}.png'))
@@ -493,7 +522,7 @@ def write(results_dir: str, planned: Sequence[study.Run],
       os.path.join(results_dir, 'extra_action_use.png'))
   if extra_action:
     figures.append(extra_action)
-  text = '\n'.join([markdown(results, planned, done),
+  text = '\n'.join([markdown(results, done),
                     *seed_table(summaries, results)])
   with open(os.path.join(results_dir, 'results.json'), 'w') as f:
     json.dump({'command': command, 'random_returns': random_returns,

@@ -245,7 +245,7 @@ def test_ablation_table_sets_bt_against_each_of_its_parts():
   assert cell['best_baseline'] == 'epsilon_greedy'
   assert set(cell['probability_of_improvement']) == {'epsilon_greedy'}
   assert 'Both parts of BT: the ablation' in study_report.markdown(
-      results, [], [])
+      results, [])
 
 
 def test_steps_to_threshold_counts_unsolved_runs():
@@ -262,13 +262,14 @@ def test_steps_to_threshold_counts_unsolved_runs():
 
 def test_report_writes_table_figures_and_done_slices(tmp_path):
   summaries, _ = _hand_made(str(tmp_path))
-  planned = study.plan(['doorkey', 'unlockpickup'], ['hard', 'easy'],
-                       list(suite.ARMS + suite.RETENTION_ARMS))
-  text = study_report.write(str(tmp_path), planned, 'the command')
+  text = study_report.write(str(tmp_path), 'the command')
   assert '| doorkey/hard |' in text and '**all levels x families**' in text
   assert 'Fine-tuning done right' in text
-  assert f'| doorkey / hard | {len(planned) // 4} / {len(planned) // 4} |' \
-      in text
+  # What is done, arm by arm, against the whole study's default plan.
+  assert f'Runs done: {len(summaries)}, {len(summaries)} of them' in text
+  assert '| doorkey / hard | `bt` | 0-4 | - |' in text
+  assert '| doorkey / hard | `jsrl` | - | 0-4 |' in text  # Not hand-made.
+  assert '| multiroom / game | `epsilon_greedy` | - | 0-4 |' in text
   written = json.load(open(tmp_path / 'results.json'))
   assert written['command'] == 'the command'
   # Every run seed by seed, with its arm's IQM: BT's row on doorkey/hard.
@@ -290,6 +291,23 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
                'profiles.png', 'forgetting_doorkey.png',
                'extra_action_use.png'):
     assert os.path.getsize(tmp_path / name) > 1000
+
+
+def test_runs_done_name_seeds_done_and_missing_arm_by_arm():
+  done = [study.Run('doorkey', 'hard', 'bt', seed) for seed in (0, 1, 3)] + [
+      study.Run('doorkey', 'door_hard', 'epsilon_greedy', 1),
+      study.Run('doorkey', 'hard', 'epsilon_greedy', 7)]  # Beyond the plan.
+  text = '\n'.join(study_report.runs_done_lines(
+      {'compute': {'wall_hours': 1.5, 'actor_steps': 10}}, done))
+  assert (f'Runs done: 5, 3 of them of the default plan\'s '
+          f'{len(study.plan())}') in text
+  assert '| doorkey / hard | `bt` | 0, 1, 3 | 2, 4 |' in text
+  assert '| doorkey / hard | `epsilon_greedy` | 7 | 0-4 |' in text
+  # A slice run only when named appears once it has a run.
+  assert '| doorkey / door_hard | `epsilon_greedy` | 1 | 0, 2, 3, 4 |' in text
+  assert '| doorkey / door_hard | `bt` | - | 0-4 |' in text
+  assert 'multiroom / far' not in text
+  assert '| unlockpickup / hard | `bt` | - | 0-4 |' in text
 
 
 def test_summarise_run_reads_curves_and_the_last_quarter(tmp_path):
