@@ -374,7 +374,10 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
     assert 0 <= summary['success'] <= 1
     assert len(summary['commit'].split('-')[0]) == 40
     assert summary['pretrained'] == 'ngu_multiroom'  # The level's own.
-  assert '| multiroom / hard | 2 / 2 |' in first.stdout
+  # The runs-done table names this slice's seeds arm by arm.
+  assert 'Runs done: 2, 2 of them of the default plan' in first.stdout
+  for arm in ('bt', 'epsilon_greedy'):
+    assert f'| multiroom / hard | `{arm}` | 0 | 1-' in first.stdout
   assert (tmp_path / 'results' / 'curves_multiroom.png').exists()
   second = run_study()
   assert second.returncode == 0, second.stderr[-3000:]
