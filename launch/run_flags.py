@@ -188,7 +188,7 @@ def exit_codes(run_dir: Optional[str] = None):
     print(e, flush=True)
     sys.exit(0)
   except KeyboardInterrupt:
-    _exit('\nInterrupted before the run started; nothing was lost.', 130)
+    _exit('\nInterrupted while no program was running; nothing was lost.', 130)
   finally:
     terminal.write_held(run_dir)
 

@@ -109,6 +109,11 @@ def node_environment() -> Dict[str, str]:
           **tf_runtime.environment()}
 
 
+# The signals Launchpad's launch takes over in the launcher's process.
+LAUNCHPAD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT,
+                     signal.SIGALRM)
+
+
 def launch_local_mp(program: lp.Program, run_dir: str) -> List[NodeProcess]:
   """Starts every node as a child process writing to <run_dir>/node_logs."""
   log_dir = os.path.join(run_dir, NODE_LOGS_DIR, time.strftime('%Y%m%d-%H%M%S'))
@@ -118,12 +123,19 @@ def launch_local_mp(program: lp.Program, run_dir: str) -> List[NodeProcess]:
   # Launchpad reads the log directory from a module global set at import.
   default_dir = launch_local_output_to_files._LOGGING_DIR  # pylint: disable=protected-access
   launch_local_output_to_files._LOGGING_DIR = log_dir  # pylint: disable=protected-access
+  # Launchpad installs its own signal handlers, for good: left in place, the
+  # next Ctrl-C after this program ended (between a study's runs) would have
+  # its worker manager kill processes long gone (psutil.NoSuchProcess), or
+  # be swallowed. The supervisor handles SIGINT and SIGTERM while nodes run.
+  handlers = {sig: signal.getsignal(sig) for sig in LAUNCHPAD_SIGNALS}
   try:
     with contextlib.redirect_stdout(io.StringIO()):  # Its per-file notices.
       manager = lp.launch(program, launch_type='local_mp',
                           local_resources=resources, terminal='output_to_files')
   finally:
     launch_local_output_to_files._LOGGING_DIR = default_dir  # pylint: disable=protected-access
+    for sig, handler in handlers.items():
+      signal.signal(sig, handler)
   # Its exit-time wait would re-raise a death the supervisor already reported.
   atexit.unregister(manager.wait)
   # Launchpad 0.5 keeps each node's Popen under its title '<group>/<index>',

@@ -7,6 +7,8 @@ and why, exits non-zero, leaves no process behind, and resumes truthfully.
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from unittest import mock
@@ -332,3 +334,41 @@ def test_how_a_vanished_node_is_described(monkeypatch):
   assert supervisor.describe_exit(node(3), 4) == 'exited with code 3'
   assert supervisor.describe_exit(node(0), 4) == (
       'exited before the program was stopped')
+
+
+# A launcher that ran a program and goes on (as a study between its runs),
+# then gets Ctrl-C: it must be Python's own KeyboardInterrupt, not Launchpad's
+# handler acting on the finished program's processes.
+_CTRL_C_AFTER_A_PROGRAM = '''
+import os, signal, sys, tempfile, time
+import launchpad as lp
+from behavior_transfer.launching import supervisor
+
+def node():
+  pass
+
+program = lp.Program('probe')
+with program.group('actor'):
+  program.add_node(lp.PyNode(node))
+for process in supervisor.launch_local_mp(program, tempfile.mkdtemp()):
+  process.process.wait(timeout=120)
+try:
+  os.kill(os.getpid(), signal.SIGINT)
+  time.sleep(10)
+except KeyboardInterrupt:
+  print('KeyboardInterrupt')
+  sys.exit(0)
+print('Ctrl-C was swallowed')
+sys.exit(1)
+'''
+
+
+def test_ctrl_c_after_a_program_ended_is_the_launchers_own(tmp_path):
+  script = tmp_path / 'probe.py'
+  script.write_text(_CTRL_C_AFTER_A_PROGRAM)
+  done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                        text=True, timeout=300, stdin=subprocess.DEVNULL,
+                        cwd=str(tmp_path))
+  assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+  assert 'KeyboardInterrupt' in done.stdout
+  assert 'NoSuchProcess' not in done.stderr
