@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 from typing import Dict, List, Optional
 
 import matplotlib
@@ -68,12 +69,38 @@ def format_summary(summary: Dict[str, float]) -> str:
                    if v == v)  # Skips NaN.
 
 
+# BT's per-episode a+ usage columns (agents/bt/actor.py), and what each counts.
+USAGE_MEASURES = {'greedy_extra_action_fraction': 'greedy choice of a+',
+                  'flight_fraction': 'steps in flights',
+                  'extra_action_fraction': 'steps executing a+'}
+
+
+def extra_action_usage(episodes: pd.DataFrame) -> Dict[str, str]:
+  """Label -> column of the a+ usage in the actors' episodes: per policy
+  (columns suffixed _k) when the actor had several pi_p, else the totals;
+  empty for agents without a+."""
+  usage = {}
+  for measure, label in USAGE_MEASURES.items():
+    per_policy = sorted(
+        (int(m.group(1)), column) for column in episodes.columns
+        if (m := re.fullmatch(re.escape(measure) + r'_(\d+)', column)))
+    if per_policy:
+      usage.update({f'{label}, pi_p {k}': column for k, column in per_policy})
+    elif measure in episodes.columns:
+      usage[label] = measure
+  return usage
+
+
 def plot_learning_curves(run_dir: str, title: Optional[str] = None,
                          window: int = 20) -> str:
-  """Writes <run_dir>/learning_curve.png: returns vs actor steps, and loss."""
+  """Writes <run_dir>/learning_curve.png: returns vs actor steps, the loss,
+  and for BT the a+ usage over actor steps (per pi_p when it has several)."""
   frames = read_logs(run_dir)
   episodes = actor_episodes(frames)
-  fig, (ax_return, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+  usage = extra_action_usage(episodes)
+  fig, axes = plt.subplots(1, 3 if usage else 2,
+                           figsize=(16.5 if usage else 11, 4))
+  ax_return, ax_loss = axes[:2]
   if len(episodes):
     ax_return.plot(episodes['actor_steps'],
                    episodes['episode_return'].rolling(window, 1).mean(),
@@ -92,9 +119,28 @@ def plot_learning_curves(run_dir: str, title: Optional[str] = None,
     ax_loss.set_yscale('log')
   ax_loss.set_xlabel('learner steps')
   ax_loss.set_ylabel('loss (mean of 50 updates)')
+  if usage:
+    _plot_usage(axes[2], episodes, usage, window)
   fig.suptitle(title or os.path.basename(os.path.normpath(run_dir)))
   fig.tight_layout()
   path = os.path.join(run_dir, 'learning_curve.png')
   fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
+
+
+def _plot_usage(ax, episodes: pd.DataFrame, usage: Dict[str, str],
+                window: int) -> None:
+  """a+ usage over actor steps: one colour per pi_p, one line style per
+  measure (the paper's figure 4, per run)."""
+  styles = dict(zip(USAGE_MEASURES.values(), ('-', '--', ':')))
+  for label, column in usage.items():
+    measure, _, policy = label.partition(', pi_p ')
+    ax.plot(episodes['actor_steps'],
+            episodes[column].rolling(window, 1).mean(),
+            linestyle=styles[measure],
+            color=f'C{int(policy)}' if policy else None, label=label)
+  ax.set_xlabel('actor steps')
+  ax.set_ylabel(f'fraction of steps (mean of {window} episodes)')
+  ax.set_title('a+ usage')
+  ax.legend(fontsize=7)

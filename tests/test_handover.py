@@ -1,10 +1,14 @@
 """Beyond the paper: several pi_p in one BT agent, episode-start guidance,
 value-ended flights and other flight lengths."""
 
+import os
+
 from absl.testing import parameterized
 from acme import specs
 from acme.tf import utils as tf2_utils
+from matplotlib import pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 import sonnet as snt
@@ -395,3 +399,35 @@ def test_a_flight_right_after_guidance_is_not_guided():
   assert all(r['in_flight'] for r in records)  # Guidance, then flights.
   # Only the first three steps were guided.
   assert actor.episode_metrics(0)['guided_fraction'] == 3 / 8
+
+
+def test_per_policy_usage_is_plotted_beside_the_learning_curves(tmp_path):
+  """A run with two pi_p: the run's plot gets an a+ usage panel with each
+  measure per policy; a run without a+ keeps its two panels."""
+  def write_actor_log(run_dir, columns):
+    path = reports.log_path(str(run_dir), 'actor_0')
+    os.makedirs(os.path.dirname(path))
+    rows = {'actor_steps': [100, 200, 300], 'episode_return': [0., 1., 0.],
+            'episode_length': [100] * 3, **columns}
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+  per_policy = {f'{measure}_{k}': [0.1 * k] * 3
+                for measure in reports.USAGE_MEASURES for k in (0, 1)}
+  write_actor_log(tmp_path / 'two', {
+      **per_policy, **{measure: [0.2] * 3
+                       for measure in reports.USAGE_MEASURES}})
+  usage = reports.extra_action_usage(
+      reports.actor_episodes(reports.read_logs(str(tmp_path / 'two'))))
+  assert usage == {
+      'greedy choice of a+, pi_p 0': 'greedy_extra_action_fraction_0',
+      'greedy choice of a+, pi_p 1': 'greedy_extra_action_fraction_1',
+      'steps in flights, pi_p 0': 'flight_fraction_0',
+      'steps in flights, pi_p 1': 'flight_fraction_1',
+      'steps executing a+, pi_p 0': 'extra_action_fraction_0',
+      'steps executing a+, pi_p 1': 'extra_action_fraction_1'}
+  write_actor_log(tmp_path / 'plain', {})
+  widths = {}
+  for name in ('two', 'plain'):
+    path = reports.plot_learning_curves(str(tmp_path / name))
+    widths[name] = plt.imread(path).shape[1]
+  assert widths == {'two': 1650, 'plain': 1100}  # Three panels, and two.
