@@ -3,7 +3,7 @@
 import glob
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import matplotlib
 
@@ -75,19 +75,20 @@ USAGE_MEASURES = {'greedy_extra_action_fraction': 'greedy choice of a+',
                   'extra_action_fraction': 'steps executing a+'}
 
 
-def extra_action_usage(episodes: pd.DataFrame) -> Dict[str, str]:
-  """Label -> column of the a+ usage in the actors' episodes: per policy
-  (columns suffixed _k) when the actor had several pi_p, else the totals;
-  empty for agents without a+."""
-  usage = {}
-  for measure, label in USAGE_MEASURES.items():
+def extra_action_usage(
+    episodes: pd.DataFrame) -> List[Tuple[str, Optional[int], str]]:
+  """(measure, policy, column) of the a+ usage in the actors' episodes: per
+  policy k (columns suffixed _k) when the actor had several pi_p, else the
+  totals (policy None); empty for agents without a+."""
+  usage = []
+  for measure in USAGE_MEASURES:
     per_policy = sorted(
         (int(m.group(1)), column) for column in episodes.columns
         if (m := re.fullmatch(re.escape(measure) + r'_(\d+)', column)))
     if per_policy:
-      usage.update({f'{label}, pi_p {k}': column for k, column in per_policy})
+      usage += [(measure, k, column) for k, column in per_policy]
     elif measure in episodes.columns:
-      usage[label] = measure
+      usage.append((measure, None, measure))
   return usage
 
 
@@ -129,17 +130,17 @@ def plot_learning_curves(run_dir: str, title: Optional[str] = None,
   return path
 
 
-def _plot_usage(ax, episodes: pd.DataFrame, usage: Dict[str, str],
-                window: int) -> None:
+def _plot_usage(ax, episodes: pd.DataFrame, usage, window: int) -> None:
   """a+ usage over actor steps: one colour per pi_p, one line style per
   measure (the paper's figure 4, per run)."""
-  styles = dict(zip(USAGE_MEASURES.values(), ('-', '--', ':')))
-  for label, column in usage.items():
-    measure, _, policy = label.partition(', pi_p ')
+  styles = dict(zip(USAGE_MEASURES, ('-', '--', ':')))
+  for measure, policy, column in usage:
     ax.plot(episodes['actor_steps'],
             episodes[column].rolling(window, 1).mean(),
             linestyle=styles[measure],
-            color=f'C{int(policy)}' if policy else None, label=label)
+            color=None if policy is None else f'C{policy}',
+            label=USAGE_MEASURES[measure] + (
+                '' if policy is None else f', pi_p {policy}'))
   ax.set_xlabel('actor steps')
   ax.set_ylabel(f'fraction of steps (mean of {window} episodes)')
   ax.set_title('a+ usage')

@@ -418,13 +418,10 @@ def test_per_policy_usage_is_plotted_beside_the_learning_curves(tmp_path):
                        for measure in reports.USAGE_MEASURES}})
   usage = reports.extra_action_usage(
       reports.actor_episodes(reports.read_logs(str(tmp_path / 'two'))))
-  assert usage == {
-      'greedy choice of a+, pi_p 0': 'greedy_extra_action_fraction_0',
-      'greedy choice of a+, pi_p 1': 'greedy_extra_action_fraction_1',
-      'steps in flights, pi_p 0': 'flight_fraction_0',
-      'steps in flights, pi_p 1': 'flight_fraction_1',
-      'steps executing a+, pi_p 0': 'extra_action_fraction_0',
-      'steps executing a+, pi_p 1': 'extra_action_fraction_1'}
+  assert usage == [
+      (measure, k, f'{measure}_{k}')
+      for measure in ('greedy_extra_action_fraction', 'flight_fraction',
+                      'extra_action_fraction') for k in (0, 1)]
   write_actor_log(tmp_path / 'plain', {})
   widths = {}
   for name in ('two', 'plain'):
