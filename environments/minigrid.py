@@ -1,10 +1,16 @@
 """MiniGrid (gymnasium API) as a dm_env, for learning results on CPU.
 
 Exposes the egocentric 7x7x3 image view (object, colour, state channels) and
-MiniGrid's discrete actions. Any registered MiniGrid id is accepted.
+MiniGrid's discrete actions. Any level the minigrid package registers is
+accepted: its MiniGrid-* ids and its BabyAI-* ones (whose mission text the
+agent does not see).
 """
 
-from typing import Any, List
+import contextlib
+import importlib.util
+import io
+import os
+from typing import Any, List, Optional
 
 import dm_env
 from dm_env import specs
@@ -17,16 +23,48 @@ from behavior_transfer.environments import names
 from behavior_transfer.environments import tasks as tasks_lib
 from behavior_transfer.environments import timesteps
 
-del minigrid  # Imported for its registrations only.
+# The families of levels the minigrid package registers with gymnasium.
+_PREFIXES = ('MiniGrid-', 'BabyAI-')
+_WFC_PREFIX = 'MiniGrid-WFC-'
+_WFC_PATTERNS = os.path.join(os.path.dirname(minigrid.__file__), 'envs', 'wfc',
+                             'patterns')
+
+
+def _unbuildable_reason(level: str) -> Optional[str]:
+  """Why a registered level cannot be built by this install, if it cannot.
+
+  MiniGrid registers its wave-function-collapse levels whatever is
+  installed, but they need networkx and imageio (the `minigrid[wfc]` extra)
+  and the pattern images they load, which minigrid 3.1.0's wheel does not
+  ship; gymnasium.make would fail with advice that does not fix it.
+  """
+  if not level.startswith(_WFC_PREFIX):
+    return None
+  missing = [m for m in ('networkx', 'imageio')
+             if importlib.util.find_spec(m) is None]
+  if not os.path.isdir(_WFC_PATTERNS):
+    missing.append(f'the pattern images ({_WFC_PATTERNS})')
+  if not missing:
+    return None
+  return (f'MiniGrid level {level!r} cannot be built with the installed '
+          f'minigrid: its wave-function-collapse levels need '
+          f'{", ".join(missing)}, which this install lacks (minigrid 3.1.0\'s '
+          f'wheel ships no pattern images). Use another MiniGrid level.')
 
 
 def level_names() -> List[str]:
-  """All MiniGrid environment ids registered with gymnasium."""
-  return sorted(k for k in gymnasium.registry if k.startswith('MiniGrid-'))
+  """The minigrid package's environment ids (MiniGrid-*, BabyAI-*) that this
+  install can build."""
+  return sorted(k for k in gymnasium.registry
+                if k.startswith(_PREFIXES) and not _unbuildable_reason(k))
 
 
 def check_level(level: str) -> str:
-  """Returns `level` if registered; otherwise raises listing close names."""
+  """Returns `level` if it can be built; otherwise raises saying why, or
+  listing close names."""
+  reason = _unbuildable_reason(level) if level in gymnasium.registry else None
+  if reason:
+    raise ValueError(reason)
   return names.check_name('MiniGrid environment', level, level_names())
 
 
@@ -38,6 +76,7 @@ class MiniGridEnvironment(dm_env.Environment):
                task: tasks_lib.TaskFn = tasks_lib.game_reward_task,
                seed: int = 0):
     self._env = gymnasium.make(check_level(level))
+    self._babyai = level.startswith('BabyAI-')
     self._task = task
     self._seed = seed
     self._seeded = False
@@ -51,12 +90,15 @@ class MiniGridEnvironment(dm_env.Environment):
   def reset(self) -> dm_env.TimeStep:
     # Seed once; later resets continue the same random stream, so a run is
     # reproducible from its seed while episodes still differ.
-    if self._seeded:
-      observation, _ = self._env.reset()
-    else:
-      observation, _ = self._env.reset(seed=self._seed)
-      self._env.action_space.seed(self._seed)
-      self._seeded = True
+    # BabyAI prints each layout it rejects while generating one.
+    with (contextlib.redirect_stdout(io.StringIO()) if self._babyai else
+          contextlib.nullcontext()):
+      if self._seeded:
+        observation, _ = self._env.reset()
+      else:
+        observation, _ = self._env.reset(seed=self._seed)
+        self._env.action_space.seed(self._seed)
+        self._seeded = True
     self._reset_next_step = False
     self.last_game_reward = 0.
     return dm_env.restart(observation['image'])

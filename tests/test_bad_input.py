@@ -31,6 +31,10 @@ def launch(module, *flags, cwd=None):
      'of atari, minigrid'),
     (['--environment=minigrid:MiniGrid-Emptyy-5x5-v0'],
      'Close valid names: MiniGrid-Empty-5x5-v0'),
+    # Registered by MiniGrid, but its wheel lacks what the level loads.
+    (['--environment=minigrid:MiniGrid-WFC-MazeSimple-v0'],
+     "MiniGrid level 'MiniGrid-WFC-MazeSimple-v0' cannot be built with the "
+     'installed minigrid'),
     (['--task=deceptive_first_room'], "Task 'deceptive_first_room' does not "
      'apply to minigrid:MiniGrid-Empty-5x5-v0. Tasks for this level: '
      'game, goal_in_half_time, none, success.'),

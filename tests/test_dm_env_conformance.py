@@ -22,6 +22,7 @@ from behavior_transfer.environments import minigrid
 
 EMPTY = 'MiniGrid-Empty-5x5-v0'  # 100-step limit; the goal is 5 steps away.
 MULTI_ROOM = 'MiniGrid-MultiRoom-N2-S4-v0'  # 40-step limit.
+BABYAI = 'BabyAI-OpenRedDoor-v0'  # 50-step limit.
 # Reaches the goal of EMPTY from its fixed start, ending by termination.
 EMPTY_GOAL_ACTIONS = (2, 2, 1, 2, 2)
 # Short Atari episodes, so that 100 steps end one by truncation.
@@ -94,6 +95,7 @@ MiniGridMultiRoomDeceptiveTest = _made(
     f'minigrid:{MULTI_ROOM}', task='deceptive_first_room', oar_wrapper=False)
 MiniGridMultiRoomDeceptiveOARTest = _made(
     f'minigrid:{MULTI_ROOM}', task='deceptive_first_room')
+BabyAIOpenRedDoorOARTest = _made(f'minigrid:{BABYAI}', task='success')
 RawAtariPongTest = _raw_atari('pong')
 AtariPongTest = _made('atari:pong', oar_wrapper=False)
 AtariPongOARTest = _made('atari:pong')

@@ -1,5 +1,9 @@
 """Environment behaviour: specs, episodes, caps, no-op starts, seeds, tasks."""
 
+import contextlib
+import io
+
+import gymnasium
 import numpy as np
 import pytest
 
@@ -133,6 +137,33 @@ class TestMiniGrid:
     env = minigrid.MiniGridEnvironment('MiniGrid-Empty-5x5-v0', tasks.get_task('minigrid', 'none'))
     timesteps = _rollout(env, [2, 2, 1, 2, 2])
     assert timesteps[-1].last() and timesteps[-1].reward == 0.0
+
+  def test_registered_levels_this_install_cannot_build_are_refused(self):
+    # minigrid 3.1.0 registers its WFC levels but ships no pattern images for
+    # them: refused with the reason, and not offered among the valid names.
+    assert not [l for l in minigrid.level_names() if 'WFC' in l]
+    assert 'MiniGrid-MultiRoom-N4-S5-v0' in minigrid.level_names()
+    with pytest.raises(ValueError, match='pattern images'):
+      environments.make_environment('minigrid:MiniGrid-WFC-MazeSimple-v0')
+
+  def test_babyai_levels_build_and_keep_their_rejected_layouts_quiet(self):
+    def printed_over_ten_resets(reset_with_seed, reset):
+      printed = io.StringIO()
+      with contextlib.redirect_stdout(printed):
+        reset_with_seed()
+        for _ in range(9):
+          reset()
+      return printed.getvalue()
+    # Made directly, BabyAI-Unlock-v0 prints "Sampling rejected: ..." for
+    # layouts it throws away (32 times over these resets).
+    raw = gymnasium.make('BabyAI-Unlock-v0')
+    assert 'Sampling rejected' in printed_over_ten_resets(
+        lambda: raw.reset(seed=1), raw.reset)
+    env = environments.make_environment('minigrid:BabyAI-Unlock-v0',
+                                        task='success', seed=1)
+    assert printed_over_ten_resets(env.reset, env.reset) == ''
+    assert env.reset().observation.observation.shape == (7, 7, 3)
+    assert 'BabyAI-Unlock-v0' in minigrid.level_names()
 
   def test_unknown_level_lists_close_names(self):
     with pytest.raises(ValueError, match='MiniGrid-DoorKey-5x5-v0'):
