@@ -5,8 +5,6 @@ import dataclasses
 
 import dm_env
 
-from acme import wrappers
-
 from behavior_transfer.environments import atari
 from behavior_transfer.environments import atari_tasks  # Registers them.
 from behavior_transfer.environments import minigrid
@@ -28,7 +26,7 @@ def validate(name: Name, task: str = 'game') -> None:
     minigrid.check_level(level)
   tasks.get_task(domain, task)
   environment = make_environment(name, task, oar_wrapper=False)
-  simulator = environment.environment.simulator  # Beneath SinglePrecision.
+  simulator = environment.simulator
   environment.close()
   if not tasks.applies(domain, task, simulator):
     raise ValueError(
@@ -60,8 +58,9 @@ def make_environment(name: Name,
   else:
     environment = minigrid.MiniGridEnvironment(
         level, task_fn, seed=seed, **kwargs)
-  # float32 rewards and discounts, as the replay signature expects.
-  environment = wrappers.SinglePrecisionWrapper(environment)
+  # Both classes emit float32 rewards and discounts themselves, as the replay
+  # signature expects (`timesteps`), so Acme's SinglePrecisionWrapper would
+  # only add a tree traversal to every step.
   if oar_wrapper:
     environment = oar.ObservationActionRewardWrapper(environment)
   return environment

@@ -76,6 +76,9 @@ class MiniGridEnvironment(dm_env.Environment):
                task: tasks_lib.TaskFn = tasks_lib.game_reward_task,
                seed: int = 0):
     self._env = gymnasium.make(check_level(level))
+    # Read by the task and the measures on every step; gymnasium's
+    # `unwrapped` walks the wrappers each time.
+    self._simulator = self._env.unwrapped
     self._babyai = level.startswith('BabyAI-')
     self._task = task
     self._seed = seed
@@ -85,7 +88,7 @@ class MiniGridEnvironment(dm_env.Environment):
   @property
   def simulator(self) -> Any:
     """The unwrapped MiniGrid environment, for tasks that read its state."""
-    return self._env.unwrapped
+    return self._simulator
 
   def reset(self) -> dm_env.TimeStep:
     # Seed once; later resets continue the same random stream, so a run is
@@ -111,7 +114,7 @@ class MiniGridEnvironment(dm_env.Environment):
         int(action))
     self.last_game_reward = float(game_reward)  # Before the task; for measures.
     minigrid_events.after_step(self.simulator, self.last_game_reward)
-    reward = self._task(float(game_reward), self._env.unwrapped)
+    reward = self._task(float(game_reward), self._simulator)
     image = observation['image']
     if terminated:
       self._reset_next_step = True

@@ -7,6 +7,8 @@ of a one-environment actor fed environment i's seed alone. Episodes end at
 different steps in different environments (step limits 7, 11 and 13).
 """
 
+import collections
+
 from acme import specs
 from acme import wrappers
 from acme.adders import reverb as adders
@@ -14,6 +16,7 @@ from acme.tf import utils as tf2_utils
 import numpy as np
 import pytest
 import reverb
+import sonnet as snt
 import tensorflow as tf
 import tree
 
@@ -293,3 +296,19 @@ def test_ngu_can_bootstrap_the_intrinsic_return_at_the_goal(bootstrap):
       float(bootstrap)]
   assert timesteps[-1].discount.dtype == np.float32
   assert all(float(t.reward) > 0 for t in timesteps)  # Intrinsic rewards.
+
+
+def test_take_row_is_map_structure_for_the_nests_states_come_in():
+  # The fast walk must give what tree.map_structure gives, types included:
+  # replay stores these rows as each step's recurrent state.
+  lstm = snt.LSTMState(hidden=np.arange(12.).reshape(4, 3),
+                       cell=np.arange(8, dtype=np.float32).reshape(4, 2))
+  nest = {'actor': lstm, 'pi_p': (lstm, [np.arange(4)]),
+          'other': collections.OrderedDict(b=np.ones((4, 1)))}
+  for index in range(4):
+    row, expected = batched_loop.take_row(nest, index), tree.map_structure(
+        lambda x: x[index], nest)  # pylint: disable=cell-var-from-loop
+    tree.assert_same_structure(row, expected, check_types=True)
+    for got, want in zip(tree.flatten(row), tree.flatten(expected)):
+      np.testing.assert_array_equal(got, want)
+  assert type(batched_loop.take_row(lstm, 1)) is snt.LSTMState  # pylint: disable=unidiomatic-typecheck
