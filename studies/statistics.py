@@ -10,8 +10,13 @@ between a uniformly random policy's (0) and the best run's on that level and
 task (1).
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import contextlib
+import hashlib
+import json
+import os
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from absl import logging
 import numpy as np
 from rliable import library as rly
 from rliable import metrics
@@ -26,6 +31,51 @@ BOOTSTRAP_REPS = 2000
 # resample (about 6 ms each): its interval gets fewer resamples.
 IMPROVEMENT_BOOTSTRAP_REPS = 200
 Cell = Tuple[str, str]  # (level, family).
+# Where a report keeps the intervals it computed, in its results directory.
+CACHE_NAME = '.statistics_cache.json'
+
+# Interval estimates by what determines them (scores, seed, resamples): a
+# study's report after one more slice recomputes only the cells it changed,
+# rather than spending minutes of rliable's bootstrap on all of them again.
+_cache: Dict[str, List[float]] = {}
+
+
+def _key(kind: str, arrays: Sequence[np.ndarray], *settings: Any) -> str:
+  digest = hashlib.sha256(f'{kind}{settings}'.encode())
+  for array in arrays:
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    digest.update(repr(array.shape).encode())
+    digest.update(array.tobytes())
+  return digest.hexdigest()
+
+
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+  """compute(), as JSON values (arrays as lists), from the cache if there."""
+  if key not in _cache:
+    _cache[key] = json.loads(json.dumps(compute(), default=lambda x: (
+        np.asarray(x, dtype=float).tolist())))
+  return _cache[key]
+
+
+@contextlib.contextmanager
+def persistent_cache(path: str) -> Iterator[None]:
+  """Keeps the interval estimates computed inside the block in `path` (a
+  JSON file) for the next report; a file that cannot be read is reported and
+  rebuilt, since everything in it can be recomputed."""
+  try:
+    with open(path) as f:
+      _cache.update(json.load(f))
+  except FileNotFoundError:
+    pass
+  except (OSError, ValueError) as error:
+    logging.warning('Statistics cache %s unreadable (%s); recomputing it.',
+                    path, error)
+  try:
+    yield
+  finally:
+    with open(path + '.tmp', 'w') as f:
+      json.dump(_cache, f)
+    os.replace(path + '.tmp', path)
 
 
 def score_table(summaries: Sequence[Dict[str, Any]], score: str,
@@ -77,12 +127,16 @@ def iqm_interval(scores: np.ndarray, seed: int = 0,
                  reps: Optional[int] = None) -> Tuple[float, float, float]:
   """(IQM, low, high) of [runs, cells] scores: the 95% stratified bootstrap
   interval, from resamples seeded `seed`."""
-  np.random.seed(seed)
-  point, interval = rly.get_interval_estimates(
-      {'scores': scores}, _iqm, reps=reps or BOOTSTRAP_REPS,
-      confidence_interval_size=CONFIDENCE_SIZE)
-  return (float(point['scores'][0]), float(interval['scores'][0, 0]),
-          float(interval['scores'][1, 0]))
+  reps = reps or BOOTSTRAP_REPS
+
+  def compute():
+    np.random.seed(seed)
+    point, interval = rly.get_interval_estimates(
+        {'scores': scores}, _iqm, reps=reps,
+        confidence_interval_size=CONFIDENCE_SIZE)
+    return (float(point['scores'][0]), float(interval['scores'][0, 0]),
+            float(interval['scores'][1, 0]))
+  return tuple(_cached(_key('iqm', [scores], seed, reps), compute))
 
 
 def iqm_intervals(matrices: Dict[str, np.ndarray], seed: int = 0,
@@ -97,12 +151,16 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
                                ) -> Tuple[float, float, float]:
   """P(X > Y) of arm scores x over y ([runs, cells] each), with its 95%
   stratified bootstrap interval."""
-  np.random.seed(seed)
-  point, interval = rly.get_interval_estimates(
-      {'pair': (x, y)}, metrics.probability_of_improvement,
-      reps=IMPROVEMENT_BOOTSTRAP_REPS, confidence_interval_size=CONFIDENCE_SIZE)
-  return (float(point['pair']), float(interval['pair'][0]),
-          float(interval['pair'][1]))
+  def compute():
+    np.random.seed(seed)
+    point, interval = rly.get_interval_estimates(
+        {'pair': (x, y)}, metrics.probability_of_improvement,
+        reps=IMPROVEMENT_BOOTSTRAP_REPS,
+        confidence_interval_size=CONFIDENCE_SIZE)
+    return (float(point['pair']), float(interval['pair'][0]),
+            float(interval['pair'][1]))
+  return tuple(_cached(
+      _key('improvement', [x, y], seed, IMPROVEMENT_BOOTSTRAP_REPS), compute))
 
 
 def performance_profiles(matrices: Dict[str, np.ndarray],
@@ -110,10 +168,17 @@ def performance_profiles(matrices: Dict[str, np.ndarray],
                          ) -> Tuple[Dict[str, np.ndarray],
                                     Dict[str, np.ndarray]]:
   """Fraction of runs scoring above each threshold, with 95% intervals."""
-  np.random.seed(seed)
-  return rly.create_performance_profile(
-      matrices, thresholds, reps=BOOTSTRAP_REPS,
-      confidence_interval_size=CONFIDENCE_SIZE)
+  def compute():
+    np.random.seed(seed)
+    return rly.create_performance_profile(
+        matrices, thresholds, reps=BOOTSTRAP_REPS,
+        confidence_interval_size=CONFIDENCE_SIZE)
+  arms = sorted(matrices)
+  profiles, intervals = _cached(_key(
+      f'profiles{arms}', [thresholds, *(matrices[a] for a in arms)], seed,
+      BOOTSTRAP_REPS), compute)
+  return ({arm: np.array(v) for arm, v in profiles.items()},
+          {arm: np.array(v) for arm, v in intervals.items()})
 
 
 def steps_to_threshold(summary: Dict[str, Any], threshold: float,

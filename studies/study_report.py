@@ -498,6 +498,14 @@ def write(results_dir: str, command: str) -> str:
   summaries = study.read_summaries(results_dir)
   if not summaries:
     return 'No run of the study has finished yet.'
+  with statistics.persistent_cache(
+      os.path.join(results_dir, statistics.CACHE_NAME)):
+    return _write(results_dir, command, summaries)
+
+
+def _write(results_dir: str, command: str,
+           summaries: Sequence[Dict[str, Any]]) -> str:
+  """`write` for the summaries read."""
   random_returns = {lvl.name: study.random_returns(results_dir, lvl)
                     for lvl in suite.SUITE
                     if any(s['level'] == lvl.name for s in summaries)}

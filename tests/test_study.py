@@ -293,6 +293,36 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
     assert os.path.getsize(tmp_path / name) > 1000
 
 
+def test_a_report_reuses_the_intervals_an_earlier_one_computed(
+    tmp_path, monkeypatch):
+  _hand_made(str(tmp_path))
+  monkeypatch.setattr(statistics, '_cache', {})
+  study_report.write(str(tmp_path), 'first')
+  first = json.load(open(tmp_path / 'results.json'))
+  cache = tmp_path / statistics.CACHE_NAME
+  assert len(json.load(open(cache))) > 10
+
+  # A new process (an empty memory) with the same runs: every interval comes
+  # from the file, none from rliable, and the report is the same.
+  def no_bootstrap(*args, **kwargs):
+    raise AssertionError('recomputed an interval the cache holds')
+  monkeypatch.setattr(statistics, '_cache', {})
+  monkeypatch.setattr(statistics.rly, 'get_interval_estimates', no_bootstrap)
+  study_report.write(str(tmp_path), 'first')
+  assert json.load(open(tmp_path / 'results.json')) == first
+
+  # An unreadable cache is rebuilt, and the intervals are the same.
+  monkeypatch.undo()
+  monkeypatch.setattr(statistics, 'BOOTSTRAP_REPS', 200)
+  monkeypatch.setattr(statistics, 'IMPROVEMENT_BOOTSTRAP_REPS', 20)
+  monkeypatch.setattr(study_report, 'CURVE_BOOTSTRAP_REPS', 50)
+  monkeypatch.setattr(statistics, '_cache', {})
+  cache.write_text('{"truncated')
+  study_report.write(str(tmp_path), 'first')
+  assert json.load(open(tmp_path / 'results.json')) == first
+  assert len(json.load(open(cache))) > 10
+
+
 def test_runs_done_name_seeds_done_and_missing_arm_by_arm():
   done = [study.Run('doorkey', 'hard', 'bt', seed) for seed in (0, 1, 3)] + [
       study.Run('doorkey', 'door_hard', 'epsilon_greedy', 1),
