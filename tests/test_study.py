@@ -299,8 +299,7 @@ def test_a_report_reuses_the_intervals_an_earlier_one_computed(
   monkeypatch.setattr(statistics, '_cache', {})
   study_report.write(str(tmp_path), 'first')
   first = json.load(open(tmp_path / 'results.json'))
-  cache = tmp_path / statistics.CACHE_NAME
-  assert len(json.load(open(cache))) > 10
+  assert len(json.load(open(tmp_path / statistics.CACHE_NAME))) > 10
 
   # A new process (an empty memory) with the same runs: every interval comes
   # from the file, none from rliable, and the report is the same.
@@ -311,16 +310,17 @@ def test_a_report_reuses_the_intervals_an_earlier_one_computed(
   study_report.write(str(tmp_path), 'first')
   assert json.load(open(tmp_path / 'results.json')) == first
 
-  # An unreadable cache is rebuilt, and the intervals are the same.
-  monkeypatch.undo()
-  monkeypatch.setattr(statistics, 'BOOTSTRAP_REPS', 200)
-  monkeypatch.setattr(statistics, 'IMPROVEMENT_BOOTSTRAP_REPS', 20)
-  monkeypatch.setattr(study_report, 'CURVE_BOOTSTRAP_REPS', 50)
+
+def test_an_unreadable_statistics_cache_is_rebuilt(tmp_path, monkeypatch):
+  scores = np.array([[0.1, 0.5], [0.3, 0.2], [0.9, 0.4]])
   monkeypatch.setattr(statistics, '_cache', {})
+  expected = statistics.iqm_interval(scores)
+  cache = tmp_path / statistics.CACHE_NAME
   cache.write_text('{"truncated')
-  study_report.write(str(tmp_path), 'first')
-  assert json.load(open(tmp_path / 'results.json')) == first
-  assert len(json.load(open(cache))) > 10
+  monkeypatch.setattr(statistics, '_cache', {})
+  with statistics.persistent_cache(str(cache)):
+    assert statistics.iqm_interval(scores) == expected
+  assert list(json.load(open(cache)).values()) == [list(expected)]
 
 
 def test_runs_done_name_seeds_done_and_missing_arm_by_arm():
