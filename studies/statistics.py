@@ -37,7 +37,9 @@ CACHE_NAME = '.statistics_cache.json'
 # Interval estimates by what determines them (scores, seed, resamples): a
 # study's report after one more slice recomputes only the cells it changed,
 # rather than spending minutes of rliable's bootstrap on all of them again.
-_cache: Dict[str, List[float]] = {}
+_cache: Dict[str, Any] = {}
+# The keys estimates read inside `persistent_cache`: what its file keeps.
+_used: Optional[set] = None
 
 
 def _key(kind: str, arrays: Sequence[np.ndarray], *settings: Any) -> str:
@@ -54,14 +56,19 @@ def _cached(key: str, compute: Callable[[], Any]) -> Any:
   if key not in _cache:
     _cache[key] = json.loads(json.dumps(compute(), default=lambda x: (
         np.asarray(x, dtype=float).tolist())))
+  if _used is not None:
+    _used.add(key)
   return _cache[key]
 
 
 @contextlib.contextmanager
 def persistent_cache(path: str) -> Iterator[None]:
-  """Keeps the interval estimates computed inside the block in `path` (a
-  JSON file) for the next report; a file that cannot be read is reported and
-  rebuilt, since everything in it can be recomputed."""
+  """Keeps the interval estimates read inside the block in `path` (a JSON
+  file) for the next report, and only those, so cells a study no longer has
+  drop out; a file that cannot be read is reported and rebuilt, since
+  everything in it can be recomputed."""
+  global _used
+  _used = set()
   try:
     with open(path) as f:
       _cache.update(json.load(f))
@@ -73,8 +80,9 @@ def persistent_cache(path: str) -> Iterator[None]:
   try:
     yield
   finally:
+    kept, _used = {key: _cache[key] for key in _used}, None
     with open(path + '.tmp', 'w') as f:
-      json.dump(_cache, f)
+      json.dump(kept, f)
     os.replace(path + '.tmp', path)
 
 

@@ -302,13 +302,18 @@ def test_a_report_reuses_the_intervals_an_earlier_one_computed(
   assert len(json.load(open(tmp_path / statistics.CACHE_NAME))) > 10
 
   # A new process (an empty memory) with the same runs: every interval comes
-  # from the file, none from rliable, and the report is the same.
+  # from the file, none from rliable, and the report is the same. An entry no
+  # estimate of this report reads (a cell the study no longer has) is dropped.
   def no_bootstrap(*args, **kwargs):
     raise AssertionError('recomputed an interval the cache holds')
+  cache = tmp_path / statistics.CACHE_NAME
+  kept = json.load(open(cache))
+  cache.write_text(json.dumps({**kept, 'stale': [0., 0., 0.]}))
   monkeypatch.setattr(statistics, '_cache', {})
   monkeypatch.setattr(statistics.rly, 'get_interval_estimates', no_bootstrap)
   study_report.write(str(tmp_path), 'first')
   assert json.load(open(tmp_path / 'results.json')) == first
+  assert json.load(open(cache)) == kept
 
 
 def test_an_unreadable_statistics_cache_is_rebuilt(tmp_path, monkeypatch):
