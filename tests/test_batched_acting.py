@@ -11,6 +11,7 @@ import collections
 
 from acme import specs
 from acme import wrappers
+from acme.wrappers import observation_action_reward as oar_lib
 from acme.adders import reverb as adders
 from acme.tf import utils as tf2_utils
 import numpy as np
@@ -312,3 +313,23 @@ def test_take_row_is_map_structure_for_the_nests_states_come_in():
     for got, want in zip(tree.flatten(row), tree.flatten(expected)):
       np.testing.assert_array_equal(got, want)
   assert type(batched_loop.take_row(lstm, 1)) is snt.LSTMState  # pylint: disable=unidiomatic-typecheck
+
+
+def test_stack_is_np_stack_of_every_leaf_dtypes_and_types_included():
+  # The batched network call reads these arrays: a value, dtype or nest type
+  # that differs from np.stack's would change what every actor acts on.
+  oar = oar_lib.OAR(observation=np.zeros((7, 7, 3), np.uint8),
+                    action=np.int32(0), reward=np.float32(0.))
+  observations = [
+      {'oar': oar._replace(observation=np.full((7, 7, 3), k, np.uint8),
+                           action=np.int32(k), reward=np.float32(k / 2)),
+       'flags': (np.bool_(k % 2), [np.float64(k), 3 * k])}
+      for k in range(5)]
+  stacked = batched_loop.stack(observations)
+  expected = tree.map_structure(lambda *leaves: np.stack(leaves),
+                                *observations)
+  tree.assert_same_structure(stacked, expected, check_types=True)
+  for got, want in zip(tree.flatten(stacked), tree.flatten(expected)):
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+  assert stacked['oar'].action.tolist() == [0, 1, 2, 3, 4]
