@@ -15,7 +15,9 @@ R2D2, BT (Q and a TF pi_p of the same network in one call, flights
 and a+) and NGU pre-training
 (embedding, RND and k-NN novelty online) at 1 and at `--envs` environments;
 the R2D2 node at `--envs` with adders that discard their steps (what replay
-writing costs); Atari env-only steps/s, the Atari R2D2 actor node, and that
+writing costs), and with its Reverb server in a process of its own on core 1
+(as a program runs its replay node apart from its actors; the other rows
+charge the node's core with the server's work too); Atari env-only steps/s, the Atari R2D2 actor node, and that
 node's action selection alone (its batched Q-network call on fixed
 observations; with env-only it bounds what the node could reach), and both
 again with the Q-network acting in bfloat16 (`R2D2Config.acting_dtype`).
@@ -131,26 +133,57 @@ class _DiscardingAdder:
     pass
 
 
+def _layout(agent: str, environment: str, envs: int, run_dir: str):
+  """The layout of the `agent` program with one actor node of `envs`
+  environments and no learner demand on replay."""
+  from behavior_transfer import experiments  # pylint: disable=g-import-not-at-top
+  agent_name = agent.split('-')[0]
+  spec = experiments.from_preset(
+      agent_name, environment, 10**9,
+      pretrained='random' if agent_name == 'bt' else None)
+  return experiments.make_layout(experiments.override(
+      spec, r2d2=dict(replay_ratio=0., acting_dtype=(
+          'bfloat16' if agent.endswith('-bfloat16') else None)),
+      program=dict(envs_per_actor=envs, num_actors=1)), run_dir)
+
+
+def _serve_replay(agent: str, environment: str, envs: int, run_dir: str):
+  """Serves the node's replay tables in this process (pinned to core 1 by
+  its parent, the measured node) until that parent ends; prints the port."""
+  import reverb  # pylint: disable=g-import-not-at-top
+  parent = os.getppid()
+  server = reverb.Server(_layout(agent, environment, envs, run_dir).replay())
+  print(server.port, flush=True)
+  while os.getppid() == parent:
+    time.sleep(1.)
+  os._exit(0)
+
+
+def _replay_apart(what: str) -> str:
+  """Starts `_serve_replay` for `what` in its own process on core 1, as a
+  program's replay node runs apart from its actors; its address."""
+  server = subprocess.Popen(
+      ['taskset', '-c', '1', sys.executable, '-m',
+       'benchmarks.actor_throughput', f'--measure=replay:{what}'],
+      stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+  return f'localhost:{int(server.stdout.readline())}'
+
+
 def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
   """The actor node the `agent` program builds, with its own replay
   (`agent` 'r2d2-no-replay': R2D2 whose adders discard every step;
+  '<agent>-replay-apart': the replay server in its own process on core 1,
+  as in a program, instead of in the node's process;
   '<agent>-bfloat16': the agent acting in bfloat16)."""
   from acme.utils import counting  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme.tf import utils as tf2_utils  # pylint: disable=g-import-not-at-top
   from behavior_transfer import environments  # pylint: disable=g-import-not-at-top
   from behavior_transfer import networks  # pylint: disable=g-import-not-at-top
-  from behavior_transfer import experiments  # pylint: disable=g-import-not-at-top
   from behavior_transfer.policies import pretrained  # pylint: disable=g-import-not-at-top
 
   agent_name = agent.split('-')[0]
-  spec = experiments.from_preset(
-      agent_name, environment, 10**9,
-      pretrained='random' if agent_name == 'bt' else None)
-  layout = experiments.make_layout(experiments.override(
-      spec, r2d2=dict(replay_ratio=0., acting_dtype=(
-          'bfloat16' if agent.endswith('-bfloat16') else None)),
-      program=dict(envs_per_actor=envs, num_actors=1)), run_dir)
+  layout = _layout(agent, environment, envs, run_dir)
   if agent_name == 'bt':  # pi_p a TF-backed greedy policy of the Q-network.
     spec = layout.environment_spec
     domain = environments.parse(environment).domain
@@ -160,9 +193,13 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
         pretrained.GreedyNetworkPolicy(pi_network, spec.actions.num_values))
   if agent == 'r2d2-no-replay':
     layout.builder.make_adder = lambda replay: _DiscardingAdder()
-  server = reverb.Server(layout.replay())
-  client = reverb.Client(f'localhost:{server.port}')
-  loop = layout.actor(client, None, counting.Counter(), 0)
+  server = None
+  if agent.endswith('-replay-apart'):
+    address = _replay_apart(f'{agent}:{envs}:{environment}')
+  else:
+    server = reverb.Server(layout.replay())
+    address = f'localhost:{server.port}'
+  loop = layout.actor(reverb.Client(address), None, counting.Counter(), 0)
   loop.replay_server = server  # Lives as long as the loop.
   return loop.run, lambda: loop.steps
 
@@ -191,6 +228,9 @@ def measure(what: str) -> None:
   when first called from another thread under absl's app.run)."""
   kind, _, rest = what.partition(':')
   run_dir = tempfile.mkdtemp()
+  if kind == 'replay':
+    agent, envs, environment = rest.split(':', 2)
+    _serve_replay(agent, environment, int(envs), run_dir)
   if kind == 'raw':
     work, count = _raw_minigrid(rest)
   elif kind == 'atari_env':
@@ -216,6 +256,16 @@ def _baseline_environment() -> Dict[str, str]:
     raise app.UsageError(f'--baseline_env takes NAME=VALUE pairs; got '
                          f'{", ".join(malformed)}.')
   return {name: value for name, _, value in pairs}
+
+
+def _measurable(what: str, root: str) -> bool:
+  """Whether the benchmark of the checkout `root` measures `what` as this one
+  does (older checkouts put every replay server in the node's process)."""
+  agent = what.split(':')[1]
+  if not agent.endswith('-replay-apart'):
+    return True
+  with open(os.path.join(root, 'benchmarks', 'actor_throughput.py')) as f:
+    return '-replay-apart' in f.read()
 
 
 def run_pinned(what: str, root: str = HERE,
@@ -260,12 +310,16 @@ def main(_):
       wanted[f'{agent} actor node, {envs} env'] = f'node:{agent}:{envs}:{minigrid}'
   wanted[f'r2d2 actor node, {FLAGS.envs} env, no replay writing'] = (
       f'node:r2d2-no-replay:{FLAGS.envs}:{minigrid}')
+  wanted[f'r2d2 actor node, {FLAGS.envs} env, replay server apart'] = (
+      f'node:r2d2-replay-apart:{FLAGS.envs}:{minigrid}')
   if not FLAGS.skip_atari:
     wanted['Atari env only (random actions)'] = f'atari_env:{FLAGS.game}'
     for envs in (1, FLAGS.atari_envs):
       wanted[f'Atari r2d2 actor node, {envs} env'] = f'node:r2d2:{envs}:{atari}'
     wanted[f'Atari r2d2 action selection alone, {FLAGS.atari_envs} env'] = (
         f'select:r2d2:{FLAGS.atari_envs}:{atari}')
+    wanted[f'Atari r2d2 actor node, {FLAGS.atari_envs} env, replay server '
+           'apart'] = f'node:r2d2-replay-apart:{FLAGS.atari_envs}:{atari}'
     # The node acting in bfloat16 (`R2D2Config.acting_dtype`).
     wanted[f'Atari r2d2 actor node, {FLAGS.atari_envs} env, bfloat16 acting'] = (
         f'node:r2d2-bfloat16:{FLAGS.atari_envs}:{atari}')
@@ -280,7 +334,7 @@ def main(_):
   baseline_root = FLAGS.baseline_dir or HERE
   baseline = {name: [] for name, what in wanted.items()
               if (FLAGS.baseline_dir or baseline_env) and
-              what.startswith('node:')}
+              what.startswith('node:') and _measurable(what, baseline_root)}
   for round_index in range(FLAGS.rounds):
     for name, what in wanted.items():
       samples[name].append(run_pinned(what))
