@@ -3,7 +3,7 @@ next to a uniformly random policy on the same episodes' seeds.
 
   python -m behavior_transfer.launch.zero_shot --pretrained=ngu_doorkey \
       --environment=minigrid:MiniGrid-DoorKey-6x6-v0 --episodes=50 \
-      --json=zero_shot.json
+      --json=zero_shot.json [--epsilon=0.1]
 
 What pi_p does on a task before any transfer: whether its own behaviour goes
 through a hard task's penalised events to the rewarded one.
@@ -25,6 +25,11 @@ flags.DEFINE_string('environment', None, 'Where it acts, e.g. '
 flags.DEFINE_integer('episodes', 50, 'Greedy episodes of pi_p, and as many of '
                      'a random policy.')
 flags.DEFINE_integer('seed', 0, 'Seeds the episodes and the random policy.')
+flags.DEFINE_float(
+    'epsilon', 0., 'pi_p takes a uniformly random action with this '
+    'probability at each step (its recurrent state still follows every '
+    'observation). A greedy pi_p that explores less than random but more '
+    'with a little epsilon is looping, not stuck.')
 flags.DEFINE_string('json', None, 'Also write the table here, as JSON.')
 flags.mark_flags_as_required(['pretrained', 'environment'])
 
@@ -33,13 +38,14 @@ def main(_):
   with run_flags.exit_codes():
     comparison = evaluation.compare_with_random(
         bundled.policy_path(FLAGS.pretrained), FLAGS.environment,
-        FLAGS.episodes, FLAGS.seed)
-  print(evaluation.format_comparison(comparison), flush=True)
+        FLAGS.episodes, FLAGS.seed, epsilon=FLAGS.epsilon)
+  print(evaluation.format_comparison(comparison, FLAGS.epsilon), flush=True)
   if FLAGS.json:
     with open(FLAGS.json, 'w') as f:
       json.dump({'pretrained': FLAGS.pretrained,
                  'environment': FLAGS.environment,
                  'episodes': FLAGS.episodes, 'seed': FLAGS.seed,
+                 'epsilon': FLAGS.epsilon,
                  **comparison}, f, indent=1)
 
 

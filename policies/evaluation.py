@@ -19,12 +19,16 @@ def policy_measures(policy: pretrained.PretrainedPolicy, environment: str,
 
 
 def compare_with_random(policy_dir: str, environment: str, num_episodes: int,
-                        seed: int = 0, max_steps: Optional[int] = None
+                        seed: int = 0, max_steps: Optional[int] = None,
+                        epsilon: float = 0.
                         ) -> Dict[str, Dict[str, float]]:
-  """{'pi_p': measures, 'random': measures} over the same episodes' seeds."""
+  """{'pi_p': measures, 'random': measures} over the same episodes' seeds;
+  with `epsilon`, pi_p acts at random with that probability each step."""
   exported = pretrained.ExportedPolicy(policy_dir)
+  policy = (pretrained.EpsilonPolicy(exported, epsilon, seed) if epsilon
+            else exported)
   return {
-      'pi_p': policy_measures(exported, environment, num_episodes, seed,
+      'pi_p': policy_measures(policy, environment, num_episodes, seed,
                               max_steps),
       'random': policy_measures(
           pretrained.RandomPolicy(exported.num_actions, seed), environment,
@@ -32,9 +36,12 @@ def compare_with_random(policy_dir: str, environment: str, num_episodes: int,
   }
 
 
-def format_comparison(comparison: Dict[str, Dict[str, float]]) -> str:
-  """A small table: one row per measure, pi_p next to the random policy."""
-  lines = ['| measure (mean per episode) | pi_p (greedy) | uniform random |',
+def format_comparison(comparison: Dict[str, Dict[str, float]],
+                      epsilon: float = 0.) -> str:
+  """A small table: one row per measure, pi_p (acting at random with
+  probability `epsilon`) next to the random policy."""
+  acting = f'epsilon {epsilon:g}' if epsilon else 'greedy'
+  lines = [f'| measure (mean per episode) | pi_p ({acting}) | uniform random |',
            '|---|---:|---:|']
   for key in comparison['pi_p']:
     lines.append(f'| {key} | {comparison["pi_p"][key]:.3f} | '

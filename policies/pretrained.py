@@ -9,6 +9,7 @@ downstream Q-network's. Sources:
 * `from_checkpoint`: a learner checkpoint of this project plus a network.
 * `GreedyNetworkPolicy`: any recurrent Q-network in memory.
 * `CallablePolicy` / `RandomPolicy`: any Python callable, e.g. a scripted policy.
+* `EpsilonPolicy`: any of these with random actions mixed in (diagnostics).
 
 TF-backed policies also expose `tf_step` so the BT actor can run pi_p and the
 Q-network in one TF call per step, and those backed by a Q-network expose
@@ -104,6 +105,33 @@ class RandomPolicy(CallablePolicy):
   def __init__(self, num_actions: int, seed: int = 0):
     rng = np.random.RandomState(seed)
     super().__init__(lambda _: rng.randint(num_actions), num_actions)
+
+
+class EpsilonPolicy(PretrainedPolicy):
+  """`policy` with a uniformly random action instead of its own with
+  probability `epsilon` at each step; its recurrent state still advances on
+  every observation. Zero-shot diagnostics use it to tell a pi_p that loops
+  (a few random actions break the loop) from one that has nowhere to go."""
+
+  def __init__(self, policy: PretrainedPolicy, epsilon: float, seed: int = 0):
+    if not 0 <= epsilon <= 1:
+      raise ValueError(f'epsilon must be in [0, 1], got {epsilon}.')
+    self._policy = policy
+    self._epsilon = epsilon
+    self._rng = np.random.RandomState(seed)
+
+  @property
+  def num_actions(self) -> int:
+    return self._policy.num_actions
+
+  def initial_state(self) -> State:
+    return self._policy.initial_state()
+
+  def step(self, observation, state):
+    action, state = self._policy.step(observation, state)
+    if self._rng.rand() < self._epsilon:
+      action = self._rng.randint(self.num_actions)
+    return int(action), state
 
 
 class _TFPolicy(PretrainedPolicy):

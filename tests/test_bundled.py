@@ -165,3 +165,18 @@ def test_zero_shot_launcher_prints_and_writes_pi_p_next_to_random(tmp_path):
                            capture_output=True, text=True, timeout=300)
   assert refused.returncode != 0
   assert 'ngu_doorkey' in refused.stdout + refused.stderr
+
+
+def test_zero_shot_with_epsilon_acts_pi_p_partly_at_random():
+  """`compare_with_random(epsilon=1)` makes pi_p a random policy of another
+  stream (its measures change from the greedy ones), and the table says how
+  pi_p acted."""
+  path = bundled.policy_path('ngu_doorkey')
+  environment = 'minigrid:MiniGrid-DoorKey-5x5-v0'
+  greedy = evaluation.compare_with_random(path, environment, 2, max_steps=40)
+  random = evaluation.compare_with_random(path, environment, 2, max_steps=40,
+                                          epsilon=1.)
+  assert greedy['random'] == random['random']
+  assert greedy['pi_p'] != random['pi_p']
+  assert '| pi_p (epsilon 1) |' in evaluation.format_comparison(random, 1.)
+  assert '| pi_p (greedy) |' in evaluation.format_comparison(greedy)

@@ -151,3 +151,39 @@ def test_mismatching_action_space_is_refused_when_the_program_is_built(tmp_path)
       experiments.override(spec, config=dict(
           exploration=bt_config.Exploration.EPSILON_GREEDY)),
       str(tmp_path / 'run'))
+
+
+class _CountingLoop(pretrained.PretrainedPolicy):
+  """Always action 2; its state counts the observations it has seen."""
+
+  @property
+  def num_actions(self):
+    return 7
+
+  def initial_state(self):
+    return 0
+
+  def step(self, observation, state):
+    del observation
+    return 2, state + 1
+
+
+def test_epsilon_policy_mixes_in_uniform_actions_and_keeps_the_state():
+  # epsilon 0 is the policy itself; otherwise a random action replaces its
+  # own at rate epsilon (each of the 7 at epsilon / 7), while its state
+  # advances on every step as if it had acted.
+  steps = 7000
+  for epsilon in (0., 0.3):
+    policy = pretrained.EpsilonPolicy(_CountingLoop(), epsilon, seed=3)
+    state, actions = policy.initial_state(), []
+    for _ in range(steps):
+      action, state = policy.step(None, state)
+      actions.append(action)
+    assert state == steps
+    counts = np.bincount(actions, minlength=7) / steps
+    expected = np.full(7, epsilon / 7)
+    expected[2] += 1 - epsilon
+    # Binomial standard error at these rates is below 0.006.
+    np.testing.assert_allclose(counts, expected, atol=0.02)
+  with pytest.raises(ValueError, match='epsilon must be in'):
+    pretrained.EpsilonPolicy(_CountingLoop(), 1.5)
