@@ -17,7 +17,8 @@ and a+) and NGU pre-training
 the R2D2 node at `--envs` with adders that discard their steps (what replay
 writing costs), and with its Reverb server in a process of its own on core 1
 (as a program runs its replay node apart from its actors; the other rows
-charge the node's core with the server's work too); Atari env-only steps/s, the Atari R2D2 actor node, and that
+charge the node's core with the server's work too); Atari env-only steps/s,
+the Atari R2D2 actor node (also with its server apart), and that
 node's action selection alone (its batched Q-network call on fixed
 observations; with env-only it bounds what the node could reach), and both
 again with the Q-network acting in bfloat16 (`R2D2Config.acting_dtype`).
