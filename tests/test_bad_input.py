@@ -163,3 +163,25 @@ def test_the_actor_benchmark_refuses_a_baseline_variable_without_a_value():
   assert ('--baseline_env takes NAME=VALUE pairs; got TF_ENABLE_ONEDNN_OPTS'
           in result.stderr), result.stderr
   assert 'steps/s' not in result.stdout  # Nothing was measured.
+
+
+def test_actor_throughput_asks_a_baseline_only_for_rows_its_benchmark_has(
+    tmp_path):
+  # An older checkout would measure a 'replay server apart' row with the
+  # server in the node's process: a wrong before/after, so it is not asked.
+  old, new = tmp_path / 'old', tmp_path / 'new'
+  for root, text in ((old, 'server = reverb.Server(...)'),
+                     (new, "agent.endswith('-replay-apart')")):
+    (root / 'benchmarks').mkdir(parents=True)
+    (root / 'benchmarks' / 'actor_throughput.py').write_text(text)
+  check = (
+      'import sys\n'
+      'from benchmarks import actor_throughput as a\n'
+      'apart, plain = "node:r2d2-replay-apart:32:x", "node:r2d2:32:x"\n'
+      'print([a._measurable(w, r) for r in sys.argv[1:] '
+      'for w in (apart, plain)])\n')
+  done = subprocess.run([sys.executable, '-c', check, str(old), str(new)],
+                        capture_output=True, text=True, timeout=300,
+                        cwd=os.path.dirname(os.path.dirname(__file__)))
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert done.stdout.split('\n')[-2] == '[False, True, True, True]'
