@@ -9,8 +9,10 @@ after it (`after_step`); the result is kept on the simulator until the next
 step, so every task and measure that asks about a step gets the same answer.
 """
 
+import contextlib
 import dataclasses
 import functools
+import io
 from typing import Any, Dict, Optional, Sequence, Set, Tuple
 
 import gymnasium
@@ -108,7 +110,8 @@ def start_position(simulator: Any) -> Optional[Tuple[int, int]]:
 @functools.lru_cache(maxsize=None)
 def _layout_counts(level: str) -> Tuple[Tuple[str, int], ...]:
   env = gymnasium.make(level)
-  env.reset(seed=0)
+  with contextlib.redirect_stdout(io.StringIO()):  # BabyAI's rejected layouts.
+    env.reset(seed=0)
   counts: Dict[str, int] = {}
   for cell in env.unwrapped.grid.grid:
     if cell is not None:
