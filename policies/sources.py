@@ -94,6 +94,23 @@ def policy_factories(sources: str, environment: str,
           for k, name in enumerate(names)]
 
 
+def saved_model_path(source: str) -> str:
+  """The SavedModel directory `source` names: 'bundled:<name>' (or the bare
+  name), or 'exported:<dir>' (what `run_ngu` writes to <run_dir>/policy);
+  other sources, which are no SavedModel, are refused naming these."""
+  kind, _, argument = source.partition(':')
+  if kind == 'exported' and argument:
+    return argument
+  if kind == 'bundled' and argument:
+    return bundled.policy_path(argument)
+  if ':' not in source and source != 'random':
+    return bundled.policy_path(source)  # A bare name; unknown ones listed.
+  raise ValueError(
+      f'{source!r} names no SavedModel: pass a bundled policy\'s name '
+      f'({", ".join(bundled.bundled_names())}), "bundled:<name>" or '
+      '"exported:<dir>" (a pre-training run\'s <run_dir>/policy).')
+
+
 def weights_checkpoint(source: str) -> str:
   """The weight-transfer checkpoint directory named by `source`: a directory,
   or 'bundled:<name>' for a bundled policy's weights."""

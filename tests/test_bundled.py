@@ -167,6 +167,23 @@ def test_zero_shot_launcher_prints_and_writes_pi_p_next_to_random(tmp_path):
   assert 'ngu_doorkey' in refused.stdout + refused.stderr
 
 
+def test_saved_model_sources_name_their_directory_or_are_refused():
+  """What zero_shot's --pretrained takes: a bundled name, 'bundled:<name>'
+  or 'exported:<dir>' (a pre-training run's pi_p); sources that are no
+  SavedModel are refused naming the forms that are."""
+  path = bundled.policy_path('ngu_doorkey')
+  assert sources.saved_model_path('ngu_doorkey') == path
+  assert sources.saved_model_path('bundled:ngu_doorkey') == path
+  assert sources.saved_model_path('exported:runs/ngu/policy') == (
+      'runs/ngu/policy')
+  for no_saved_model in ('random', 'scripted:door_seeker', 'checkpoint:run',
+                         'exported:'):
+    with pytest.raises(ValueError, match='"exported:<dir>"'):
+      sources.saved_model_path(no_saved_model)
+  with pytest.raises(ValueError, match='ngu_doorkey'):
+    sources.saved_model_path('ngu_doorky')
+
+
 def test_zero_shot_with_epsilon_acts_pi_p_partly_at_random():
   """`compare_with_random(epsilon=1)` makes pi_p a random policy of another
   stream (its measures change from the greedy ones), and the table says how
