@@ -12,6 +12,7 @@ takes and returns float32 values and states, so replay and the learner see
 float32 whatever the actors compute in.
 """
 
+import functools
 from typing import Optional, Sequence, Tuple, Union
 
 from acme.tf.networks import atari as acme_atari
@@ -48,7 +49,22 @@ def check_dtype(dtype: DType) -> tf.dtypes.DType:
         'A bfloat16 Q-network needs oneDNN\'s CPU kernels, and '
         f'{tf_runtime.ONEDNN_VARIABLE} turns them off; unset it or act in '
         'float32.')
+  if name == 'bfloat16' and not cpu_computes_bfloat16():
+    raise ValueError(
+        'A bfloat16 Q-network needs a CPU with AVX512: TensorFlow 2.8\'s '
+        'oneDNN kernels compute in bfloat16 only there, and this machine\'s '
+        'CPU has none. Act in float32 here (--acting_dtype=float32).')
   return tf.as_dtype(name)
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_computes_bfloat16() -> bool:
+  """Whether a bfloat16 convolution computes in bfloat16 on this machine.
+  TF 2.8's oneDNN kernels do only with AVX512; elsewhere they log that they
+  fall back, and the fallback returns float32 eagerly and fails in a graph."""
+  with tf.init_scope():  # Eagerly, also when asked while tracing.
+    one = tf.ones([1, 1, 1, 1], tf.bfloat16)
+    return tf.nn.conv2d(one, one, 1, 'VALID').dtype == tf.bfloat16
 
 
 # (output channels, kernel size, stride) of a conv layer.

@@ -29,6 +29,11 @@ from behavior_transfer.networks import q_network
 
 MINIGRID = 'minigrid:MiniGrid-Empty-8x8-v0'
 STEPS = 20
+# TF 2.8 computes bfloat16 only on CPUs with AVX512; elsewhere the tests that
+# act in it are skipped, and the refusal is what is tested.
+NEEDS_BFLOAT16 = absltest.skipUnless(
+    q_network.cpu_computes_bfloat16(),
+    'this CPU has no AVX512: TF 2.8 computes no bfloat16 here')
 
 
 def _atari_spec(num_actions=6):
@@ -70,6 +75,7 @@ def _random_inputs(spec, batch, rng):
 class ActingPrecisionTest(parameterized.TestCase):
 
   @parameterized.named_parameters(('atari', 'atari'), ('minigrid', 'minigrid'))
+  @NEEDS_BFLOAT16
   def test_bfloat16_copy_fetches_float32_weights_and_acts_like_them(
       self, domain):
     tf.random.set_seed(0)
@@ -110,6 +116,7 @@ class ActingPrecisionTest(parameterized.TestCase):
     np.testing.assert_allclose(actor_state.cell, cell,
                                atol=0.05 * np.abs(cell).max())
 
+  @NEEDS_BFLOAT16
   def test_actor_stores_float32_states_from_a_bfloat16_network(self):
     spec = _minigrid_spec()
     network = networks.make_q_network('minigrid', spec, dtype='bfloat16')
@@ -142,6 +149,7 @@ class ActingPrecisionTest(parameterized.TestCase):
         self.assertEqual(part.dtype, np.float32)
         self.assertEqual(part.shape, (lstm_size,))
 
+  @NEEDS_BFLOAT16
   def test_builders_make_actors_networks_in_the_configured_dtype(self):
     spec = _minigrid_spec()
     factory = functools.partial(networks.make_q_network, 'minigrid')
@@ -185,7 +193,11 @@ class ActingPrecisionTest(parameterized.TestCase):
       bt.validate(spec)
     builder = r2d2_builder.R2D2Builder(
         config, functools.partial(networks.make_q_network, 'minigrid'))
-    builder.validate(spec)
+    if q_network.cpu_computes_bfloat16():
+      builder.validate(spec)
+    else:
+      with self.assertRaisesRegex(ValueError, 'AVX512'):
+        builder.validate(spec)
     with absltest.mock.patch.dict('os.environ',
                                   {tf_runtime.ONEDNN_VARIABLE: '0'}):
       with self.assertRaisesRegex(ValueError, tf_runtime.ONEDNN_VARIABLE):
@@ -198,6 +210,32 @@ class ActingPrecisionTest(parameterized.TestCase):
       with self.assertRaisesRegex(ValueError, tf_runtime.ONEDNN_VARIABLE):
         q_network.check_dtype('bfloat16')
       self.assertEqual(q_network.check_dtype('float32'), tf.float32)
+
+
+  def test_bfloat16_is_refused_where_the_cpu_cannot_compute_it(self):
+    spec = _minigrid_spec()
+    builder = r2d2_builder.R2D2Builder(
+        r2d2_config.preset('minigrid', acting_dtype='bfloat16'),
+        functools.partial(networks.make_q_network, 'minigrid'))
+    with absltest.mock.patch.object(q_network, 'cpu_computes_bfloat16',
+                                    lambda: False):
+      with self.assertRaisesRegex(ValueError, 'AVX512.*float32'):
+        builder.validate(spec)  # When the program is built.
+      self.assertEqual(q_network.check_dtype('float32'), tf.float32)
+
+  def test_the_cpu_probe_says_whether_a_bfloat16_network_acts(self):
+    spec = _minigrid_spec()
+    computes = q_network.cpu_computes_bfloat16()
+    with absltest.mock.patch.object(q_network, 'cpu_computes_bfloat16',
+                                    lambda: True):
+      network = networks.make_q_network('minigrid', spec, dtype='bfloat16')
+    inputs = _random_inputs(spec, 2, np.random.RandomState(0))
+    try:
+      q_values, _ = network(inputs, network.initial_state(2))
+      acted = bool(np.isfinite(q_values).all())
+    except (tf.errors.InvalidArgumentError, tf.errors.InternalError):
+      acted = False
+    self.assertEqual(acted, computes)
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ import pytest
 from behavior_transfer import experiments
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.launching import reports
+from tests import test_acting_precision
 from tests import test_program
 
 # Launches in-process programs: scripts/run_tests.py gives it a process of its own.
@@ -57,6 +58,7 @@ class TransferProgramTest(parameterized.TestCase):
       self.assertEqual(extra_action_fraction.max(), 0.)
       self.assertEqual(episodes['greedy_extra_action_fraction'].max(), 0.)
 
+  @test_acting_precision.NEEDS_BFLOAT16
   def test_actors_acting_in_bfloat16_feed_the_float32_learner(self):
     run_dir = self.create_tempdir().full_path
     spec = experiments.override(
