@@ -211,7 +211,6 @@ class ActingPrecisionTest(parameterized.TestCase):
         q_network.check_dtype('bfloat16')
       self.assertEqual(q_network.check_dtype('float32'), tf.float32)
 
-
   def test_bfloat16_is_refused_where_the_cpu_cannot_compute_it(self):
     spec = _minigrid_spec()
     builder = r2d2_builder.R2D2Builder(
