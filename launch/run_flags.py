@@ -85,6 +85,11 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'Replay capacity in sequences; `python -m '
       'behavior_transfer.launch.sizing` prints the memory it takes.')
   flags.DEFINE_float('learning_rate', None, 'Adam\'s learning rate.')
+  flags.DEFINE_float(
+      'discount', None,
+      'Discount of the n-step return, in (0, 1] (default: the preset\'s; '
+      '0.99 on MiniGrid, 0.997 on Atari). A lower one shrinks Q-values '
+      'relative to the gaps between actions\' values.')
   flags.DEFINE_enum(
       'acting_dtype', None, list(r2d2_config.ACTING_DTYPES),
       'What the actors\' Q-network computes in. On CPUs with AMX, bfloat16 '
@@ -148,7 +153,7 @@ def make_spec(agent: str, **transfer) -> experiments.ExperimentSpec:
       spec,
       r2d2={name: getattr(FLAGS, name) for name in
             ('replay_ratio', 'batch_size', 'max_replay_size',
-             'learning_rate', 'acting_dtype')},
+             'learning_rate', 'discount', 'acting_dtype')},
       program={name: getattr(FLAGS, name) for name in
                ('num_actors', 'envs_per_actor', 'checkpoint_seconds',
                 'checkpoint_replay', 'stall_seconds', 'num_cachers')})

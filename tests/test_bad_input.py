@@ -26,6 +26,7 @@ def launch(module, *flags, cwd=None):
     (['--max_actor_steps=0'], '--max_actor_steps must be positive'),
     (['--envs_per_actor=0'], '--envs_per_actor must be at least 1 (got 0)'),
     (['--replay_ratio=-1'], '--replay_ratio must be >= 0 (got -1.0)'),
+    (['--discount=1.5'], 'discount must be in (0, 1], got 1.5.'),
     (['--preset=tiny'], "Unknown preset 'tiny' for minigrid; valid: standard."),
     (['--environment=foo:bar'], 'must be "<domain>:<name>" with domain one '
      'of atari, minigrid'),

@@ -4,6 +4,8 @@ each needs in memory."""
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -120,3 +122,37 @@ def test_presets_of_each_domain():
   for registry in (r2d2_config.PRESETS, program_config.PRESETS):
     assert set(registry['atari']) == {'standard', 'paper', 'tiny'}
     assert set(registry['minigrid']) == {'standard'}
+
+
+# The R2D2 flags every launcher shares, parsed as the launcher parses them;
+# prints the R2D2 config the run would get.
+_SPEC_FROM_FLAGS = """
+import sys
+from behavior_transfer.launch import run_flags
+run_flags.FLAGS(sys.argv)
+config = run_flags.make_spec(sys.argv[1]).config
+config = getattr(config, 'r2d2', config)
+print(config.discount, config.learning_rate, config.n_step)
+"""
+
+
+@pytest.mark.parametrize('agent', ['r2d2', 'ngu'])
+def test_r2d2_flags_set_the_agents_config_over_its_preset(agent):
+  """--discount and --learning_rate replace the preset's values, for R2D2's
+  own config and for the one NGU wraps; the rest stays the preset's."""
+  result = subprocess.run(
+      [sys.executable, '-c',
+       f'import behavior_transfer.launch.run_{agent}\n' + _SPEC_FROM_FLAGS,
+       agent, '--discount=0.95', '--learning_rate=0.002'],
+      capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+  assert result.returncode == 0, result.stderr
+  preset = r2d2_config.preset('minigrid')
+  assert result.stdout.split() == ['0.95', '0.002', str(preset.n_step)]
+  assert preset.discount != 0.95 and preset.learning_rate != 0.002
+
+
+def test_a_discount_outside_0_1_is_refused():
+  for discount in (0., -0.5, 1.01):
+    with pytest.raises(ValueError, match=r'discount must be in \(0, 1\]'):
+      r2d2_config.R2D2Config(discount=discount)
+  assert r2d2_config.R2D2Config(discount=1.).discount == 1.

@@ -74,6 +74,8 @@ class R2D2Config:
   acting_dtype: str = 'float32'
 
   def __post_init__(self):
+    if not 0. < self.discount <= 1.:
+      raise ValueError(f'discount must be in (0, 1], got {self.discount}.')
     if self.acting_dtype not in ACTING_DTYPES:
       raise ValueError(f'Unknown acting_dtype {self.acting_dtype!r}; valid: '
                        f'{", ".join(ACTING_DTYPES)}.')
