@@ -197,3 +197,21 @@ def test_zero_shot_with_epsilon_acts_pi_p_partly_at_random():
   assert greedy['pi_p'] != random['pi_p']
   assert '| pi_p (epsilon 1) |' in evaluation.format_comparison(random, 1.)
   assert '| pi_p (greedy) |' in evaluation.format_comparison(greedy)
+
+
+def test_action_gaps_tell_the_explorer_from_the_looper():
+  """benchmarks/action_gaps.py: DoorKey's pi_p (2.6x random) picks among
+  several actions, with Q-value spreads a larger share of its values than
+  UnlockPickup's (0.71x random), whose greedy loop uses forward and left only."""
+  from benchmarks import action_gaps  # pylint: disable=g-import-not-at-top
+  explorer, looper = (action_gaps.measure(*action_gaps.resolve(name), 1, 0)
+                      for name in ('ngu_doorkey', 'ngu_unlockpickup'))
+  assert explorer['argmax_entropy_bits'] > 1.5, explorer
+  assert looper['argmax_entropy_bits'] <= 1. + 1e-9, looper
+  assert explorer['spread_over_q'] > looper['spread_over_q']
+  for row in (explorer, looper):
+    assert row['spread_over_q'] == pytest.approx(
+        row['mean_spread'] / abs(row['mean_q']))
+    assert row['distinct_cells'] >= 1
+  with pytest.raises(ValueError, match='MiniGrid levels only'):
+    action_gaps.resolve(f'exported:{bundled.policy_path(NAME)}@atari:pong')
