@@ -37,6 +37,12 @@ flags.DEFINE_integer('pretrain_steps', defaults.pretrain_steps,
                      'Actor steps of reward-free pre-training.')
 flags.DEFINE_integer('transfer_steps', defaults.transfer_steps,
                      'Actor steps of each transfer run.')
+flags.DEFINE_float(
+    'pretrain_discount', None,
+    'Discount of pre-training\'s n-step return, in (0, 1] (default: the '
+    'preset\'s, 0.99 on MiniGrid). 0.95 is what to try when the report '
+    'says pi_p explores less than 2x random (docs/transfer_suite.md, the '
+    'zoo).')
 flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
 flags.DEFINE_string(
@@ -72,9 +78,11 @@ def main(_):
         arms=pipeline.parse_arms(FLAGS.arms), bundled=FLAGS.bundled,
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
-        intrinsic_reward=FLAGS.intrinsic_reward, preset=FLAGS.preset,
+        intrinsic_reward=FLAGS.intrinsic_reward,
+        pretrain_discount=FLAGS.pretrain_discount, preset=FLAGS.preset,
         num_actors=FLAGS.num_actors, report_episodes=FLAGS.report_episodes,
-        report_max_steps=FLAGS.report_max_steps, seed=FLAGS.seed, launch_type=run_flags.launch(), verbose=FLAGS.verbose)
+        report_max_steps=FLAGS.report_max_steps, seed=FLAGS.seed,
+        launch_type=run_flags.launch(), verbose=FLAGS.verbose)
     pipeline.validate(settings)
     report = pipeline.run(settings, FLAGS.out_dir)
   print('\n' + report, flush=True)

@@ -108,6 +108,9 @@ class PipelineSettings:
   pretrain_steps: int = 1_000_000
   transfer_steps: int = 150_000
   intrinsic_reward: str = 'ngu'
+  # Discount of pre-training's n-step return (None: the preset's). A shorter
+  # horizon kept greedy pi_p from collapsing onto one action on key levels.
+  pretrain_discount: Optional[float] = None
   # Preset of every stage; on Atari 'tiny' runs the whole pipeline in
   # minutes, 'paper' is the papers' scale.
   preset: str = 'standard'
@@ -125,10 +128,12 @@ def validate(settings: PipelineSettings) -> None:
   """Checks names before hours of pre-training, not after."""
   environments.validate(settings.environment, settings.task)
   ngu_config.IntrinsicReward(settings.intrinsic_reward)
-  experiments.from_preset('ngu', settings.environment,
-                          settings.pretrain_steps, settings.preset)
+  pretrain_spec(settings)  # R2D2Config refuses a discount outside (0, 1].
   if settings.bundled is not None:
     bundled_policies.policy_path(settings.bundled)
+    if settings.pretrain_discount is not None:
+      raise ValueError(f'A bundled pi_p ({settings.bundled!r}) skips '
+                       'pre-training; --pretrain_discount has nothing to set.')
 
 
 def pretrained_dirs(settings: PipelineSettings, out_dir: str
@@ -166,12 +171,18 @@ def _spec(settings: PipelineSettings, agent: str, max_actor_steps: int,
                               program=dict(num_actors=settings.num_actors))
 
 
+def pretrain_spec(settings: PipelineSettings) -> experiments.ExperimentSpec:
+  """Stage 1's run: reward-free NGU (or the chosen intrinsic reward)."""
+  spec = _spec(settings, 'ngu', settings.pretrain_steps, dict(
+      intrinsic_reward=ngu_config.IntrinsicReward(settings.intrinsic_reward)))
+  return experiments.override(
+      spec, r2d2=dict(discount=settings.pretrain_discount))
+
+
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
   """Stage 1; returns the pre-training run directory."""
   run_dir = os.path.join(out_dir, 'pretrain')
-  spec = _spec(settings, 'ngu', settings.pretrain_steps, dict(
-      intrinsic_reward=ngu_config.IntrinsicReward(settings.intrinsic_reward)))
-  experiments.run(spec, run_dir, settings.launch_type,
+  experiments.run(pretrain_spec(settings), run_dir, settings.launch_type,
                   verbose=settings.verbose)
   return run_dir
 
@@ -274,8 +285,10 @@ def describe_pretraining(settings: PipelineSettings) -> str:
     return (f'bundled pi_p {settings.bundled!r} ({made["intrinsic_reward"]}, '
             f'{made["actor_steps"]:,} reward-free actor steps on '
             f'{made["environment"]})')
+  discount = ('' if settings.pretrain_discount is None else
+              f', discount {settings.pretrain_discount:g}')
   return (f'{settings.intrinsic_reward} pre-training ({settings.pretrain_steps:,}'
-          ' reward-free actor steps)')
+          f' reward-free actor steps{discount})')
 
 
 def run(settings: PipelineSettings, out_dir: str) -> str:

@@ -115,10 +115,14 @@ def test_unusable_run_directories_are_refused(tmp_path, relative):
   assert f'error: --run_dir {tmp_path / relative} ' in stderr
 
 
-def test_pipeline_refuses_a_zero_budget(tmp_path):
-  code, stderr = launch('run_pipeline', f'--out_dir={tmp_path / "p"}',
-                        '--transfer_steps=0')
-  assert code == 2 and 'error: --transfer_steps must be positive' in stderr
+@pytest.mark.parametrize('flag,error', [
+    ('--transfer_steps=0', '--transfer_steps must be positive'),
+    ('--pretrain_discount=1.5', 'discount must be in (0, 1], got 1.5.')])
+def test_pipeline_refuses_bad_settings_before_running(tmp_path, flag, error):
+  code, stderr = launch('run_pipeline', f'--out_dir={tmp_path / "p"}', flag)
+  assert code == 2 and f'error: {error}' in stderr, stderr
+  assert 'Traceback' not in stderr
+  assert not (tmp_path / 'p' / 'pretrain').exists()
 
 
 def test_measures_skip_tasks_that_do_not_apply_to_the_level():

@@ -30,6 +30,24 @@ def test_unknown_task_or_reward_is_refused_before_anything_runs():
     pipeline.validate(pipeline.PipelineSettings(intrinsic_reward='curiosity'))
 
 
+def test_pretrain_discount_sets_pre_training_alone():
+  settings = pipeline.PipelineSettings(pretrain_discount=0.95,
+                                       arms=pipeline.parse_arms(['bt']))
+  pipeline.validate(settings)
+  assert pipeline.pretrain_spec(settings).config.r2d2.discount == 0.95
+  transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
+                                    settings.arms[0])
+  assert transfer.config.r2d2.discount == 0.99  # The preset's.
+  assert pipeline.pretrain_spec(pipeline.PipelineSettings()
+                                ).config.r2d2.discount == 0.99
+  assert 'discount 0.95' in pipeline.describe_pretraining(settings)
+  with pytest.raises(ValueError, match=r'discount.*\(0, 1\]'):
+    pipeline.validate(pipeline.PipelineSettings(pretrain_discount=1.5))
+  with pytest.raises(ValueError, match='skips pre-training'):
+    pipeline.validate(pipeline.PipelineSettings(bundled='ngu_doorkey',
+                                                pretrain_discount=0.95))
+
+
 def test_solved_counts_the_tasks_own_success_not_its_lure():
   episodes = pd.DataFrame({
       'episode_return': [0.4, 1.2, 1.0, 0.0],
