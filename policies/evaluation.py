@@ -58,10 +58,10 @@ def format_comparison(comparison: Dict[str, Dict[str, float]],
 EXPLORER_FACTOR = 2.0
 
 _WHAT_TO_TRY = (
-    'Try, in this order: a shorter horizon (--discount=0.95, run_pipeline\'s '
-    '--pretrain_discount=0.95: greedy pi_p '
-    'that turned on the spot or looped at 0.99 explored on KeyCorridorS3R1 '
-    'and UnlockPickup); a longer pre-training budget (--pretrain_steps or '
+    'Try, in this order: a shorter horizon (--discount=0.95, or '
+    'run_pipeline\'s --pretrain_discount=0.95; on KeyCorridorS3R1 and '
+    'UnlockPickup it stopped greedy pi_p turning on the spot or looping); '
+    'a longer pre-training budget (--pretrain_steps or '
     '--max_actor_steps; the suite\'s explorers took 1M-2M steps); '
     'another seed; --nornd_observation_normalization (raw RND inputs '
     'explored further on MultiRoom); or pre-training on a larger level with '
