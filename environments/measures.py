@@ -178,6 +178,48 @@ def exploration_ratio(measured: Dict[str, float],
   return best if coverage >= 1 else min(best, coverage)
 
 
+def reachable(simulator: Any) -> Dict[str, float]:
+  """The most each exploration measure can reach in the current episode of a
+  MiniGrid `simulator`: the cells, doors and objects the agent could reach
+  from its start (rooms.reachable_area) and every room. A policy exploring
+  nothing beyond these cannot exceed `exploration_ratio(reachable, random)`
+  times a random policy, however well it explores."""
+  area = rooms.reachable_area(
+      simulator, tuple(int(x) for x in simulator.agent_pos))
+  placed = [simulator.grid.get(*cell) for cell in area]
+  doors = sum(obj is not None and obj.type == 'door' for obj in placed)
+  pickable, objects = 0, placed
+  while objects:  # Also what boxes hold.
+    obj = objects.pop()
+    if obj is not None:
+      pickable += obj.can_pickup()
+      objects.append(obj.contains)
+  most = {'distinct_cells': float(len(area))}
+  if rooms.has_rooms(simulator):
+    most['rooms_reached'] = float(len(simulator.rooms))
+  if minigrid_events.has_doors(simulator):
+    most['doors_opened'] = float(doors)
+  if minigrid_events.has_pickable_objects(simulator):
+    most['objects_picked_up'] = float(pickable)
+  return most
+
+
+def reachable_measures(environment: dm_env.Environment, num_episodes: int
+                       ) -> Optional[Dict[str, float]]:
+  """`reachable` averaged over the layouts of the next `num_episodes`
+  episodes of a MiniGrid `environment`; None elsewhere. MiniGrid draws a
+  layout at reset, so a fresh environment made with the same seed shows the
+  layouts a policy meets over its first `num_episodes` episodes."""
+  base = unwrap(environment)
+  if not isinstance(base, minigrid.MiniGridEnvironment):
+    return None
+  rows = []
+  for _ in range(num_episodes):
+    environment.reset()
+    rows.append(reachable(base.simulator))
+  return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+
+
 Step = Callable[[Any, Any], Tuple[int, Any]]  # (observation, state) -> ...
 
 

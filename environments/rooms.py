@@ -3,10 +3,11 @@
 MultiRoom levels are a chain of rooms joined by doors; the agent starts in room
 0 and the goal is in the last room. Levels without rooms answer None / False.
 On every level, the start area is what the agent can walk to from where it
-started without going through a door.
+started without going through a door, and the reachable area all it could
+stand on.
 """
 
-from typing import Any, FrozenSet, Optional
+from typing import Any, FrozenSet, Optional, Tuple
 
 from behavior_transfer.environments import minigrid_play
 
@@ -33,6 +34,21 @@ def start_area(simulator: Any, start: minigrid_play.Cell
   """The cells connected to `start` when every door, open or not, is a wall
   and every other object (a key, a ball, a box) could be moved out of the
   way: what lies on the agent's side of the level's doors."""
+  return _connected(simulator, start, blocking=('wall', 'door'))
+
+
+def reachable_area(simulator: Any, start: minigrid_play.Cell
+                   ) -> FrozenSet[minigrid_play.Cell]:
+  """The cells an agent starting at `start` could stand on without dying:
+  through every door (a locked one's key lies on the way) and over every
+  object it could move, but never onto lava."""
+  return _connected(simulator, start, blocking=('wall', 'lava'))
+
+
+def _connected(simulator: Any, start: minigrid_play.Cell,
+               blocking: Tuple[str, ...]) -> FrozenSet[minigrid_play.Cell]:
+  """`start` and the cells joined to it through cells holding nothing or no
+  object of a `blocking` type."""
   area, frontier = {start}, [start]
   while frontier:
     x, y = frontier.pop()
@@ -41,7 +57,7 @@ def start_area(simulator: Any, start: minigrid_play.Cell
                               0 <= cell[1] < simulator.grid.height):
         continue
       obj = simulator.grid.get(*cell)
-      if obj is None or obj.type not in ('wall', 'door'):
+      if obj is None or obj.type not in blocking:
         area.add(cell)
         frontier.append(cell)
   return frozenset(area)

@@ -77,7 +77,8 @@ def main(_):
           ['python -m behavior_transfer.launch.run_ngu'] + sys.argv[1:],
           run_flags.launch(), FLAGS.overwrite, verbose=FLAGS.verbose)
       comparison = {key: provenance['exploration'][key]
-                    for key in ('pi_p', 'random')}
+                    for key in ('pi_p', 'random', 'reachable')
+                    if key in provenance['exploration']}
       summary = reports.summarize(FLAGS.run_dir)
       print(f'Bundled as {FLAGS.bundle_as!r}: --pretrained=bundled:'
             f'{FLAGS.bundle_as}', flush=True)

@@ -92,8 +92,8 @@ def plot_exploration(run_dir: str, comparison: Dict[str, Dict[str, float]],
                      title: str, path: str) -> Optional[str]:
   """pi_p's exploration over pre-training (the greedy evaluator, mean of 10
   episodes), one panel per measure the level has, with the random policy's
-  level and the final pi_p's (the paper's figure 2); None without an
-  evaluator log."""
+  level, the final pi_p's and, where known, the most any policy could reach
+  (the paper's figure 2); None without an evaluator log."""
   evaluator = reports.read_logs(run_dir).get('evaluator')
   names = [m for m in measures.EXPLORATION_MEASURES
            if evaluator is not None and m in evaluator and
@@ -109,6 +109,9 @@ def plot_exploration(run_dir: str, comparison: Dict[str, Dict[str, float]],
                label='uniform random')
     ax.axhline(comparison['pi_p'][measure], color='C1', linestyle=':',
                label='final pi_p')
+    if measure in comparison.get('reachable', {}):
+      ax.axhline(comparison['reachable'][measure], color='black',
+                 linestyle='-.', label='most reachable')
     ax.set_xlabel('reward-free actor steps')
     ax.set_ylabel(f'{measure} per episode')
     ax.legend(fontsize=8)

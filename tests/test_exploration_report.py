@@ -4,6 +4,10 @@ the ratio, the warning when pi_p is no explorer, and the progress line."""
 import math
 import os
 
+import numpy as np
+import pytest
+
+from behavior_transfer import environments
 from behavior_transfer.distributed import coordinator
 from behavior_transfer.environments import measures
 from behavior_transfer.policies import evaluation
@@ -42,6 +46,73 @@ def test_warns_with_what_to_try_when_pi_p_is_no_explorer():
   table = evaluation.format_comparison(
       {'pi_p': {'distinct_cells': 10.1}, 'random': random})
   assert 'WARNING' in table and 'explores 0.69x' in table
+
+
+def test_the_warning_says_when_the_level_leaves_no_room_for_2x():
+  """On a level a random policy already covers much of, the ceiling (a
+  policy reaching everything reachable) is below 2x: the table shows it and
+  the warning says so instead of only blaming pre-training."""
+  cramped = {'pi_p': {'distinct_cells': 4., 'doors_opened': 2.},
+             'random': {'distinct_cells': 2.8, 'doors_opened': 1.4},
+             'reachable': {'distinct_cells': 5., 'doors_opened': 2.}}
+  assert evaluation.exploration_ceiling(cramped) == pytest.approx(5 / 2.8)
+  warning = evaluation.exploration_warning(cramped)
+  assert 'This level allows at most 1.79x' in warning
+  table = evaluation.format_comparison(cramped)
+  assert '| distinct_cells | 4.000 | 2.800 | 5.000 |' in table
+  assert 'would explore 1.79x as much' in table
+  roomy = dict(cramped, reachable={'distinct_cells': 33., 'doors_opened': 1.})
+  assert 'allows at most' not in evaluation.exploration_warning(roomy)
+  # Reports made before the ceiling was measured still format.
+  assert math.isnan(evaluation.exploration_ceiling(
+      {'pi_p': cramped['pi_p'], 'random': cramped['random']}))
+  assert 'most reachable' not in evaluation.format_comparison(
+      {'pi_p': cramped['pi_p'], 'random': cramped['random']})
+
+
+@pytest.mark.parametrize('level, most', [
+    # Three one-cell rooms and the two doors between them; a key and a ball.
+    ('KeyCorridorS3R1-v0',
+     {'distinct_cells': 5., 'doors_opened': 2., 'objects_picked_up': 2.}),
+    # Two 4x4 rooms and their door; the key and the box.
+    ('UnlockPickup-v0',
+     {'distinct_cells': 33., 'doors_opened': 1., 'objects_picked_up': 2.}),
+    # 7x7 floor less a river of lava with one gap: 49 - 6.
+    ('LavaCrossingS9N1-v0', {'distinct_cells': 43.}),
+])
+def test_reachable_counts_what_the_layout_offers(level, most):
+  env = environments.make_environment(f'minigrid:MiniGrid-{level}', seed=3)
+  assert measures.reachable_measures(env, 3) == most
+
+
+@pytest.mark.parametrize('level', ['MultiRoom-N4-S5-v0', 'KeyCorridorS3R2-v0'])
+def test_no_episode_explores_beyond_the_reachable(level):
+  """A random policy's every episode stays within what `reachable` counts
+  at its reset, and a fresh environment of the same seed shows the same
+  layouts without acting (what `compare_with_random` relies on)."""
+  name = f'minigrid:MiniGrid-{level}'
+  env = environments.make_environment(name, seed=5)
+  base = measures.unwrap(env)
+  observer = measures.TaskReturnsAndExploration(base, 'minigrid')
+  rng = np.random.RandomState(0)
+  at_reset = []
+  for _ in range(4):
+    timestep = env.reset()
+    at_reset.append(measures.reachable(base.simulator))
+    observer.observe_first(env, timestep)
+    for _ in range(150):
+      action = rng.randint(env.action_spec().num_values)
+      timestep = env.step(np.int32(action))
+      observer.observe(env, timestep, action)
+      if timestep.last():
+        break
+    explored = observer.get_metrics()
+    for measure, most in at_reset[-1].items():
+      assert explored[measure] <= most, (measure, explored, at_reset[-1])
+  assert at_reset[-1]['distinct_cells'] > 5  # A real layout was counted.
+  assert measures.reachable_measures(
+      environments.make_environment(name, seed=5), 4) == {
+          key: np.mean([row[key] for row in at_reset]) for key in at_reset[0]}
 
 
 def test_progress_line_shows_the_evaluators_exploration(tmp_path):
