@@ -17,7 +17,7 @@ MiniGrid pi_p only. A policy is a bundled name (its level from its provenance) o
 `exported:<dir>@<level>` (a pre-training run's <run_dir>/policy).
 """
 
-from typing import Dict, Tuple
+from typing import Dict
 
 from absl import app
 from absl import flags
@@ -26,10 +26,9 @@ import numpy as np
 
 from behavior_transfer import environments
 from behavior_transfer.environments import measures
-from behavior_transfer.policies import bundled
 from behavior_transfer.policies import pretrained
-from behavior_transfer.policies import sources
 from benchmarks import figures
+from benchmarks import minigrid_policies
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(
@@ -39,17 +38,6 @@ flags.DEFINE_integer('episodes', 5, 'Greedy episodes per policy.')
 flags.DEFINE_integer('seed', 0, 'Seeds the levels\' layouts.')
 flags.DEFINE_string('json', 'docs/action_gaps.json',
                     'Where to write the figures.')
-
-
-def resolve(policy: str) -> Tuple[str, str]:
-  """(SavedModel directory, environment name) of a --policies entry."""
-  source, at, level = policy.partition('@')
-  if not at:
-    level = bundled.provenance(source)['environment']
-  if environments.parse(level).domain != 'minigrid':
-    raise ValueError(f'{policy}: MiniGrid levels only (distinct cells), got '
-                     f'{level!r}.')
-  return sources.saved_model_path(source), level
 
 
 def measure(policy_dir: str, level: str, episodes: int,
@@ -88,7 +76,7 @@ def main(_):
   print('| pi_p | level | mean Q | spread | spread / Q | argmax entropy '
         '(bits) | distinct cells |\n|---|---|---:|---:|---:|---:|---:|')
   for policy in FLAGS.policies:
-    policy_dir, level = resolve(policy)
+    policy_dir, level = minigrid_policies.resolve(policy)
     row = rows[policy] = {'level': level, **measure(
         policy_dir, level, FLAGS.episodes, FLAGS.seed)}
     label = policy.split('@')[0].replace('exported:', '')

@@ -13,6 +13,8 @@ import pytest
 from behavior_transfer import environments
 from behavior_transfer import experiments
 from behavior_transfer import networks
+from behavior_transfer.environments import measures
+from behavior_transfer.environments import minigrid_play as play
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
@@ -204,7 +206,9 @@ def test_action_gaps_tell_the_explorer_from_the_looper():
   several actions, with Q-value spreads a larger share of its values than
   UnlockPickup's (0.71x random), whose greedy loop uses forward and left only."""
   from benchmarks import action_gaps  # pylint: disable=g-import-not-at-top
-  explorer, looper = (action_gaps.measure(*action_gaps.resolve(name), 1, 0)
+  from benchmarks import minigrid_policies  # pylint: disable=g-import-not-at-top
+  explorer, looper = (action_gaps.measure(*minigrid_policies.resolve(name), 1,
+                                          0)
                       for name in ('ngu_doorkey', 'ngu_unlockpickup'))
   assert explorer['argmax_entropy_bits'] > 1.5, explorer
   assert looper['argmax_entropy_bits'] <= 1. + 1e-9, looper
@@ -214,4 +218,43 @@ def test_action_gaps_tell_the_explorer_from_the_looper():
         row['mean_spread'] / abs(row['mean_q']))
     assert row['distinct_cells'] >= 1
   with pytest.raises(ValueError, match='MiniGrid levels only'):
-    action_gaps.resolve(f'exported:{bundled.policy_path(NAME)}@atari:pong')
+    minigrid_policies.resolve(
+        f'exported:{bundled.policy_path(NAME)}@atari:pong')
+
+
+class _Script:
+  """Faces the key, picks it up, drops it, picks it up again, then turns
+  left until the episode ends; counts its steps."""
+
+  def __init__(self, environment):
+    self._simulator = measures.unwrap(environment).simulator
+    self.steps = 0
+    self.to_key = None
+
+  def initial_state(self):
+    return None
+
+  def step(self, observation, state):
+    del observation
+    if self.to_key is None:
+      self.to_key = play.face(self._simulator, play.find(self._simulator, 'key'))
+    script = self.to_key + [3, 4, 3]  # pickup, drop, pickup.
+    action = script[self.steps] if self.steps < len(script) else 0
+    self.steps += 1
+    return action, state
+
+
+def test_object_handling_counts_pick_ups_drops_and_carrying():
+  """benchmarks/object_handling.py on a scripted episode whose counts are
+  known: two pick-ups, one drop on one cell, carrying from the second
+  pick-up to the end plus the one step between the first and the drop."""
+  from benchmarks import object_handling  # pylint: disable=g-import-not-at-top
+  environment = environments.make_environment(
+      'minigrid:MiniGrid-DoorKey-5x5-v0', seed=4)
+  script = _Script(environment)
+  row = object_handling.measure(script, environment, 1)
+  walk = len(script.to_key)
+  assert (row['pick_ups'], row['drops'], row['distinct_drop_cells'],
+          row['doors_opened']) == (2, 1, 1, 0)
+  assert row['steps_carrying'] == script.steps - walk - 1
+  assert 0 <= row['steps_carrying_facing_door'] <= row['steps_carrying']
