@@ -110,9 +110,13 @@ class StepBudget:
     (the evaluator logs the ratio where the level has a measure)."""
     ratio = logs.recent_mean(self._run_dir, 'evaluator',
                              'exploration_vs_random')
-    return ('' if ratio is None else
-            f'; pi_p explores {ratio:.2f}x a random policy (evaluator, '
-            'last 10 episodes)')
+    if ratio is None:
+      return ''
+    ceiling = logs.recent_mean(self._run_dir, 'evaluator',
+                               'exploration_ceiling')
+    most = '' if ceiling is None else f'; the layouts allow {ceiling:.2f}x'
+    return (f'; pi_p explores {ratio:.2f}x a random policy (evaluator, '
+            f'last 10 episodes{most})')
 
   def _finish(self, counts: Mapping[str, float]):
     nodes.write_atomically(os.path.join(self._run_dir, nodes.FINISHED_FILE),

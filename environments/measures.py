@@ -67,7 +67,9 @@ def observers_for(environment: dm_env.Environment,
 
 class TaskReturnsAndExploration(observers.EnvLoopObserver):
   """Adds `return_<task>` for each task of the domain that applies to the
-  level, and the exploration measure, to each episode's log row."""
+  level, and the exploration measure, to each episode's log row; with a
+  random baseline also the episode's exploration in units of the random
+  policy's and the most that could be on its layout."""
 
   def __init__(self, base: Any, domain: str,
                random_baseline: Optional[Dict[str, float]] = None):
@@ -88,6 +90,7 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
     self._rooms_visited = set()
     self._doors_opened = set()
     self._objects_picked_up = set()
+    self._ceiling = float('nan')
 
   def observe_first(self, env: dm_env.Environment, timestep: dm_env.TimeStep):
     del env, timestep
@@ -97,6 +100,9 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
     self._doors_opened = set()
     self._objects_picked_up = set()
     self._visit_room()
+    if self._random_baseline:
+      self._ceiling = exploration_ratio(reachable(self._base.simulator),
+                                        self._random_baseline)
 
   def observe(self, env: dm_env.Environment, timestep: dm_env.TimeStep,
               action: Any):
@@ -133,6 +139,7 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
     if self._random_baseline:
       metrics['exploration_vs_random'] = exploration_ratio(
           metrics, self._random_baseline)
+      metrics['exploration_ceiling'] = self._ceiling
     return metrics
 
   @property
@@ -143,7 +150,8 @@ class TaskReturnsAndExploration(observers.EnvLoopObserver):
             ('rooms_reached', 'reached_last_room') if self._has_rooms else ()
         ) + (('doors_opened',) if self._has_doors else ()) + (
             ('objects_picked_up',) if self._has_objects else ()) + (
-                ('exploration_vs_random',) if self._random_baseline else ())
+                ('exploration_vs_random', 'exploration_ceiling')
+                if self._random_baseline else ())
 
 
 # How far an episode explored, by what the level has; the first present is the

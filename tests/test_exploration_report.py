@@ -93,7 +93,9 @@ def test_no_episode_explores_beyond_the_reachable(level):
   name = f'minigrid:MiniGrid-{level}'
   env = environments.make_environment(name, seed=5)
   base = measures.unwrap(env)
-  observer = measures.TaskReturnsAndExploration(base, 'minigrid')
+  observer = measures.TaskReturnsAndExploration(
+      base, 'minigrid', random_baseline={'distinct_cells': 5.,
+                                         'doors_opened': 0.5})
   rng = np.random.RandomState(0)
   at_reset = []
   for _ in range(4):
@@ -109,6 +111,10 @@ def test_no_episode_explores_beyond_the_reachable(level):
     explored = observer.get_metrics()
     for measure, most in at_reset[-1].items():
       assert explored[measure] <= most, (measure, explored, at_reset[-1])
+    # So the episode's ratio to random stays under its layout's ceiling.
+    assert explored['exploration_ceiling'] == measures.exploration_ratio(
+        at_reset[-1], {'distinct_cells': 5., 'doors_opened': 0.5})
+    assert explored['exploration_vs_random'] <= explored['exploration_ceiling']
   assert at_reset[-1]['distinct_cells'] > 5  # A real layout was counted.
   assert measures.reachable_measures(
       environments.make_environment(name, seed=5), 4) == {
@@ -120,8 +126,10 @@ def test_progress_line_shows_the_evaluators_exploration(tmp_path):
   assert budget._exploration() == ''  # pylint: disable=protected-access
   os.makedirs(tmp_path / 'logs' / 'evaluator')
   with open(tmp_path / 'logs' / 'evaluator' / 'logs.csv', 'w') as f:
-    f.write('actor_steps,exploration_vs_random\n')
-    f.writelines(f'{i},{value}\n' for i, value in enumerate([9.] * 5 + [
+    f.write('actor_steps,exploration_vs_random,exploration_ceiling\n')
+    f.writelines(f'{i},{value},4.5\n' for i, value in enumerate([9.] * 5 + [
         1.] * 5 + [3.] * 5))
   # The last ten episodes: five at 1x, five at 3x.
-  assert 'pi_p explores 2.00x a random policy' in budget._exploration()  # pylint: disable=protected-access
+  line = budget._exploration()  # pylint: disable=protected-access
+  assert 'pi_p explores 2.00x a random policy' in line
+  assert 'the layouts allow 4.50x' in line

@@ -79,6 +79,10 @@ class PretrainingProgramTest(absltest.TestCase):
     # The evaluator measures pi_p against a random policy as it trains.
     ratios = logs['evaluator']['exploration_vs_random']
     self.assertTrue(len(ratios) and (ratios > 0).all(), logs['evaluator'])
+    # Never above what the episode's layout allows.
+    self.assertTrue(
+        (ratios <= logs['evaluator']['exploration_ceiling']).all(),
+        logs['evaluator'])
 
     # The exported pi_p drives the BT actor on the same dynamics.
     factory = sources.policy_factory(
@@ -103,7 +107,9 @@ class PretrainingProgramTest(absltest.TestCase):
     self.assertEqual(made['actor_steps'],
                      reports.summarize(run_dir)['actor_steps'])
     self.assertEqual(set(made['exploration']),
-                     {'episodes', 'seed', 'pi_p', 'random'})
+                     {'episodes', 'seed', 'pi_p', 'random', 'reachable'})
+    self.assertGreaterEqual(made['exploration']['reachable']['distinct_cells'],
+                            made['exploration']['pi_p']['distinct_cells'])
     self.assertGreater(made['exploration_ratio'], 0)
     self.assertIn(bundle.EXPLORATION_PLOT,
                   os.listdir(os.path.join(directory, 'tiny-ngu')))
