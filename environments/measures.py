@@ -189,14 +189,18 @@ def exploration_ratio(measured: Dict[str, float],
 def reachable(simulator: Any) -> Dict[str, float]:
   """The most each exploration measure can reach in the current episode of a
   MiniGrid `simulator`: the cells, doors and objects the agent could reach
-  from its start (rooms.reachable_area) and every room. A policy exploring
-  nothing beyond these cannot exceed `exploration_ratio(reachable, random)`
-  times a random policy, however well it explores."""
+  from its start (rooms.reachable_area) and every room; no doors or objects
+  where the level's actions cannot toggle or pick up (Dynamic-Obstacles has
+  three actions). A policy exploring nothing beyond these cannot exceed
+  `exploration_ratio(reachable, random)` times a random policy."""
   area = rooms.reachable_area(
       simulator, tuple(int(x) for x in simulator.agent_pos))
+  num_actions = simulator.action_space.n
   placed = [simulator.grid.get(*cell) for cell in area]
-  doors = sum(obj is not None and obj.type == 'door' for obj in placed)
-  pickable, objects = 0, placed
+  doors = sum(obj is not None and obj.type == 'door' for obj in placed) * (
+      num_actions > simulator.actions.toggle)
+  pickable = 0
+  objects = placed if num_actions > simulator.actions.pickup else []
   while objects:  # Also what boxes hold.
     obj = objects.pop()
     if obj is not None:

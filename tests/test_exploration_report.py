@@ -79,6 +79,9 @@ def test_the_warning_says_when_the_level_leaves_no_room_for_2x():
      {'distinct_cells': 33., 'doors_opened': 1., 'objects_picked_up': 2.}),
     # 7x7 floor less a river of lava with one gap: 49 - 6.
     ('LavaCrossingS9N1-v0', {'distinct_cells': 43.}),
+    # Its obstacles are balls, but its three actions pick nothing up.
+    ('Dynamic-Obstacles-6x6-v0',
+     {'distinct_cells': 16., 'objects_picked_up': 0.}),
 ])
 def test_reachable_counts_what_the_layout_offers(level, most):
   env = environments.make_environment(f'minigrid:MiniGrid-{level}', seed=3)
