@@ -188,8 +188,9 @@ def exploration_ratio(measured: Dict[str, float],
 
 def reachable(simulator: Any) -> Dict[str, float]:
   """The most each exploration measure can reach in the current episode of a
-  MiniGrid `simulator`: the cells, doors and objects the agent could reach
-  from its start (rooms.reachable_area) and every room; no doors or objects
+  MiniGrid `simulator`: the cells the agent could stand on in one episode
+  (rooms.most_cells_visited), the doors and objects it could reach from its
+  start (rooms.reachable_area) and every room; no doors or objects
   where the level's actions cannot toggle or pick up (Dynamic-Obstacles has
   three actions). A policy exploring nothing beyond these cannot exceed
   `exploration_ratio(reachable, random)` times a random policy."""
@@ -206,7 +207,7 @@ def reachable(simulator: Any) -> Dict[str, float]:
     if obj is not None:
       pickable += obj.can_pickup()
       objects.append(obj.contains)
-  most = {'distinct_cells': float(len(area))}
+  most = {'distinct_cells': float(rooms.most_cells_visited(simulator, area))}
   if rooms.has_rooms(simulator):
     most['rooms_reached'] = float(len(simulator.rooms))
   if minigrid_events.has_doors(simulator):

@@ -45,6 +45,23 @@ def reachable_area(simulator: Any, start: minigrid_play.Cell
   return _connected(simulator, start, blocking=('wall', 'lava'))
 
 
+def most_cells_visited(simulator: Any,
+                       area: FrozenSet[minigrid_play.Cell]) -> int:
+  """The most distinct cells one episode can stand on, given the level's
+  `reachable_area`: the episode ends on the first goal or lava cell the agent
+  steps onto, so it counts the area's other cells and one such cell, if any
+  lies in the area or borders it (stepping onto lava counts its cell)."""
+  def ends_episode(cell):
+    obj = simulator.grid.get(*cell)
+    return obj is not None and obj.type in ('goal', 'lava')
+  bordering = {(x + dx, y + dy) for x, y in area
+               for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))
+               if 0 <= x + dx < simulator.grid.width and
+               0 <= y + dy < simulator.grid.height}
+  return sum(not ends_episode(cell) for cell in area) + any(
+      ends_episode(cell) for cell in area | bordering)
+
+
 def _connected(simulator: Any, start: minigrid_play.Cell,
                blocking: Tuple[str, ...]) -> FrozenSet[minigrid_play.Cell]:
   """`start` and the cells joined to it through cells holding nothing or no

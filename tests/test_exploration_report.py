@@ -4,12 +4,15 @@ the ratio, the warning when pi_p is no explorer, and the progress line."""
 import math
 import os
 
+from minigrid.core import world_object
 import numpy as np
 import pytest
 
 from behavior_transfer import environments
 from behavior_transfer.distributed import coordinator
 from behavior_transfer.environments import measures
+from behavior_transfer.environments import minigrid_play
+from behavior_transfer.environments import rooms
 from behavior_transfer.policies import evaluation
 
 
@@ -122,6 +125,32 @@ def test_no_episode_explores_beyond_the_reachable(level):
   assert measures.reachable_measures(
       environments.make_environment(name, seed=5), 4) == {
           key: np.mean([row[key] for row in at_reset]) for key in at_reset[0]}
+
+
+def test_an_episode_ending_on_lava_counts_its_cell():
+  """Stepping onto lava ends the episode on the lava's cell: a walk over the
+  whole floor that ends there stands on one cell more than the floor, and
+  the ceiling allows for it (on levels with a goal, the goal is that cell)."""
+  env = environments.make_environment('minigrid:MiniGrid-Empty-5x5-v0', seed=0)
+  base = measures.unwrap(env)
+  timestep = env.reset()
+  simulator = base.simulator
+  lava = minigrid_play.find(simulator, 'goal')
+  simulator.grid.set(*lava, world_object.Lava())
+  floor = rooms.reachable_area(simulator, tuple(simulator.agent_pos))
+  assert len(floor) == 8 and measures.reachable(simulator) == {
+      'distinct_cells': 9.}
+  observer = measures.TaskReturnsAndExploration(base, 'minigrid')
+  observer.observe_first(env, timestep)
+  for cell in sorted(floor):
+    for action in minigrid_play.reach(simulator, cell):
+      timestep = env.step(np.int32(action))
+      observer.observe(env, timestep, action)
+  for action in minigrid_play.face(simulator, lava) + [minigrid_play.FORWARD]:
+    timestep = env.step(np.int32(action))
+    observer.observe(env, timestep, action)
+  assert timestep.last()
+  assert observer.get_metrics()['distinct_cells'] == 9
 
 
 def test_progress_line_shows_the_evaluators_exploration(tmp_path):
