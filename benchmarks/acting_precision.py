@@ -15,8 +15,9 @@ inputs, with bfloat16 ones, and in float32 as one XLA cluster
 alternating over `--rounds`; the median is reported. bfloat16 pays only on
 cores whose oneDNN kernels have it (AMX, or AVX-512 with bfloat16); elsewhere
 it can be slower, and without AVX-512 TF 2.8 cannot compute it: that row is
-skipped, saying so. XLA's CPU convolutions do not use oneDNN. It measures the call alone; `bench-actors` measures
-the actor node acting in bfloat16 (`R2D2Config.acting_dtype`).
+skipped, saying so. XLA's CPU convolutions do not use oneDNN. It measures the
+call alone; `bench-actors` measures the actor node acting in bfloat16
+(`R2D2Config.acting_dtype`).
 """
 
 import os
@@ -109,8 +110,8 @@ def main(_):
     return
   variants = VARIANTS
   if not _computes_bfloat16():
-    print('This CPU has no AVX-512: TF 2.8 cannot compute bfloat16 here; its '
-          'row is skipped.', flush=True)
+    print('TF 2.8 computes no bfloat16 here (it needs oneDNN on and a CPU '
+          'with AVX-512); its row is skipped.', flush=True)
     variants = tuple(v for v in VARIANTS if not v.startswith('bfloat16'))
   samples = {name: [] for name in variants}
   for round_index in range(FLAGS.rounds):
