@@ -34,6 +34,7 @@ from behavior_transfer.agents.ngu import reward_wrapper
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.policies import pretrained
 from tests import test_bt_actor
+from tests.helpers import reverb_queue
 
 ENVIRONMENT = 'minigrid:MiniGrid-Empty-8x8-v0'
 NUM_ACTIONS = 7
@@ -123,10 +124,8 @@ def _run(setup, indices, clients, calls=1):
 
 
 def _items(client):
-  size = client.server_info()[TABLE].current_size
-  return [sample.data for sample in client.sample(
-      TABLE, num_samples=size, emit_timesteps=False,
-      unpack_as_table_signature=True)]
+  return [sample.data for sample in reverb_queue.read_in_order(
+      client, TABLE, unpack_as_table_signature=True)]
 
 
 @pytest.mark.parametrize('kind', ['r2d2', 'bt', 'ngu'])

@@ -12,6 +12,7 @@ from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
 from tests import test_bt_actor
+from tests.helpers import reverb_queue
 
 SEQUENCE_LENGTH, PERIOD = 5, 5
 TABLE = 'priority_table'  # The adder's default table name.
@@ -40,24 +41,28 @@ def test_adder_stores_chosen_executed_flight_and_state_across_episodes():
     records = test_bt_actor.run_actor(
         actor, environment=wrappers.StepLimitWrapper(env, step_limit=13),
         num_episodes=6)
-    size = client.server_info()[TABLE].current_size
-    sequences = [sample.data for sample in
-                 client.sample(TABLE, num_samples=size, emit_timesteps=False,
-                                 unpack_as_table_signature=True)]
+    sequences = [sample.data for sample in reverb_queue.read_in_order(
+        client, TABLE, unpack_as_table_signature=True)]
   finally:
     server.stop()
 
   # Rebuild each episode from its sequences (each starts at start_of_episode).
+  # What was read, for the failure messages: each sequence's episode starts
+  # and its steps' indices within their episode (from FixedQ's state).
+  read = [(data.start_of_episode.astype(int).tolist(),
+           data.extras['core_state'].ravel().astype(int).tolist())
+          for data in sequences]
   episodes = []
   for data in sequences:
     steps = [tf.nest.map_structure(lambda x, i=i: x[i], data)
              for i in range(SEQUENCE_LENGTH)]
     if steps[0].start_of_episode:
       episodes.append([])
+    assert episodes, f'The first sequence read starts no episode: {read}'
     episodes[-1].extend(steps)
   recorded_episodes = np.split(records, np.flatnonzero(
       [r['t'] == 0 for r in records])[1:])
-  assert len(episodes) == len(recorded_episodes) == 6
+  assert len(episodes) == len(recorded_episodes) == 6, read
 
   kinds = set()
   for stored, recorded in zip(episodes, recorded_episodes):

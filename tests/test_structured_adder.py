@@ -12,6 +12,7 @@ import reverb
 from behavior_transfer.acting import structured_adder
 from behavior_transfer.agents import bt
 from behavior_transfer.agents import r2d2
+from tests.helpers import reverb_queue
 
 SUPPORTED_CASES = [
     case for case in acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER
@@ -79,9 +80,8 @@ def _write_and_read(make_adder, episodes, sequence_length):
     del adder  # Flushes what is in flight.
     read = {}
     for table in ('table_a', 'table_b'):
-      size = client.server_info()[table].current_size
-      read[table] = [sample.data for sample in client.sample(
-          table, num_samples=size, emit_timesteps=False)]
+      read[table] = [sample.data for sample in
+                     reverb_queue.read_in_order(client, table)]
   finally:
     server.stop()
   for table, items in read.items():
