@@ -1,8 +1,8 @@
 """Reads a Reverb queue table back in the order its items were inserted.
 
-`reverb.Client.sample(table, num_samples=n)` fetches through several sampler
-workers at once, so items of a FIFO queue can arrive out of order. Taking
-one item per sampler (one worker, one item in flight) keeps the queue's order.
+One item per sampler, each taken before the next is asked for: the order is
+the queue's whatever the sampler's worker count (Reverb's default is one
+worker; `Client.sample` does not promise it).
 """
 
 from typing import Any, List
