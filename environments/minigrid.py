@@ -10,12 +10,15 @@ import contextlib
 import importlib.util
 import io
 import os
+import types
 from typing import Any, List, Optional
 
 import dm_env
 from dm_env import specs
 import gymnasium
 import minigrid  # Registers the MiniGrid-* ids with gymnasium.
+from minigrid.core import roomgrid
+from minigrid import minigrid_env
 import numpy as np
 
 from behavior_transfer.environments import minigrid_events
@@ -28,6 +31,12 @@ _PREFIXES = ('MiniGrid-', 'BabyAI-')
 _WFC_PREFIX = 'MiniGrid-WFC-'
 _WFC_PATTERNS = os.path.join(os.path.dirname(minigrid.__file__), 'envs', 'wfc',
                              'patterns')
+# Placements of the agent in a room before its layout is given up. A layout
+# with any free cell and direction not facing an object fails 1,000 random
+# placements with a chance below e^-27.
+_MAX_AGENT_PLACEMENTS = 1000
+# Layouts in a row whose generation may fail before a level is given up.
+_MAX_LAYOUTS = 100
 
 
 def _unbuildable_reason(level: str) -> Optional[str]:
@@ -68,6 +77,32 @@ def check_level(level: str) -> str:
   return names.check_name('MiniGrid environment', level, level_names())
 
 
+def _place_agent_in_room(simulator: roomgrid.RoomGrid,
+                         i: Optional[int] = None, j: Optional[int] = None,
+                         rand_dir: bool = True) -> np.ndarray:
+  """`RoomGrid.place_agent` that gives a layout up instead of looping forever.
+
+  minigrid 3.1.0 draws the agent's cell and direction in a room until it
+  faces no object, without bound: in a room whose free cells all face
+  objects on every side (BabyAI-SynthS5R2-v0 makes one at seed 3) reset
+  never returns. This draws the same random numbers in the same order, and
+  after `_MAX_AGENT_PLACEMENTS` draws raises RecursionError, minigrid's own
+  signal that rejection sampling failed: BabyAI levels then generate another
+  layout, and `MiniGridEnvironment.reset` does for the others.
+  """
+  i = simulator._rand_int(0, simulator.num_cols) if i is None else i  # pylint: disable=protected-access
+  j = simulator._rand_int(0, simulator.num_rows) if j is None else j  # pylint: disable=protected-access
+  room = simulator.room_grid[j][i]
+  for _ in range(_MAX_AGENT_PLACEMENTS):
+    minigrid_env.MiniGridEnv.place_agent(simulator, room.top, room.size,
+                                         rand_dir, max_tries=1000)
+    front = simulator.grid.get(*simulator.front_pos)
+    if front is None or front.type == 'wall':
+      return simulator.agent_pos
+  raise RecursionError(
+      f'no cell of room {(i, j)} lets the agent start facing no object')
+
+
 class MiniGridEnvironment(dm_env.Environment):
   """A MiniGrid level with a pluggable task reward."""
 
@@ -79,6 +114,10 @@ class MiniGridEnvironment(dm_env.Environment):
     # Read by the task and the measures on every step; gymnasium's
     # `unwrapped` walks the wrappers each time.
     self._simulator = self._env.unwrapped
+    if isinstance(self._simulator, roomgrid.RoomGrid):
+      self._simulator.place_agent = types.MethodType(_place_agent_in_room,
+                                                     self._simulator)
+    self._level = level
     self._babyai = level.startswith('BabyAI-')
     self._task = task
     self._seed = seed
@@ -96,15 +135,28 @@ class MiniGridEnvironment(dm_env.Environment):
     # BabyAI prints each layout it rejects while generating one.
     with (contextlib.redirect_stdout(io.StringIO()) if self._babyai else
           contextlib.nullcontext()):
-      if self._seeded:
-        observation, _ = self._env.reset()
-      else:
-        observation, _ = self._env.reset(seed=self._seed)
-        self._env.action_space.seed(self._seed)
-        self._seeded = True
+      observation = self._new_layout()
     self._reset_next_step = False
     self.last_game_reward = 0.
     return dm_env.restart(observation['image'])
+
+  def _new_layout(self) -> Any:
+    """Resets the level; a layout whose generation fails (RecursionError,
+    see `_place_agent_in_room`) is replaced by the next one of the stream."""
+    for _ in range(_MAX_LAYOUTS):
+      try:
+        if self._seeded:
+          observation, _ = self._env.reset()
+        else:
+          self._seeded = True  # A failed first layout still seeded the stream.
+          self._env.action_space.seed(self._seed)
+          observation, _ = self._env.reset(seed=self._seed)
+        return observation
+      except RecursionError:
+        continue
+    raise RuntimeError(
+        f'MiniGrid level {self._level!r} failed to generate a '
+        f'layout {_MAX_LAYOUTS} times in a row; use another level.')
 
   def step(self, action) -> dm_env.TimeStep:
     if self._reset_next_step:

@@ -2,8 +2,10 @@
 
 import contextlib
 import io
+import signal
 
 import gymnasium
+from minigrid.core import world_object
 import numpy as np
 import pytest
 
@@ -24,6 +26,20 @@ def _rollout(env, actions):
     if timesteps[-1].last():
       break
   return timesteps
+
+
+@contextlib.contextmanager
+def _fails_if_longer_than(seconds):
+  """Turns a hang of the code under test into a failure."""
+  def hung(*_):
+    raise TimeoutError(f'still running after {seconds} s')
+  previous = signal.signal(signal.SIGALRM, hung)
+  signal.alarm(seconds)
+  try:
+    yield
+  finally:
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 class TestAtari:
@@ -174,6 +190,45 @@ class TestMiniGrid:
               'minigrid:BabyAI-GoToObjDoor-v0', oar_wrapper=False).simulator)
     assert 'through_door' in applicable and printed.getvalue() == ''
     assert 'BabyAI-Unlock-v0' in minigrid.level_names()
+
+  def test_room_levels_draw_minigrids_own_layouts(self):
+    # The bounded agent placement draws the same random numbers as
+    # minigrid's own, so seeds give the layouts they always gave.
+    for level in ('MiniGrid-UnlockPickup-v0', 'MiniGrid-KeyCorridorS3R1-v0',
+                  'BabyAI-SynthS5R2-v0'):
+      raw = gymnasium.make(level)
+      env = environments.make_environment(f'minigrid:{level}', seed=5,
+                                          oar_wrapper=False)
+      with contextlib.redirect_stdout(io.StringIO()):
+        expected = [raw.reset(seed=5)[0]['image']] + [
+            raw.reset()[0]['image'] for _ in range(9)]
+      for image in expected:
+        np.testing.assert_array_equal(env.reset().observation, image)
+
+  def test_a_room_where_no_start_faces_away_from_objects_is_given_up(self):
+    # Its one free cell faces objects on every side: minigrid 3.1.0 draws
+    # the agent's start there forever.
+    env = environments.make_environment('minigrid:MiniGrid-UnlockPickup-v0',
+                                        oar_wrapper=False)
+    env.reset()
+    simulator = env.simulator
+    room = simulator.room_grid[0][0]
+    (left, top), (width, height) = room.top, room.size
+    free = (left + 2, top + 2)
+    for x in range(left + 1, left + width - 1):
+      for y in range(top + 1, top + height - 1):
+        simulator.grid.set(x, y, None if (x, y) == free else
+                           world_object.Ball('red'))
+    with _fails_if_longer_than(30), pytest.raises(RecursionError,
+                                                  match='room'):
+      simulator.place_agent(0, 0)
+
+  def test_levels_whose_layouts_can_trap_minigrid_still_reset(self):
+    # BabyAI-SynthS5R2-v0 at seed 3 draws such a room within four resets.
+    env = environments.make_environment('minigrid:BabyAI-SynthS5R2-v0', seed=3)
+    with _fails_if_longer_than(60):
+      for _ in range(6):
+        assert env.reset().first()
 
   def test_unknown_level_lists_close_names(self):
     with pytest.raises(ValueError, match='MiniGrid-DoorKey-5x5-v0'):
