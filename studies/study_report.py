@@ -164,6 +164,7 @@ def analyse(summaries: Sequence[Dict[str, Any]],
   results['late_evaluator_scores'] = sum('final_episodes' not in s
                                          for s in summaries)
   results['steps_to_success'] = steps_to_success(summaries)
+  results['forgetting'] = forgetting(summaries)
   results['compute'] = {
       'wall_hours': round(sum(s['wall_seconds'] for s in summaries) / 3600, 2),
       'actor_steps': int(sum(s['actor_steps'] for s in summaries))}
@@ -254,6 +255,7 @@ def markdown(results: Dict[str, Any], done: Sequence[study.Run]) -> str:
                         zip(use['extra_action'], use['success']))
       rho = '-' if use['spearman'] is None else f'{use["spearman"]:.2f}'
       lines.append(f'| {name} | {pairs} | {rho} |')
+  lines += forgetting_lines(results.get('forgetting', {}))
   if results.get('late_evaluator_scores'):
     lines += ['', f'**{results["late_evaluator_scores"]} summaries predate the '
               'final-policy scores**: theirs are the evaluator\'s over the last '
@@ -339,6 +341,77 @@ def _curve(summaries, arm, name):
   return np.array(values, float)
 
 
+def _mean_curve(summaries, arm, name) -> Optional[Tuple[np.ndarray, int]]:
+  """The mean over `arm`'s runs of curve `name` (NaN where no run has a
+  point) and how many runs it averages; None without any point."""
+  values = _curve(summaries, arm, name)
+  if not len(values) or np.isnan(values).all():
+    return None
+  return np.ma.masked_invalid(values).mean(0).filled(np.nan), len(values)
+
+
+def _zero_shot_exploration(level: str) -> Dict[str, Dict[str, float]]:
+  """pi_p's and a random policy's zero-shot exploration on `level`, from
+  its bundled pi_p's provenance."""
+  return bundled.provenance(suite.level(level).pretrained).get(
+      'exploration', {})
+
+
+def forgetting(summaries: Sequence[Dict[str, Any]]
+               ) -> Dict[str, Dict[str, Any]]:
+  """Per level, what the greedy policy still explores during transfer after
+  full initialisation (where it starts as pi_p), by fine-tuning arm and
+  measure: the mean over runs (all task families) in the first budget
+  window that has an evaluation and over the last quarter of the budget,
+  next to pi_p's and a random policy's zero-shot values. The numbers of
+  forgetting_<level>.png."""
+  levels: Dict[str, Dict[str, Any]] = {}
+  for level in sorted({s['level'] for s in summaries}):
+    runs = [s for s in summaries if s['level'] == level]
+    zero_shot = _zero_shot_exploration(level)
+    rows: Dict[str, Dict[str, Any]] = {}
+    for arm in FINE_TUNING_ARMS:
+      for measure in FORGETTING_MEASURES:
+        mean = _mean_curve(runs, arm, f'evaluator_{measure}')
+        if mean is None:
+          continue
+        curve, count = mean
+        late = curve[int(0.75 * len(curve)):]
+        rows.setdefault(arm, {'runs': count})[measure] = {
+            'first': float(curve[~np.isnan(curve)][0]),
+            'last_quarter': float(np.nanmean(late)) if not np.isnan(
+                late).all() else None}
+    if rows:
+      levels[level] = {'arms': rows, 'zero_shot': {
+          source: {m: zero_shot[source][m] for m in FORGETTING_MEASURES
+                   if m in zero_shot.get(source, {})}
+          for source in ('pi_p', 'random')}}
+  return levels
+
+
+def forgetting_lines(levels: Dict[str, Dict[str, Any]]) -> List[str]:
+  """`forgetting` as a markdown table."""
+  if not levels:
+    return []
+  lines = ['', "What fine-tuning forgets: the greedy policy's exploration "
+           'during transfer, first evaluation -> last quarter of the budget '
+           '(mean over runs, task families pooled; forgetting_<level>.png):',
+           '', '| level | arm | runs | '
+           + ' | '.join(FORGETTING_MEASURES) + ' |',
+           '|---|---|---:|' + '---|' * len(FORGETTING_MEASURES)]
+  def cell(value):
+    return '-' if value is None else f'{value:.1f}'
+  for level, found in levels.items():
+    for arm, row in found['arms'].items():
+      lines.append(f'| {level} | `{arm}` | {row["runs"]} | ' + ' | '.join(
+          f'{cell(row[m]["first"])} -> {cell(row[m]["last_quarter"])}'
+          if m in row else '-' for m in FORGETTING_MEASURES) + ' |')
+    for source, values in found['zero_shot'].items():
+      lines.append(f'| {level} | {source} zero-shot | | ' + ' | '.join(
+          cell(values.get(m)) for m in FORGETTING_MEASURES) + ' |')
+  return lines
+
+
 def plot_curves(summaries: Sequence[Dict[str, Any]], level: str,
                 path: str) -> str:
   """IQM greedy success over the budget per arm, with 95% bands, one panel
@@ -413,15 +486,13 @@ def plot_forgetting(summaries: Sequence[Dict[str, Any]], level: str,
   fig, axes = plt.subplots(1, max(len(measures), 1),
                            figsize=(5 * max(len(measures), 1), 4),
                            squeeze=False)
-  zero_shot = bundled.provenance(suite.level(level).pretrained).get(
-      'exploration', {})
+  zero_shot = _zero_shot_exploration(level)
   for ax, measure in zip(axes[0], measures):
     for arm in FINE_TUNING_ARMS:
-      values = _curve(runs, arm, f'evaluator_{measure}')
-      if len(values) and not np.isnan(values).all():
-        ax.plot(runs[0]['budget_points'],
-                np.ma.masked_invalid(values).mean(0).filled(np.nan),
-                label=f'{arm} ({len(values)})')
+      mean = _mean_curve(runs, arm, f'evaluator_{measure}')
+      if mean is not None:
+        ax.plot(runs[0]['budget_points'], mean[0],
+                label=f'{arm} ({mean[1]})')
     for source, style in (('pi_p', '--'), ('random', ':')):
       if measure in zero_shot.get(source, {}):
         ax.axhline(zero_shot[source][measure], color='k', linestyle=style,

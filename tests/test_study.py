@@ -13,6 +13,7 @@ from rliable import library as rly
 from rliable import metrics
 
 from behavior_transfer import environments
+from behavior_transfer.policies import bundled
 from behavior_transfer.studies import statistics
 from behavior_transfer.studies import study
 from behavior_transfer.studies import study_report
@@ -291,6 +292,27 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
                'profiles.png', 'forgetting_doorkey.png',
                'extra_action_use.png'):
     assert os.path.getsize(tmp_path / name) > 1000
+  # What the forgetting figure shows, in numbers: the hand-made distinct
+  # cells fall from 9 to 4 after plain fine-tuning, to 7 with retention.
+  forgetting = written['forgetting']['doorkey']
+  def late(end):
+    return np.linspace(9, end, study.GRID_POINTS)[
+        int(0.75 * study.GRID_POINTS):].mean()
+  plain = forgetting['arms']['epsilon_greedy+full_init']
+  kickstarted = forgetting['arms']['epsilon_greedy+full_init+ks']
+  assert plain['distinct_cells']['first'] == pytest.approx(9.)
+  assert plain['distinct_cells']['last_quarter'] == pytest.approx(late(4))
+  assert kickstarted['distinct_cells']['last_quarter'] == pytest.approx(
+      late(7))
+  assert plain['runs'] == len([s for s in summaries if
+                               (s['level'], s['arm']) == (
+                                   'doorkey', 'epsilon_greedy+full_init')])
+  assert 'rooms_reached' not in plain  # Not in the hand-made curves.
+  pi_p = bundled.provenance('ngu_doorkey')['exploration']['pi_p']
+  assert forgetting['zero_shot']['pi_p']['distinct_cells'] == pi_p[
+      'distinct_cells']
+  assert (f'| doorkey | `epsilon_greedy+full_init` | {plain["runs"]} | - | '
+          f'9.0 -> {late(4):.1f} |') in text
 
 
 def test_a_report_reuses_the_intervals_an_earlier_one_computed(
