@@ -11,8 +11,8 @@ after each of the step's frames with each frame's reward, so that a task can
 tell events apart frame by frame even when several land in one agent step.
 """
 
-from typing import Any, List
-
+import functools
+from typing import Any, List, Optional
 
 import ale_py
 from ale_py import roms
@@ -29,13 +29,35 @@ OBSERVATION_SHAPE = (84, 84, 1)
 MAX_EPISODE_FRAMES = 108_000
 
 
-def game_names():
-  """ALE ids of all games whose ROMs ship inside ale-py."""
-  return sorted(roms.get_all_rom_ids())
+@functools.lru_cache(maxsize=None)
+def _unloadable_reason(game: str) -> Optional[str]:
+  """Why ALE cannot load the ROM ale-py ships for `game`, if it cannot.
+
+  ale-py 0.12.1 ships four ROMs (combat, joust, maze_craze, warlords)
+  whose checksums its own ALE does not recognise; loading one ends the
+  process from C++ (exit status 1), with no Python exception to catch.
+  """
+  if ale_py.ALEInterface.isSupportedROM(roms.get_rom_path(game)) is not None:
+    return None
+  return (f'Atari game {game!r} cannot be loaded: ale-py '
+          f'{ale_py.__version__} ships its ROM, but ALE does not support '
+          f'that ROM (its checksum is not in ALE\'s table of supported '
+          f'games) and would end the process. Use another game.')
+
+
+def game_names() -> List[str]:
+  """ALE ids of the games whose ROMs ship inside ale-py and ALE can load."""
+  return sorted(game for game in roms.get_all_rom_ids()
+                if not _unloadable_reason(game))
 
 
 def check_game(game: str) -> str:
-  """Returns `game` if ale-py knows it; otherwise raises listing close names."""
+  """Returns `game` if ALE can load it; otherwise raises saying why, or
+  listing close names."""
+  reason = (_unloadable_reason(game) if game in roms.get_all_rom_ids()
+            else None)
+  if reason:
+    raise ValueError(reason)
   return names.check_name('Atari game', game, game_names())
 
 

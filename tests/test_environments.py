@@ -4,6 +4,8 @@ import contextlib
 import io
 import signal
 
+import ale_py
+from ale_py import roms
 import gymnasium
 from minigrid.core import world_object
 import numpy as np
@@ -101,6 +103,16 @@ class TestAtari:
     assert env.simulator.lives() < lives, 'no life was lost'
     assert timestep.mid()
     assert env.step(0).mid()
+
+  def test_roms_ale_cannot_load_are_refused_not_listed(self):
+    # ale-py ships combat's ROM, but loading it would end this process.
+    assert 'combat' not in atari.game_names()
+    assert 'pong' in atari.game_names()
+    with pytest.raises(ValueError, match="'combat' cannot be loaded"):
+      environments.make_environment('atari:combat')
+    # Every listed game loads.
+    for game in atari.game_names():
+      assert ale_py.ALEInterface.isSupportedROM(roms.get_rom_path(game))
 
   def test_reward_free_task_keeps_dynamics(self):
     actions = np.random.RandomState(1).randint(18, size=400)
