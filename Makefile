@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_DIR ?= runs/demo
 
-.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-adder bench-precision bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-load bench-faults bench-fault-scenarios bench-atari r2d2-demo clean-venv
+.PHONY: demo pipeline test lock bundled-policy zoo study bench-throughput bench-learning bench-actors bench-adder bench-precision bench-program bench-learning-speed bench-learner bench-bt-learning bench-pretraining bench-transfer bench-ewc-sweep bench-load bench-faults bench-fault-scenarios bench-atari bench-environments r2d2-demo clean-venv
 
 # Every package at the version of requirements.lock (tested here).
 $(STAMP): setup.py requirements.txt requirements-vertex.txt requirements.lock
@@ -62,6 +62,11 @@ test: $(STAMP)
 # Synthetic actors against replay and a cacher on this machine (docs/multi_machine.md).
 bench-load: $(STAMP)
 	$(PY) -m benchmarks.load_simulation
+
+# Every MiniGrid level and Atari game, reset and stepped under every task that
+# applies; hangs and bad measures reported (docs/environments.md).
+bench-environments: $(STAMP)
+	$(PY) -m benchmarks.environment_sweep
 
 # EWC's lambda, chosen on one suite cell (docs/transfer_suite.md).
 bench-ewc-sweep: $(STAMP)
