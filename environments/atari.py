@@ -47,18 +47,14 @@ def _unloadable_reason(game: str) -> Optional[str]:
 
 def game_names() -> List[str]:
   """ALE ids of the games whose ROMs ship inside ale-py and ALE can load."""
-  return sorted(game for game in roms.get_all_rom_ids()
-                if not _unloadable_reason(game))
+  return names.usable(roms.get_all_rom_ids(), _unloadable_reason)
 
 
 def check_game(game: str) -> str:
   """Returns `game` if ALE can load it; otherwise raises saying why, or
   listing close names."""
-  reason = (_unloadable_reason(game) if game in roms.get_all_rom_ids()
-            else None)
-  if reason:
-    raise ValueError(reason)
-  return names.check_name('Atari game', game, game_names())
+  return names.check_usable('Atari game', game, roms.get_all_rom_ids(),
+                            _unloadable_reason)
 
 
 class AtariState:

@@ -61,20 +61,22 @@ def _unbuildable_reason(level: str) -> Optional[str]:
           f'wheel ships no pattern images). Use another MiniGrid level.')
 
 
+def _registered() -> List[str]:
+  """The environment ids the minigrid package registers with gymnasium."""
+  return [k for k in gymnasium.registry if k.startswith(_PREFIXES)]
+
+
 def level_names() -> List[str]:
   """The minigrid package's environment ids (MiniGrid-*, BabyAI-*) that this
   install can build."""
-  return sorted(k for k in gymnasium.registry
-                if k.startswith(_PREFIXES) and not _unbuildable_reason(k))
+  return names.usable(_registered(), _unbuildable_reason)
 
 
 def check_level(level: str) -> str:
   """Returns `level` if it can be built; otherwise raises saying why, or
   listing close names."""
-  reason = _unbuildable_reason(level) if level in gymnasium.registry else None
-  if reason:
-    raise ValueError(reason)
-  return names.check_name('MiniGrid environment', level, level_names())
+  return names.check_usable('MiniGrid environment', level, _registered(),
+                            _unbuildable_reason)
 
 
 def _place_agent_in_room(simulator: roomgrid.RoomGrid,

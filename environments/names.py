@@ -3,7 +3,7 @@ suggest close matches on a typo."""
 
 import dataclasses
 import difflib
-from typing import Iterable, Union
+from typing import Callable, Iterable, List, Optional, Union
 
 DOMAINS = ('atari', 'minigrid')
 
@@ -45,3 +45,24 @@ def check_name(kind: str, name: str, valid: Iterable[str]) -> str:
   hint = (f' Close valid names: {", ".join(close)}.' if close else
           f' Valid names: {", ".join(valid)}.')
   raise ValueError(f'Unknown {kind} {name!r}.{hint}')
+
+
+# Why a registered name cannot be used on this install, or None if it can.
+Refusal = Callable[[str], Optional[str]]
+
+
+def usable(registered: Iterable[str], refusal: Refusal) -> List[str]:
+  """The `registered` names that `refusal` lets through, sorted."""
+  return sorted(name for name in registered if not refusal(name))
+
+
+def check_usable(kind: str, name: str, registered: Iterable[str],
+                 refusal: Refusal) -> str:
+  """Returns `name` if it is registered and usable; raises with the reason
+  `refusal` gives for a registered name this install cannot use, and
+  otherwise as `check_name` does, over the usable names."""
+  registered = list(registered)
+  reason = refusal(name) if name in registered else None
+  if reason:
+    raise ValueError(reason)
+  return check_name(kind, name, usable(registered, refusal))

@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import signal
 
 import ale_py
 from ale_py import roms
@@ -28,20 +27,6 @@ def _rollout(env, actions):
     if timesteps[-1].last():
       break
   return timesteps
-
-
-@contextlib.contextmanager
-def _fails_if_longer_than(seconds):
-  """Turns a hang of the code under test into a failure."""
-  def hung(*_):
-    raise TimeoutError(f'still running after {seconds} s')
-  previous = signal.signal(signal.SIGALRM, hung)
-  signal.alarm(seconds)
-  try:
-    yield
-  finally:
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 class TestAtari:
@@ -217,6 +202,8 @@ class TestMiniGrid:
       for image in expected:
         np.testing.assert_array_equal(env.reset().observation, image)
 
+  # A hang of the code under test fails the test (pytest-timeout's alarm).
+  @pytest.mark.timeout(60, method='signal')
   def test_a_room_where_no_start_faces_away_from_objects_is_given_up(self):
     # Its one free cell faces objects on every side: minigrid 3.1.0 draws
     # the agent's start there forever.
@@ -231,16 +218,15 @@ class TestMiniGrid:
       for y in range(top + 1, top + height - 1):
         simulator.grid.set(x, y, None if (x, y) == free else
                            world_object.Ball('red'))
-    with _fails_if_longer_than(30), pytest.raises(RecursionError,
-                                                  match='room'):
+    with pytest.raises(RecursionError, match='room'):
       simulator.place_agent(0, 0)
 
+  @pytest.mark.timeout(60, method='signal')
   def test_levels_whose_layouts_can_trap_minigrid_still_reset(self):
     # BabyAI-SynthS5R2-v0 at seed 3 draws such a room within four resets.
     env = environments.make_environment('minigrid:BabyAI-SynthS5R2-v0', seed=3)
-    with _fails_if_longer_than(60):
-      for _ in range(6):
-        assert env.reset().first()
+    for _ in range(6):
+      assert env.reset().first()
 
   def test_unknown_level_lists_close_names(self):
     with pytest.raises(ValueError, match='MiniGrid-DoorKey-5x5-v0'):
