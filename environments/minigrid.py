@@ -17,8 +17,8 @@ import dm_env
 from dm_env import specs
 import gymnasium
 import minigrid  # Registers the MiniGrid-* ids with gymnasium.
-from minigrid.core import roomgrid
 from minigrid import minigrid_env
+from minigrid.core import roomgrid
 import numpy as np
 
 from behavior_transfer.environments import minigrid_events
