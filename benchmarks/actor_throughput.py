@@ -17,7 +17,8 @@ and a+) and NGU pre-training
 the R2D2 node at `--envs` with adders that discard their steps (what replay
 writing costs), and with its Reverb server in a process of its own on core 1
 (as a program runs its replay node apart from its actors; the other rows
-charge the node's core with the server's work too); Atari env-only steps/s,
+charge the node's core with the server's work too), and that node's action
+selection alone (below); Atari env-only steps/s,
 the Atari R2D2 actor node (also with its server apart), and that
 node's action selection alone (its batched Q-network call on fixed
 observations; with env-only it bounds what the node could reach), and both
@@ -261,12 +262,13 @@ def _baseline_environment() -> Dict[str, str]:
 
 def _measurable(what: str, root: str) -> bool:
   """Whether the benchmark of the checkout `root` measures `what` as this one
-  does (older checkouts put every replay server in the node's process)."""
-  agent = what.split(':')[1]
-  if not agent.endswith('-replay-apart'):
-    return True
+  does (older checkouts put every replay server in the node's process, and
+  timed action selection alone only on Atari)."""
+  kind, agent = what.split(':')[:2]
+  needs = ('-replay-apart' if agent.endswith('-replay-apart') else
+           'def _action_selection' if kind == 'select' else '')
   with open(os.path.join(root, 'benchmarks', 'actor_throughput.py')) as f:
-    return '-replay-apart' in f.read()
+    return needs in f.read()
 
 
 def run_pinned(what: str, root: str = HERE,
@@ -313,6 +315,8 @@ def main(_):
       f'node:r2d2-no-replay:{FLAGS.envs}:{minigrid}')
   wanted[f'r2d2 actor node, {FLAGS.envs} env, replay server apart'] = (
       f'node:r2d2-replay-apart:{FLAGS.envs}:{minigrid}')
+  wanted[f'r2d2 action selection alone, {FLAGS.envs} env'] = (
+      f'select:r2d2:{FLAGS.envs}:{minigrid}')
   if not FLAGS.skip_atari:
     wanted['Atari env only (random actions)'] = f'atari_env:{FLAGS.game}'
     for envs in (1, FLAGS.atari_envs):
@@ -335,7 +339,8 @@ def main(_):
   baseline_root = FLAGS.baseline_dir or HERE
   baseline = {name: [] for name, what in wanted.items()
               if (FLAGS.baseline_dir or baseline_env) and
-              what.startswith('node:') and _measurable(what, baseline_root)}
+              what.startswith(('node:', 'select:')) and
+              _measurable(what, baseline_root)}
   for round_index in range(FLAGS.rounds):
     for name, what in wanted.items():
       samples[name].append(run_pinned(what))
@@ -397,7 +402,7 @@ def main(_):
                     for name in comparisons) else {})
   if after_before:
     described = ' '.join([FLAGS.baseline_dir, *FLAGS.baseline_env]).strip()
-    print(f'\n| actor node | current / baseline ({described}) |\n'
+    print(f'\n| measurement | current / baseline ({described}) |\n'
           '|---|---:|')
     for name, value in after_before.items():
       print(f'| {name} | {value:.2f} |')

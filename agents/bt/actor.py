@@ -43,6 +43,7 @@ import tensorflow as tf
 import tree
 
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import fixed_shape_function
 from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.bt import handover
 from behavior_transfer.agents.bt import policy_set
@@ -174,7 +175,8 @@ class BehaviorTransferActor(batched_loop.BatchedActor):
                   for seed in (seeds if seeds is not None else range(count))]
     self._q_states = r2d2_actor.RecurrentStates(network.initial_state(1),
                                                  count)
-    self._evaluate = tf.function(self._evaluate_in_tf)
+    self._evaluate = fixed_shape_function.FixedShapeFunction(
+        self._evaluate_in_tf)
     self._curriculum = handover.GuidanceCurriculum(self._handover)
     self._flight_steps_left = np.zeros(count, np.int64)
     self._flight_action = np.zeros(count, np.int64)

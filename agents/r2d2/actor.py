@@ -17,6 +17,7 @@ import tensorflow as tf
 import tree
 
 from behavior_transfer.acting import batched_loop
+from behavior_transfer.acting import fixed_shape_function
 from behavior_transfer.networks import q_network
 
 
@@ -86,7 +87,7 @@ class EpsilonGreedyActor(batched_loop.BatchedActor):
     self._rngs = [np.random.RandomState(seed)
                   for seed in (seeds if seeds is not None else range(count))]
     self._states = RecurrentStates(network.initial_state(1), count)
-    self._greedy = tf.function(self._greedy_in_tf)
+    self._greedy = fixed_shape_function.FixedShapeFunction(self._greedy_in_tf)
 
   @property
   def num_environments(self) -> int:
