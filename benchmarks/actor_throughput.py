@@ -263,7 +263,7 @@ def _baseline_environment() -> Dict[str, str]:
 def _measurable(what: str, root: str) -> bool:
   """Whether the benchmark of the checkout `root` measures `what` as this one
   does (older checkouts put every replay server in the node's process, and
-  timed action selection alone only on Atari)."""
+  older still did not time action selection alone)."""
   kind, agent = what.split(':')[:2]
   needs = ('-replay-apart' if agent.endswith('-replay-apart') else
            'def _action_selection' if kind == 'select' else '')
