@@ -20,7 +20,9 @@ patterns fixed when the writer is built:
   sequence. A padding flag appended with each row (never written to replay)
   keeps the final and padding rows from triggering the sequence pattern.
 
-Priorities are uniform (1.0), as every table of this package uses.
+Items enter replay with one priority, `initial_priority` (1.0, as Acme's
+adders without priority functions write, unless set); the learner sets each
+from its TD errors once it samples it.
 """
 
 from typing import Any, List, Mapping, Optional
@@ -45,17 +47,23 @@ class StructuredSequenceAdder(acme_adders.Adder):
   def __init__(self, client: reverb.Client, sequence_length: int, period: int,
                *, priority_fns: Optional[Mapping[str, None]] = None,
                max_in_flight_items: int = 2,
-               end_of_episode_behavior: EndBehavior = EndBehavior.ZERO_PAD):
+               end_of_episode_behavior: EndBehavior = EndBehavior.ZERO_PAD,
+               initial_priority: float = 1.0):
     """Arguments as `acme.adders.reverb.SequenceAdder`'s. `priority_fns` maps
-    table names to None (priority 1.0); a priority function, and the end
-    behaviours that write sequences shorter than `sequence_length` or across
-    episodes, need the trajectory in Python: use Acme's adder for those."""
+    table names to None (every item gets `initial_priority`); a priority
+    function, and the end behaviours that write sequences shorter than
+    `sequence_length` or across episodes, need the trajectory in Python: use
+    Acme's adder for those."""
     tables = dict(priority_fns or {base.DEFAULT_PRIORITY_TABLE: None})
     with_functions = sorted(name for name, fn in tables.items() if fn)
     if with_functions:
       raise ValueError(
-          f'StructuredSequenceAdder writes priority 1.0; tables {with_functions}'
-          ' have priority functions: use acme.adders.reverb.SequenceAdder.')
+          f'StructuredSequenceAdder writes priority {initial_priority}; tables '
+          f'{with_functions} have priority functions: use '
+          'acme.adders.reverb.SequenceAdder.')
+    if not initial_priority > 0:
+      raise ValueError(
+          f'initial_priority must be positive, got {initial_priority}.')
     if end_of_episode_behavior not in SUPPORTED_END_BEHAVIORS:
       raise ValueError(
           f'StructuredSequenceAdder supports end_of_episode_behavior '
@@ -70,6 +78,7 @@ class StructuredSequenceAdder(acme_adders.Adder):
     self._period = period
     self._max_in_flight_items = max_in_flight_items
     self._end_behavior = end_of_episode_behavior
+    self._initial_priority = float(initial_priority)
     self._writer: Optional[structured_writer.StructuredWriter] = None
     self._zero_row: Optional[List[np.ndarray]] = None
     # The open row: the latest observation, waiting for its action.
@@ -102,6 +111,8 @@ class StructuredSequenceAdder(acme_adders.Adder):
     configs = [structured_writer.create_config(last_rows, table, conditions)
                for table in self._tables
                for conditions in (during_episode, at_episode_end)]
+    for config in configs:
+      config.priority = self._initial_priority
     return self._client.structured_writer(configs)
 
   def add_first(self, timestep: dm_env.TimeStep):
@@ -169,13 +180,14 @@ class StructuredSequenceAdder(acme_adders.Adder):
 
 
 def make_sequence_adder(client: reverb.Client, sequence_length: int,
-                        period: int, **sequence_adder_kwargs
-                        ) -> acme_adders.Adder:
+                        period: int, initial_priority: float = 1.0,
+                        **sequence_adder_kwargs) -> acme_adders.Adder:
   """The cheapest adder that writes what Acme's SequenceAdder would with
   these arguments (every argument of `acme.adders.reverb.SequenceAdder`):
   this module's adder, or Acme's own for what needs the trajectory in Python
   (priority functions, sequences cut short or across episodes, delta
-  encoding)."""
+  encoding). Items enter replay with `initial_priority` (Acme's: 1.0);
+  another needs this module's adder."""
   priority_fns = sequence_adder_kwargs.get('priority_fns') or {}
   structured = (
       set(sequence_adder_kwargs) <= {'priority_fns', 'max_in_flight_items',
@@ -184,6 +196,14 @@ def make_sequence_adder(client: reverb.Client, sequence_length: int,
       and sequence_adder_kwargs.get('end_of_episode_behavior',
                                     EndBehavior.ZERO_PAD)
       in SUPPORTED_END_BEHAVIORS)
-  adder_class = (StructuredSequenceAdder if structured
-                 else sequence.SequenceAdder)
-  return adder_class(client, sequence_length, period, **sequence_adder_kwargs)
+  if structured:
+    return StructuredSequenceAdder(client, sequence_length, period,
+                                   initial_priority=initial_priority,
+                                   **sequence_adder_kwargs)
+  if initial_priority != 1.0:
+    raise ValueError(
+        f'initial_priority {initial_priority} needs the structured adder, '
+        f'which these arguments rule out ({sorted(sequence_adder_kwargs)}); '
+        'give Acme\'s adder priority functions instead.')
+  return sequence.SequenceAdder(client, sequence_length, period,
+                                **sequence_adder_kwargs)

@@ -90,6 +90,12 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'Discount of the n-step return, in (0, 1] (default: the preset\'s; '
       '0.99 on MiniGrid, 0.997 on Atari). A lower one shrinks Q-values '
       'relative to the gaps between actions\' values.')
+  flags.DEFINE_float(
+      'initial_priority', None,
+      'Replay priority of a new sequence until the learner first samples it '
+      '(default 1.0, Acme\'s). Above the learnt priorities, every new '
+      'sequence is trained on soon: 100 made NGU pre-training on '
+      'UnlockPickup open the locked door (docs/transfer_suite.md).')
   flags.DEFINE_enum(
       'acting_dtype', None, list(r2d2_config.ACTING_DTYPES),
       'What the actors\' Q-network computes in. On CPUs with AMX, bfloat16 '
@@ -153,7 +159,8 @@ def make_spec(agent: str, **transfer) -> experiments.ExperimentSpec:
       spec,
       r2d2={name: getattr(FLAGS, name) for name in
             ('replay_ratio', 'batch_size', 'max_replay_size',
-             'learning_rate', 'discount', 'acting_dtype')},
+             'learning_rate', 'discount', 'initial_priority',
+             'acting_dtype')},
       program={name: getattr(FLAGS, name) for name in
                ('num_actors', 'envs_per_actor', 'checkpoint_seconds',
                 'checkpoint_replay', 'stall_seconds', 'num_cachers')})

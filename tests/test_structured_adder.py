@@ -161,3 +161,37 @@ def test_programs_write_through_it_and_acme_keeps_what_it_alone_does():
   builder = r2d2.R2D2Builder(r2d2.R2D2Config(), network_factory=None)
   assert isinstance(builder.make_adder(client),
                     structured_adder.StructuredSequenceAdder)
+
+
+@pytest.mark.parametrize('agent', ['r2d2', 'bt'])
+def test_items_enter_replay_with_the_configured_initial_priority(agent):
+  """The programs' adders write `R2D2Config.initial_priority` on every item
+  (Acme's 1.0 by default), episode ends included; Acme's adder, which the
+  structured one falls back to, cannot, and says so."""
+  config = r2d2.R2D2Config(burn_in_length=1, trace_length=2, replay_period=2,
+                           initial_priority=100.)
+  builder = (r2d2.R2D2Builder(config, network_factory=None) if agent == 'r2d2'
+             else bt.BTBuilder(bt.BTConfig(r2d2=config),
+                               network_factory=None))
+  table = adders.DEFAULT_PRIORITY_TABLE
+  server = reverb.Server([reverb.Table.queue(table, 100)])
+  client = reverb.Client(f'localhost:{server.port}')
+  try:
+    adder = builder.make_adder(client)
+    first, steps = _episode(7, seed=1)
+    adder.add_first(first)
+    for action, timestep, extras in steps:
+      adder.add(action, timestep, extras)
+    del adder
+    priorities = [sample.info.priority for sample in
+                  reverb_queue.read_in_order(client, table)]
+  finally:
+    server.stop()
+  assert len(priorities) == 3  # Rows 3 and 5, and the episode's last.
+  np.testing.assert_allclose(priorities, 100.)
+  with pytest.raises(ValueError, match='initial_priority 100.0 needs the '
+                     'structured adder'):
+    structured_adder.make_sequence_adder(
+        client, 4, 2, initial_priority=100., delta_encoded=True)
+  with pytest.raises(ValueError, match='initial_priority must be positive'):
+    r2d2.R2D2Config(initial_priority=0.)

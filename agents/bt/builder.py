@@ -212,9 +212,10 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         table=demonstrations.TABLE))
 
   def make_adder(self, replay_client: reverb.Client):
-    return bt_adder.make_adder(replay_client,
-                               self.r2d2_config.sequence_length,
-                               self.r2d2_config.replay_period)
+    return bt_adder.make_adder(
+        replay_client, self.r2d2_config.sequence_length,
+        self.r2d2_config.replay_period,
+        initial_priority=self.r2d2_config.initial_priority)
 
   def make_actor(self, environment_spec, network, seeds, adders=None,
                  variable_source=None, environment_indices=None,

@@ -125,7 +125,8 @@ class R2D2Builder(builders.AgentBuilder):
   def make_adder(self, replay_client: reverb.Client) -> acme_adders.Adder:
     return structured_adder.make_sequence_adder(
         replay_client, self.r2d2_config.sequence_length,
-        self.r2d2_config.replay_period)
+        self.r2d2_config.replay_period,
+        initial_priority=self.r2d2_config.initial_priority)
 
   def epsilons(self, environment_indices: Optional[Sequence[int]],
                num_environments: Optional[int], count: int) -> List[float]:

@@ -35,6 +35,14 @@ class R2D2Config:
   max_priority_weight: float = 0.9  # priority = 0.9 max|d| + 0.1 mean|d|.
   priority_exponent: float = 0.9
   importance_sampling_exponent: float = 0.6
+  # The priority a sequence enters replay with, until the learner first
+  # samples it and sets it from its TD errors. Acme's adders write 1.0.
+  # Prioritised replay (Schaul et al. 2016) enters new items above the
+  # learnt priorities so each is seen; where returns are large (NGU's
+  # intrinsic ones) learnt priorities exceed 1.0 and new sequences, rare
+  # events included, were sampled less than old ones (UnlockPickup:
+  # docs/transfer_suite.md, "New sequences first").
+  initial_priority: float = 1.0
 
   # Optimisation.
   learning_rate: float = 1e-4
@@ -76,6 +84,9 @@ class R2D2Config:
   def __post_init__(self):
     if not 0. < self.discount <= 1.:
       raise ValueError(f'discount must be in (0, 1], got {self.discount}.')
+    if not self.initial_priority > 0.:
+      raise ValueError(
+          f'initial_priority must be positive, got {self.initial_priority}.')
     if self.acting_dtype not in ACTING_DTYPES:
       raise ValueError(f'Unknown acting_dtype {self.acting_dtype!r}; valid: '
                        f'{", ".join(ACTING_DTYPES)}.')
