@@ -81,6 +81,8 @@ _WHAT_TO_TRY = (
     'Try, in this order: a shorter horizon (--discount=0.95, or '
     'run_pipeline\'s --pretrain_discount=0.95; on KeyCorridorS3R1 and '
     'UnlockPickup it stopped greedy pi_p turning on the spot or looping); '
+    'new sequences replayed first (run_ngu\'s --initial_priority=100; with '
+    'it UnlockPickup\'s pi_p opened the locked door); '
     'a longer pre-training budget (--pretrain_steps or '
     '--max_actor_steps; the suite\'s explorers took 1M-2M steps); '
     'another seed; --nornd_observation_normalization (raw RND inputs '
