@@ -132,23 +132,28 @@ from behavior_transfer.launch import run_flags
 run_flags.FLAGS(sys.argv)
 config = run_flags.make_spec(sys.argv[1]).config
 config = getattr(config, 'r2d2', config)
-print(config.discount, config.learning_rate, config.n_step)
+print(config.discount, config.learning_rate, config.initial_priority,
+      config.n_step)
 """
 
 
 @pytest.mark.parametrize('agent', ['r2d2', 'ngu'])
 def test_r2d2_flags_set_the_agents_config_over_its_preset(agent):
-  """--discount and --learning_rate replace the preset's values, for R2D2's
-  own config and for the one NGU wraps; the rest stays the preset's."""
+  """--discount, --learning_rate and --initial_priority replace the
+  preset's values, for R2D2's own config and for the one NGU wraps; the rest
+  stays the preset's."""
   result = subprocess.run(
       [sys.executable, '-c',
        f'import behavior_transfer.launch.run_{agent}\n' + _SPEC_FROM_FLAGS,
-       agent, '--discount=0.95', '--learning_rate=0.002'],
+       agent, '--discount=0.95', '--learning_rate=0.002',
+       '--initial_priority=100'],
       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
   assert result.returncode == 0, result.stderr
   preset = r2d2_config.preset('minigrid')
-  assert result.stdout.split() == ['0.95', '0.002', str(preset.n_step)]
+  assert result.stdout.split() == ['0.95', '0.002', '100.0',
+                                    str(preset.n_step)]
   assert preset.discount != 0.95 and preset.learning_rate != 0.002
+  assert preset.initial_priority == 1.0
 
 
 def test_a_discount_outside_0_1_is_refused():
