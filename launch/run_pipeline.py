@@ -43,6 +43,12 @@ flags.DEFINE_float(
     'preset\'s, 0.99 on MiniGrid). 0.95 is what to try when the report '
     'says pi_p explores less than 2x random (docs/transfer_suite.md, the '
     'zoo).')
+flags.DEFINE_float(
+    'pretrain_initial_priority', None,
+    'Priority of new sequences in pre-training\'s replay, > 0 (default: '
+    'the preset\'s, 1.0). 100 enters them above the learnt priorities, so '
+    'rare events are replayed before they leave; with it UnlockPickup\'s '
+    'pi_p opened the locked door (docs/transfer_suite.md, the zoo).')
 flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')
 flags.DEFINE_string(
@@ -79,7 +85,9 @@ def main(_):
         pretrain_steps=FLAGS.pretrain_steps,
         transfer_steps=FLAGS.transfer_steps,
         intrinsic_reward=FLAGS.intrinsic_reward,
-        pretrain_discount=FLAGS.pretrain_discount, preset=FLAGS.preset,
+        pretrain_discount=FLAGS.pretrain_discount,
+        pretrain_initial_priority=FLAGS.pretrain_initial_priority,
+        preset=FLAGS.preset,
         num_actors=FLAGS.num_actors, report_episodes=FLAGS.report_episodes,
         report_max_steps=FLAGS.report_max_steps, seed=FLAGS.seed,
         launch_type=run_flags.launch(), verbose=FLAGS.verbose)

@@ -111,6 +111,9 @@ class PipelineSettings:
   # Discount of pre-training's n-step return (None: the preset's). A shorter
   # horizon kept greedy pi_p from collapsing onto one action on key levels.
   pretrain_discount: Optional[float] = None
+  # Priority of new sequences in pre-training's replay (None: the preset's).
+  # Above the learnt priorities, rare events are replayed before they leave.
+  pretrain_initial_priority: Optional[float] = None
   # Preset of every stage; on Atari 'tiny' runs the whole pipeline in
   # minutes, 'paper' is the papers' scale.
   preset: str = 'standard'
@@ -128,12 +131,13 @@ def validate(settings: PipelineSettings) -> None:
   """Checks names before hours of pre-training, not after."""
   environments.validate(settings.environment, settings.task)
   ngu_config.IntrinsicReward(settings.intrinsic_reward)
-  pretrain_spec(settings)  # R2D2Config refuses a discount outside (0, 1].
+  pretrain_spec(settings)  # R2D2Config refuses a bad discount or priority.
   if settings.bundled is not None:
     bundled_policies.policy_path(settings.bundled)
-    if settings.pretrain_discount is not None:
-      raise ValueError(f'A bundled pi_p ({settings.bundled!r}) skips '
-                       'pre-training; --pretrain_discount has nothing to set.')
+    for name in ('pretrain_discount', 'pretrain_initial_priority'):
+      if getattr(settings, name) is not None:
+        raise ValueError(f'A bundled pi_p ({settings.bundled!r}) skips '
+                         f'pre-training; --{name} has nothing to set.')
 
 
 def pretrained_dirs(settings: PipelineSettings, out_dir: str
@@ -176,7 +180,8 @@ def pretrain_spec(settings: PipelineSettings) -> experiments.ExperimentSpec:
   spec = _spec(settings, 'ngu', settings.pretrain_steps, dict(
       intrinsic_reward=ngu_config.IntrinsicReward(settings.intrinsic_reward)))
   return experiments.override(
-      spec, r2d2=dict(discount=settings.pretrain_discount))
+      spec, r2d2=dict(discount=settings.pretrain_discount,
+                      initial_priority=settings.pretrain_initial_priority))
 
 
 def pretrain(settings: PipelineSettings, out_dir: str) -> str:
@@ -285,10 +290,13 @@ def describe_pretraining(settings: PipelineSettings) -> str:
     return (f'bundled pi_p {settings.bundled!r} ({made["intrinsic_reward"]}, '
             f'{made["actor_steps"]:,} reward-free actor steps on '
             f'{made["environment"]})')
-  discount = ('' if settings.pretrain_discount is None else
-              f', discount {settings.pretrain_discount:g}')
+  changed = ''.join(
+      f', {label} {value:g}' for label, value in (
+          ('discount', settings.pretrain_discount),
+          ('initial priority', settings.pretrain_initial_priority))
+      if value is not None)
   return (f'{settings.intrinsic_reward} pre-training ({settings.pretrain_steps:,}'
-          f' reward-free actor steps{discount})')
+          f' reward-free actor steps{changed})')
 
 
 def run(settings: PipelineSettings, out_dir: str) -> str:

@@ -117,7 +117,9 @@ def test_unusable_run_directories_are_refused(tmp_path, relative):
 
 @pytest.mark.parametrize('flag,error', [
     ('--transfer_steps=0', '--transfer_steps must be positive'),
-    ('--pretrain_discount=1.5', 'discount must be in (0, 1], got 1.5.')])
+    ('--pretrain_discount=1.5', 'discount must be in (0, 1], got 1.5.'),
+    ('--pretrain_initial_priority=-1',
+     'initial_priority must be positive, got -1.0.')])
 def test_pipeline_refuses_bad_settings_before_running(tmp_path, flag, error):
   code, stderr = launch('run_pipeline', f'--out_dir={tmp_path / "p"}', flag)
   assert code == 2 and f'error: {error}' in stderr, stderr

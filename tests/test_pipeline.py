@@ -48,6 +48,22 @@ def test_pretrain_discount_sets_pre_training_alone():
                                                 pretrain_discount=0.95))
 
 
+def test_pretrain_initial_priority_sets_pre_training_alone():
+  settings = pipeline.PipelineSettings(pretrain_initial_priority=100.,
+                                       arms=pipeline.parse_arms(['bt']))
+  pipeline.validate(settings)
+  assert pipeline.pretrain_spec(settings).config.r2d2.initial_priority == 100
+  transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
+                                    settings.arms[0])
+  assert transfer.config.r2d2.initial_priority == 1.0  # The preset's.
+  assert 'initial priority 100' in pipeline.describe_pretraining(settings)
+  with pytest.raises(ValueError, match='initial_priority must be positive'):
+    pipeline.validate(pipeline.PipelineSettings(pretrain_initial_priority=0.))
+  with pytest.raises(ValueError, match='--pretrain_initial_priority has'):
+    pipeline.validate(pipeline.PipelineSettings(
+        bundled='ngu_doorkey', pretrain_initial_priority=100.))
+
+
 def test_solved_counts_the_tasks_own_success_not_its_lure():
   episodes = pd.DataFrame({
       'episode_return': [0.4, 1.2, 1.0, 0.0],
