@@ -70,6 +70,14 @@ class TransferArm:
       parts.append(f'{self.weight_init}_init')
     return '+'.join(parts + list(self.retention) + list(self.handover))
 
+  @property
+  def uses_pretrained(self) -> bool:
+    """Whether pi_p's behaviour or weights reach the agent: every arm but
+    plain epsilon-greedy and epsilon-z-greedy R2D2."""
+    return not (self.exploration in ('epsilon_greedy', 'ez_greedy') and
+                self.weight_init == 'none' and not self.retention and
+                not self.handover)
+
   def extra_policies(self, policy_source: str) -> List[str]:
     """The pi_p sources the arm adds to `policy_source`."""
     extra = []

@@ -14,6 +14,7 @@ and any slice (some levels, families, arms or seeds) run on its own.
 import dataclasses
 import json
 import os
+import shutil
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
@@ -77,16 +78,56 @@ def summary_path(results_dir: str, run: Run) -> str:
   return os.path.join(results_dir, 'runs', run.key + '.json')
 
 
-def read_summaries(results_dir: str) -> List[Dict[str, Any]]:
-  """Every finished run's summary under `results_dir`."""
+def read_summaries(results_dir: str, current: Optional[bool] = True
+                   ) -> List[Dict[str, Any]]:
+  """The finished runs' summaries under `results_dir`: those made with the
+  pi_p bundled now (`current`), those made with one since re-bundled (False;
+  their scores are not this pi_p's), or all (None)."""
   root = os.path.join(results_dir, 'runs')
   found = []
   for directory, _, files in sorted(os.walk(root)):
     for name in sorted(files):
       if name.endswith('.json'):
         with open(os.path.join(directory, name)) as f:
-          found.append(json.load(f))
+          summary = json.load(f)
+        if current is None or current == (not stale_because(summary)):
+          found.append(summary)
   return found
+
+
+def _made(name: str) -> Optional[str]:
+  """When bundled pi_p `name` was made (its provenance's stamp); None when
+  it is not bundled (any more)."""
+  try:
+    return bundled.provenance(name)['created']
+  except ValueError:
+    return None
+
+
+def pretrained_made(config: pipeline.PipelineSettings) -> Dict[str, str]:
+  """When each bundled pi_p the run's arm takes behaviour or weights from
+  was made; empty for arms that use none (plain epsilon- and
+  epsilon-z-greedy). Kept in the summary, so that re-bundling a pi_p
+  marks the runs made with the old one."""
+  arm = config.arms[0]
+  if not arm.uses_pretrained:
+    return {}
+  sources = [f'bundled:{config.bundled}']
+  sources += arm.extra_policies(sources[0])
+  return {source.split(':', 1)[1]: _made(source.split(':', 1)[1])
+          for source in sources if source.startswith('bundled:')}
+
+
+def stale_because(summary: Dict[str, Any]) -> Optional[str]:
+  """Why a summary's scores are not those of the pi_p bundled now (a pi_p
+  re-bundled or gone since the run), or None. Summaries from before the
+  stamp ('pretrained_made') are taken as made with today's bundles."""
+  for name, made in summary.get('pretrained_made', {}).items():
+    now = _made(name)
+    if now != made:
+      return (f'made with {name} of {made}, bundled now: '
+              f'{now or "not bundled"}')
+  return None
 
 
 def _windows(frame: pd.DataFrame, values: pd.Series,
@@ -257,12 +298,23 @@ def _done(results_dir: str, run: Run,
   if not os.path.exists(path):
     return False
   with open(path) as f:
-    made_from = json.load(f).get('pretrained')
+    summary = json.load(f)
+  made_from = summary.get('pretrained')
   if made_from != config.bundled:
     raise ValueError(
         f'{path} was made with pi_p {made_from!r}, not {config.bundled!r}: '
         'give runs of another pi_p their own --results_dir and --out_dir.')
-  return True
+  return not stale_because(summary)
+
+
+def _set_aside(run_dir: str) -> None:
+  """Moves the run directory of a stale run to `<run_dir>.stale` (replacing
+  an older one), so that its re-run starts afresh instead of resuming."""
+  if os.path.isdir(run_dir):
+    aside = run_dir + '.stale'
+    if os.path.isdir(aside):
+      shutil.rmtree(aside)
+    os.replace(run_dir, aside)
 
 
 def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
@@ -270,7 +322,9 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
               final_episodes: int = FINAL_EPISODES,
               **settings) -> Iterator[Run]:
   """Runs every planned run that has no summary yet (resuming a run
-  directory left by an interrupted study) and writes its summary, scored
+  directory left by an interrupted study) or one made with a pi_p since
+  re-bundled (afresh, its old run directory set aside), and writes its
+  summary, scored
   by its final policy over `final_episodes` episodes; yields each run as
   it finishes. `budget` overrides the levels' (smoke runs); `settings` go
   to `settings_for`."""
@@ -279,13 +333,21 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
   commit = bundle.source_commit()  # The code that trains the runs.
   todo = [run for run in planned
           if not _done(results_dir, run, settings_for(run, **settings))]
+  again = sum(os.path.exists(summary_path(results_dir, run)) for run in todo)
   print(f'Study: {len(planned)} runs in this slice, {len(planned) - len(todo)}'
-        f' already done, {len(todo)} to run.', flush=True)
+        f' already done, {len(todo)} to run ({again} of them again, made '
+        'with a pi_p since re-bundled).', flush=True)
   for number, run in enumerate(todo, 1):
     lvl = suite.level(run.level)
     config = settings_for(run, budget, **settings)
     random_returns(results_dir, lvl)
     run_dir = os.path.join(out_dir, run.key)
+    if os.path.exists(summary_path(results_dir, run)):
+      with open(summary_path(results_dir, run)) as f:
+        print(f'{run.key} runs again: {stale_because(json.load(f))}.',
+              flush=True)
+      _set_aside(run_dir)
+    made = pretrained_made(config)  # The pi_p this run is about to use.
     print(f'\n[{number}/{len(todo)}] {run.key}: {run.arm} on '
           f'{lvl.environment} ({config.task}), {config.transfer_steps:,} '
           f'actor steps -> {run_dir}', flush=True)
@@ -296,6 +358,7 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
     experiments.run(spec, run_dir, config.launch_type, verbose=config.verbose)
     summary = {**dataclasses.asdict(run), 'task': config.task,
                'environment': lvl.environment, 'pretrained': config.bundled,
+               'pretrained_made': made,
                'budget': config.transfer_steps, 'preset': config.preset,
                'wall_seconds': round(time.time() - started, 1),
                'commit': commit,

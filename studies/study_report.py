@@ -567,16 +567,38 @@ def write(results_dir: str, command: str) -> str:
   `command`, the command that made it), results.md and the figures there;
   returns the markdown."""
   summaries = study.read_summaries(results_dir)
+  stale = study.read_summaries(results_dir, current=False)
   if not summaries:
-    return 'No run of the study has finished yet.'
+    return '\n'.join(['No run made with the bundled pi_p has finished yet.',
+                      *stale_lines(stale)])
   with statistics.persistent_cache(
       os.path.join(results_dir, statistics.CACHE_NAME)):
-    return _write(results_dir, command, summaries)
+    return _write(results_dir, command, summaries, stale)
+
+
+def stale_lines(stale: Sequence[Dict[str, Any]]) -> List[str]:
+  """The runs left out because their pi_p has been re-bundled since."""
+  if not stale:
+    return []
+  seeds: Dict[Tuple[str, str, str, str], List[int]] = {}
+  for summary in stale:
+    key = (summary['level'], summary['family'], summary['arm'],
+           study.stale_because(summary))
+    seeds.setdefault(key, []).append(summary['seed'])
+  lines = ['', f'**{len(stale)} runs are left out**: their pi_p has been '
+           're-bundled since they ran, so their scores are not the bundled '
+           'pi_p\'s. `run_study` runs them again on that slice.', '',
+           '| level / family | arm | seeds | why |', '|---|---|---|---|']
+  for (level, family, arm, why), run_seeds in seeds.items():
+    lines.append(f'| {level} / {family} | `{arm}` | {_seed_list(run_seeds)} '
+                 f'| {why} |')
+  return lines
 
 
 def _write(results_dir: str, command: str,
-           summaries: Sequence[Dict[str, Any]]) -> str:
-  """`write` for the summaries read."""
+           summaries: Sequence[Dict[str, Any]],
+           stale: Sequence[Dict[str, Any]] = ()) -> str:
+  """`write` for the summaries read (`stale`: those left out)."""
   random_returns = {lvl.name: study.random_returns(results_dir, lvl)
                     for lvl in suite.SUITE
                     if any(s['level'] == lvl.name for s in summaries)}
@@ -601,11 +623,14 @@ def _write(results_dir: str, command: str,
       os.path.join(results_dir, 'extra_action_use.png'))
   if extra_action:
     figures.append(extra_action)
-  text = '\n'.join([markdown(results, done),
+  text = '\n'.join([markdown(results, done), *stale_lines(stale),
                     *seed_table(summaries, results)])
   with open(os.path.join(results_dir, 'results.json'), 'w') as f:
     json.dump({'command': command, 'random_returns': random_returns,
-               'figures': figures, **results}, f, indent=1, default=float)
+               'figures': figures, **results,
+               'stale_runs': [study.Run(s['level'], s['family'], s['arm'],
+                                        s['seed']).key for s in stale]},
+              f, indent=1, default=float)
   with open(os.path.join(results_dir, 'results.md'), 'w') as f:
     f.write(f'Written by `{command}`.\n\n{text}\n')
   return text

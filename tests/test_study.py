@@ -315,6 +315,48 @@ def test_report_writes_table_figures_and_done_slices(tmp_path):
           f'9.0 -> {late(4):.1f} |') in text
 
 
+def test_runs_of_a_pi_p_since_re_bundled_are_left_out_and_named(tmp_path):
+  summaries, _ = _hand_made(str(tmp_path))
+  made = bundled.provenance('ngu_doorkey')['created']
+  for summary in summaries:  # BT's doorkey/hard runs used an older bundle.
+    if (summary['level'], summary['family'], summary['arm']) == (
+        'doorkey', 'hard', 'bt'):
+      summary['pretrained_made'] = {'ngu_doorkey': 'older'}
+    elif summary['arm'] != 'epsilon_greedy':
+      summary['pretrained_made'] = {'ngu_doorkey': made}
+    run = study.Run(summary['level'], summary['family'], summary['arm'],
+                    summary['seed'])
+    with open(study.summary_path(str(tmp_path), run), 'w') as f:
+      json.dump(summary, f)
+  stale = study.read_summaries(str(tmp_path), current=False)
+  assert {(s['level'], s['family'], s['arm']) for s in stale} == {
+      ('doorkey', 'hard', 'bt')}
+  assert len(stale) + len(study.read_summaries(str(tmp_path))) == len(
+      summaries) == len(study.read_summaries(str(tmp_path), current=None))
+  text = study_report.write(str(tmp_path), 'the command')
+  assert f'**{len(stale)} runs are left out**' in text
+  assert (f'| doorkey / hard | `bt` | 0-4 | made with ngu_doorkey of older, '
+          f'bundled now: {made} |') in text
+  assert '| doorkey / hard | `bt` | - | 0-4 |' in text  # Not done.
+  written = json.load(open(tmp_path / 'results.json'))
+  assert len(written['stale_runs']) == len(stale)
+  assert 'bt' not in written['cells']['doorkey/hard']['success']['iqm']
+
+
+def test_a_run_is_stamped_with_every_bundle_its_arm_uses():
+  def stamps(arm):
+    return study.pretrained_made(study.settings_for(
+        study.Run('doorkey', 'hard', arm, 0)))
+  made = {name: bundled.provenance(name)['created']
+          for name in bundled.bundled_names()}
+  assert stamps('epsilon_greedy') == stamps('ez_greedy') == {}
+  for arm in ('bt', 'epsilon_greedy+full_init', 'epsilon_greedy+full_init+ks',
+              'jsrl'):
+    assert stamps(arm) == {'ngu_doorkey': made['ngu_doorkey']}, arm
+  zoo = stamps('bt+zoo_pi+random_pi')
+  assert len(zoo) == 2 and zoo['ngu_doorkey'] == made['ngu_doorkey']
+
+
 def test_a_report_reuses_the_intervals_an_earlier_one_computed(
     tmp_path, monkeypatch):
   _hand_made(str(tmp_path))
@@ -436,9 +478,29 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
   for arm in ('bt', 'epsilon_greedy'):
     assert f'| multiroom / hard | `{arm}` | 0 | 1-' in first.stdout
   assert (tmp_path / 'results' / 'curves_multiroom.png').exists()
+  # Each run names the bundle it used, by when that was made; none for
+  # epsilon-greedy, which uses no pi_p.
+  made = bundled.provenance('ngu_multiroom')['created']
+  stamps = {s['arm']: s['pretrained_made'] for s in summaries}
+  assert stamps == {'bt': {'ngu_multiroom': made}, 'epsilon_greedy': {}}
   second = run_study()
   assert second.returncode == 0, second.stderr[-3000:]
   assert '2 already done, 0 to run' in second.stdout
+  # As if pi_p had been re-bundled since BT ran: BT alone runs again, afresh.
+  bt_path = study.summary_path(str(tmp_path / 'results'),
+                               study.Run('multiroom', 'hard', 'bt', 0))
+  old = json.load(open(bt_path))
+  with open(bt_path, 'w') as f:
+    json.dump({**old, 'pretrained_made': {'ngu_multiroom': 'before'}}, f)
+  third = run_study()
+  assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+  assert '1 already done, 1 to run (1 of them again' in third.stdout
+  assert (f'multiroom/hard/bt/seed_0 runs again: made with ngu_multiroom of '
+          f'before, bundled now: {made}') in third.stdout
+  assert (tmp_path / 'runs' / 'multiroom' / 'hard' / 'bt' /
+          'seed_0.stale').is_dir()
+  assert json.load(open(bt_path))['pretrained_made'] == {
+      'ngu_multiroom': made}
   # Another pi_p's runs are not taken for these: refused, naming the file.
   other = run_study('--pretrained=ngu_doorkey')
   assert other.returncode != 0
