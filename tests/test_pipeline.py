@@ -31,16 +31,16 @@ def test_unknown_task_or_reward_is_refused_before_anything_runs():
 
 
 def test_pretrain_discount_sets_pre_training_alone():
-  settings = pipeline.PipelineSettings(pretrain_discount=0.95,
+  settings = pipeline.PipelineSettings(pretrain_discount=0.9,
                                        arms=pipeline.parse_arms(['bt']))
   pipeline.validate(settings)
-  assert pipeline.pretrain_spec(settings).config.r2d2.discount == 0.95
+  assert pipeline.pretrain_spec(settings).config.r2d2.discount == 0.9
   transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
                                     settings.arms[0])
-  assert transfer.config.r2d2.discount == 0.99  # The preset's.
+  assert transfer.config.r2d2.discount == 0.99  # R2D2's preset.
   assert pipeline.pretrain_spec(pipeline.PipelineSettings()
-                                ).config.r2d2.discount == 0.99
-  assert 'discount 0.95' in pipeline.describe_pretraining(settings)
+                                ).config.r2d2.discount == 0.95  # NGU's.
+  assert 'discount 0.9' in pipeline.describe_pretraining(settings)
   with pytest.raises(ValueError, match=r'discount.*\(0, 1\]'):
     pipeline.validate(pipeline.PipelineSettings(pretrain_discount=1.5))
   with pytest.raises(ValueError, match='skips pre-training'):
@@ -49,14 +49,16 @@ def test_pretrain_discount_sets_pre_training_alone():
 
 
 def test_pretrain_initial_priority_sets_pre_training_alone():
-  settings = pipeline.PipelineSettings(pretrain_initial_priority=100.,
+  settings = pipeline.PipelineSettings(pretrain_initial_priority=10.,
                                        arms=pipeline.parse_arms(['bt']))
   pipeline.validate(settings)
-  assert pipeline.pretrain_spec(settings).config.r2d2.initial_priority == 100
+  assert pipeline.pretrain_spec(settings).config.r2d2.initial_priority == 10
   transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
                                     settings.arms[0])
-  assert transfer.config.r2d2.initial_priority == 1.0  # The preset's.
-  assert 'initial priority 100' in pipeline.describe_pretraining(settings)
+  assert transfer.config.r2d2.initial_priority == 1.0  # R2D2's preset.
+  assert pipeline.pretrain_spec(pipeline.PipelineSettings()
+                                ).config.r2d2.initial_priority == 100  # NGU's.
+  assert 'initial priority 10' in pipeline.describe_pretraining(settings)
   with pytest.raises(ValueError, match='initial_priority must be positive'):
     pipeline.validate(pipeline.PipelineSettings(pretrain_initial_priority=0.))
   with pytest.raises(ValueError, match='--pretrain_initial_priority has'):

@@ -145,15 +145,31 @@ def test_r2d2_flags_set_the_agents_config_over_its_preset(agent):
   result = subprocess.run(
       [sys.executable, '-c',
        f'import behavior_transfer.launch.run_{agent}\n' + _SPEC_FROM_FLAGS,
-       agent, '--discount=0.95', '--learning_rate=0.002',
-       '--initial_priority=100'],
+       agent, '--discount=0.9', '--learning_rate=0.002',
+       '--initial_priority=10'],
       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
   assert result.returncode == 0, result.stderr
-  preset = r2d2_config.preset('minigrid')
-  assert result.stdout.split() == ['0.95', '0.002', '100.0',
+  preset = experiments.from_preset(agent, 'minigrid:MiniGrid-Empty-5x5-v0',
+                                   1).config
+  preset = preset if agent == 'r2d2' else preset.r2d2
+  assert result.stdout.split() == ['0.9', '0.002', '10.0',
                                     str(preset.n_step)]
-  assert preset.discount != 0.95 and preset.learning_rate != 0.002
-  assert preset.initial_priority == 1.0
+  assert preset.discount != 0.9 and preset.learning_rate != 0.002
+  assert preset.initial_priority != 10
+
+
+def test_ngu_pre_trains_small_domains_at_a_short_horizon_new_sequences_first():
+  """MiniGrid pre-training: discount 0.95 and new sequences at priority 100
+  (the zoo's recipe); R2D2 and BT on MiniGrid, and NGU on Atari, keep
+  R2D2's (0.99 on MiniGrid, 0.997 on Atari) and 1.0."""
+  small = 'minigrid:MiniGrid-Empty-5x5-v0'
+  ngu = experiments.from_preset('ngu', small, 1).config.r2d2
+  assert (ngu.discount, ngu.initial_priority) == (0.95, 100.)
+  for agent, environment, discount in (
+      ('r2d2', small, 0.99), ('bt', small, 0.99), ('ngu', ATARI, 0.997)):
+    config = experiments.from_preset(agent, environment, 1).config
+    r2d2 = config if agent == 'r2d2' else config.r2d2
+    assert (r2d2.discount, r2d2.initial_priority) == (discount, 1.), agent
 
 
 def test_a_discount_outside_0_1_is_refused():
