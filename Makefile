@@ -33,11 +33,14 @@ pipeline: $(STAMP)
 	  --out_dir=runs/pipeline
 
 # The pre-training behind the bundled pi_p (policies/bundled/ngu_multiroom);
-# about 20 minutes on 2 cores. Its provenance.json records the command.
+# about 20 minutes on 2 cores. Its provenance.json records the command. It
+# was made before MiniGrid pre-training's defaults became discount 0.95 and
+# initial priority 100, so the flags keep its own 0.99 and 1.0.
 bundled-policy: $(STAMP)
 	$(PY) -m behavior_transfer.launch.run_ngu \
 	  --environment=minigrid:MiniGrid-MultiRoom-N4-S5-v0 \
 	  --max_actor_steps=2000000 --report_episodes=100 --seed=0 \
+	  --discount=0.99 --initial_priority=1 \
 	  --run_dir=runs/bundled_ngu_multiroom --bundle_as=ngu_multiroom
 
 # The zoo: one NGU pi_p per suite level, bundled by name (studies/suite.py);
