@@ -293,14 +293,15 @@ def resummarise(planned: Sequence[Run], out_dir: str, results_dir: str,
 def _done(results_dir: str, run: Run,
           config: pipeline.PipelineSettings) -> bool:
   """Whether `run` has a summary; refuses one made from another pi_p (its
-  scores would pass for this pi_p's)."""
+  scores would pass for this pi_p's) unless its arm uses none, so that
+  plain epsilon- and epsilon-z-greedy runs serve every pi_p's study."""
   path = summary_path(results_dir, run)
   if not os.path.exists(path):
     return False
   with open(path) as f:
     summary = json.load(f)
   made_from = summary.get('pretrained')
-  if made_from != config.bundled:
+  if made_from != config.bundled and config.arms[0].uses_pretrained:
     raise ValueError(
         f'{path} was made with pi_p {made_from!r}, not {config.bundled!r}: '
         'give runs of another pi_p their own --results_dir and --out_dir.')

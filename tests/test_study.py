@@ -501,11 +501,15 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
           'seed_0.stale').is_dir()
   assert json.load(open(bt_path))['pretrained_made'] == {
       'ngu_multiroom': made}
-  # Another pi_p's runs are not taken for these: refused, naming the file.
+  # Another pi_p's runs are not taken for these: refused, naming the file;
+  # epsilon-greedy's, which used no pi_p, serve any pi_p's study.
   other = run_study('--pretrained=ngu_doorkey')
   assert other.returncode != 0
   assert "made with pi_p 'ngu_multiroom', not 'ngu_doorkey'" in (
       other.stdout + other.stderr)
+  shared = run_study('--pretrained=ngu_doorkey', '--arms=epsilon_greedy')
+  assert shared.returncode == 0, shared.stderr[-3000:]
+  assert '1 already done, 0 to run' in shared.stdout
 
 
 def test_git_keeps_the_summaries_it_is_told_to_commit():
