@@ -30,40 +30,32 @@ def test_unknown_task_or_reward_is_refused_before_anything_runs():
     pipeline.validate(pipeline.PipelineSettings(intrinsic_reward='curiosity'))
 
 
-def test_pretrain_discount_sets_pre_training_alone():
-  settings = pipeline.PipelineSettings(pretrain_discount=0.9,
+@pytest.mark.parametrize(
+    'field,value,transfer_value,ngu_value,label,bad,error', [
+        ('discount', 0.9, 0.99, 0.95, 'discount 0.9', 1.5,
+         r'discount.*\(0, 1\]'),
+        ('initial_priority', 10., 1., 100., 'initial priority 10', 0.,
+         'initial_priority must be positive')])
+def test_pretrain_flags_set_pre_training_alone(field, value, transfer_value,
+                                               ngu_value, label, bad, error):
+  """--pretrain_<field> sets NGU's value; transfer keeps R2D2's preset, and
+  without the flag NGU's MiniGrid preset holds."""
+  name = f'pretrain_{field}'
+  settings = pipeline.PipelineSettings(**{name: value},
                                        arms=pipeline.parse_arms(['bt']))
   pipeline.validate(settings)
-  assert pipeline.pretrain_spec(settings).config.r2d2.discount == 0.9
+  assert getattr(pipeline.pretrain_spec(settings).config.r2d2, field) == value
   transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
                                     settings.arms[0])
-  assert transfer.config.r2d2.discount == 0.99  # R2D2's preset.
-  assert pipeline.pretrain_spec(pipeline.PipelineSettings()
-                                ).config.r2d2.discount == 0.95  # NGU's.
-  assert 'discount 0.9' in pipeline.describe_pretraining(settings)
-  with pytest.raises(ValueError, match=r'discount.*\(0, 1\]'):
-    pipeline.validate(pipeline.PipelineSettings(pretrain_discount=1.5))
-  with pytest.raises(ValueError, match='skips pre-training'):
+  assert getattr(transfer.config.r2d2, field) == transfer_value
+  assert getattr(pipeline.pretrain_spec(pipeline.PipelineSettings()
+                                        ).config.r2d2, field) == ngu_value
+  assert label in pipeline.describe_pretraining(settings)
+  with pytest.raises(ValueError, match=error):
+    pipeline.validate(pipeline.PipelineSettings(**{name: bad}))
+  with pytest.raises(ValueError, match=f'skips pre-training; --{name} has'):
     pipeline.validate(pipeline.PipelineSettings(bundled='ngu_doorkey',
-                                                pretrain_discount=0.95))
-
-
-def test_pretrain_initial_priority_sets_pre_training_alone():
-  settings = pipeline.PipelineSettings(pretrain_initial_priority=10.,
-                                       arms=pipeline.parse_arms(['bt']))
-  pipeline.validate(settings)
-  assert pipeline.pretrain_spec(settings).config.r2d2.initial_priority == 10
-  transfer = pipeline.transfer_spec(settings, ('exported:p', 'w'), 'game',
-                                    settings.arms[0])
-  assert transfer.config.r2d2.initial_priority == 1.0  # R2D2's preset.
-  assert pipeline.pretrain_spec(pipeline.PipelineSettings()
-                                ).config.r2d2.initial_priority == 100  # NGU's.
-  assert 'initial priority 10' in pipeline.describe_pretraining(settings)
-  with pytest.raises(ValueError, match='initial_priority must be positive'):
-    pipeline.validate(pipeline.PipelineSettings(pretrain_initial_priority=0.))
-  with pytest.raises(ValueError, match='--pretrain_initial_priority has'):
-    pipeline.validate(pipeline.PipelineSettings(
-        bundled='ngu_doorkey', pretrain_initial_priority=100.))
+                                                **{name: value}))
 
 
 def test_solved_counts_the_tasks_own_success_not_its_lure():
