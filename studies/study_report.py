@@ -45,8 +45,15 @@ def _interval(values) -> str:
 
 
 def _ratio(a: Sequence[float], b: Sequence[float]) -> float:
-  """IQM a over IQM b (inf when b's is 0)."""
-  return a[0] / b[0] if b[0] > 0 else math.inf
+  """IQM a over IQM b (inf when only b's is 0; NaN when both are: no arm
+  is ahead)."""
+  if b[0] > 0:
+    return a[0] / b[0]
+  return math.inf if a[0] > 0 else math.nan
+
+
+def _ratio_text(ratio: float) -> str:
+  return '-' if math.isnan(ratio) else f'{ratio:.2f}'
 
 
 def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -226,13 +233,13 @@ def markdown(results: Dict[str, Any], done: Sequence[study.Run]) -> str:
     poi = success['probability_of_improvement']
     paper_cells = (
         f'{paper} | {_interval(success["iqm"][paper])} | '
-        f'{success["paper_ratio"]:.2f} | '
+        f'{_ratio_text(success["paper_ratio"])} | '
         f'{"yes" if success["paper_intervals_overlap"] else "no"}'
         if paper else '- | - | - | -')
     lines.append(
         f'| {name} | {_interval(success["iqm"]["bt"])} | {paper_cells} | '
         f'{best} | {_interval(success["iqm"][best])} | '
-        f'{success["ratio"]:.2f} | {poi[best][0]:.2f} | ' + ', '.join(
+        f'{_ratio_text(success["ratio"])} | {poi[best][0]:.2f} | ' + ', '.join(
             f'{arm} {p[0]:.2f}' for arm, p in poi.items()) + ' |')
   lines += ['', 'Actor success over the whole run (the agents\' own '
             'episodes, exploration included):', '',
@@ -242,7 +249,8 @@ def markdown(results: Dict[str, Any], done: Sequence[study.Run]) -> str:
     best = success['best_baseline']
     lines.append(
         f'| {name} | {_interval(success["iqm"]["bt"])} | {best} | '
-        f'{_interval(success["iqm"][best])} | {success["ratio"]:.2f} |')
+        f'{_interval(success["iqm"][best])} | '
+        f'{_ratio_text(success["ratio"])} |')
   for key, title, arms, _, _ in ARM_TABLES:
     lines += _arm_table_lines(title, results.get(key, {}), arms)
   if results.get('extra_action_use'):

@@ -102,6 +102,15 @@ def _summary(level, family, arm, seed, success, curve=None):
                          len(curve)))}}
 
 
+def _write_summaries(results_dir, summaries):
+  for s in summaries:
+    run = study.Run(s['level'], s['family'], s['arm'], s['seed'])
+    path = study.summary_path(results_dir, run)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+      json.dump(s, f)
+
+
 def _hand_made(results_dir):
   """Summaries of two levels x two families, every arm at its seeds, scores
   drawn so that BT is better; and each level's random returns."""
@@ -114,12 +123,7 @@ def _hand_made(results_dir):
           success = float(np.clip(rng.normal(
               0.6 if suite.is_bt(arm) else 0.3, 0.2), 0, 1))
           summaries.append(_summary(level, family, arm, seed, success))
-  for s in summaries:
-    run = study.Run(s['level'], s['family'], s['arm'], s['seed'])
-    path = study.summary_path(results_dir, run)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-      json.dump(s, f)
+  _write_summaries(results_dir, summaries)
   random = {level: {'hard': -0.3, 'easy': 0.05, 'game': 0.}
             for level in ('doorkey', 'unlockpickup')}
   for level, returns in random.items():
@@ -324,10 +328,7 @@ def test_runs_of_a_pi_p_since_re_bundled_are_left_out_and_named(tmp_path):
       summary['pretrained_made'] = {'ngu_doorkey': 'older'}
     elif summary['arm'] != 'epsilon_greedy':
       summary['pretrained_made'] = {'ngu_doorkey': made}
-    run = study.Run(summary['level'], summary['family'], summary['arm'],
-                    summary['seed'])
-    with open(study.summary_path(str(tmp_path), run), 'w') as f:
-      json.dump(summary, f)
+  _write_summaries(str(tmp_path), summaries)
   stale = study.read_summaries(str(tmp_path), current=False)
   assert {(s['level'], s['family'], s['arm']) for s in stale} == {
       ('doorkey', 'hard', 'bt')}
@@ -341,6 +342,23 @@ def test_runs_of_a_pi_p_since_re_bundled_are_left_out_and_named(tmp_path):
   written = json.load(open(tmp_path / 'results.json'))
   assert len(written['stale_runs']) == len(stale)
   assert 'bt' not in written['cells']['doorkey/hard']['success']['iqm']
+
+
+def test_no_arm_is_ahead_where_every_arm_scores_zero(tmp_path):
+  """BT / best is '-' (not inf) when both are 0, inf when only the best's is."""
+  _write_summaries(str(tmp_path), [
+      _summary(level, 'hard', arm, seed, success)
+      for level, arm, success in (
+          ('doorkey', 'bt', 0.), ('doorkey', 'epsilon_greedy', 0.),
+          ('unlockpickup', 'bt', 0.5), ('unlockpickup', 'epsilon_greedy', 0.))
+      for seed in range(3)])
+  text = study_report.write(str(tmp_path), 'the command')
+  both_zero = next(line for line in text.splitlines()
+                   if line.startswith('| doorkey/hard | 0.00'))
+  assert 'inf' not in both_zero and '| - | yes |' in both_zero
+  bt_ahead = next(line for line in text.splitlines()
+                  if line.startswith('| unlockpickup/hard | 0.50'))
+  assert '| inf | no |' in bt_ahead
 
 
 def test_a_run_is_stamped_with_every_bundle_its_arm_uses():
