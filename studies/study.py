@@ -308,14 +308,16 @@ def _done(results_dir: str, run: Run,
   return not stale_because(summary)
 
 
-def _set_aside(run_dir: str) -> None:
-  """Moves the run directory of a stale run to `<run_dir>.stale` (replacing
-  an older one), so that its re-run starts afresh instead of resuming."""
-  if os.path.isdir(run_dir):
-    aside = run_dir + '.stale'
-    if os.path.isdir(aside):
-      shutil.rmtree(aside)
-    os.replace(run_dir, aside)
+def _set_aside(summary_file: str, run_dir: str) -> None:
+  """Moves a stale run's summary and run directory to `<path>.stale`
+  (replacing older ones), so that its re-run starts afresh and, if
+  interrupted, resumes like any other run."""
+  for path in (summary_file, run_dir):
+    if os.path.exists(path):
+      aside = path + '.stale'
+      if os.path.isdir(aside):
+        shutil.rmtree(aside)
+      os.replace(path, aside)
 
 
 def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
@@ -324,9 +326,9 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
               **settings) -> Iterator[Run]:
   """Runs every planned run that has no summary yet (resuming a run
   directory left by an interrupted study) or one made with a pi_p since
-  re-bundled (afresh, its old run directory set aside), and writes its
-  summary, scored
-  by its final policy over `final_episodes` episodes; yields each run as
+  re-bundled (afresh, its old summary and run directory set aside), and
+  writes its summary, scored by its final policy over `final_episodes`
+  episodes; yields each run as
   it finishes. `budget` overrides the levels' (smoke runs); `settings` go
   to `settings_for`."""
   check_pretrained(sorted({run.level for run in planned}),
@@ -347,7 +349,7 @@ def run_study(planned: Sequence[Run], out_dir: str, results_dir: str,
       with open(summary_path(results_dir, run)) as f:
         print(f'{run.key} runs again: {stale_because(json.load(f))}.',
               flush=True)
-      _set_aside(run_dir)
+      _set_aside(summary_path(results_dir, run), run_dir)
     made = pretrained_made(config)  # The pi_p this run is about to use.
     print(f'\n[{number}/{len(todo)}] {run.key}: {run.arm} on '
           f'{lvl.environment} ({config.task}), {config.transfer_steps:,} '

@@ -32,13 +32,20 @@ LEGACY_PROGRAM = dict(num_actors=1, envs_per_actor=2, checkpoint_seconds=1.,
                       evaluation_pause_seconds=0.)
 
 
+# NGU's MiniGrid defaults when the legacy runs were written (now 0.95, 100):
+# a resumed run keeps the settings it was made with.
+LEGACY_NGU_R2D2 = dict(discount=0.99, initial_priority=1.)
+
+
 def legacy_spec(agent: str, max_actor_steps: int, seed: int, task=None,
                 config=None, **transfer) -> experiments.ExperimentSpec:
-  """The spec today's launcher makes for the command that wrote a legacy run."""
+  """The spec today's launcher makes for the command that wrote a legacy run,
+  with the defaults that have changed since set to those of the day."""
+  then = LEGACY_NGU_R2D2 if agent == 'ngu' else {}
   return experiments.override(
       experiments.from_preset(agent, LEVEL, max_actor_steps, task=task,
                               seed=seed, **transfer),
-      config=config, r2d2=LEGACY_R2D2, program=LEGACY_PROGRAM)
+      config=config, r2d2={**LEGACY_R2D2, **then}, program=LEGACY_PROGRAM)
 
 
 def _stored(agent: str) -> dict:

@@ -517,6 +517,8 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
           f'before, bundled now: {made}') in third.stdout
   assert (tmp_path / 'runs' / 'multiroom' / 'hard' / 'bt' /
           'seed_0.stale').is_dir()
+  assert json.load(open(bt_path + '.stale'))['pretrained_made'] == {
+      'ngu_multiroom': 'before'}  # Kept, out of the statistics' way.
   assert json.load(open(bt_path))['pretrained_made'] == {
       'ngu_multiroom': made}
   # Another pi_p's runs are not taken for these: refused, naming the file;
