@@ -88,14 +88,16 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
   flags.DEFINE_float(
       'discount', None,
       'Discount of the n-step return, in (0, 1] (default: the preset\'s; '
-      '0.99 on MiniGrid, 0.997 on Atari). A lower one shrinks Q-values '
-      'relative to the gaps between actions\' values.')
+      '0.99 on MiniGrid, 0.95 for NGU pre-training there, 0.997 on Atari). '
+      'A lower one shrinks Q-values relative to the gaps between actions\' '
+      'values.')
   flags.DEFINE_float(
       'initial_priority', None,
       'Replay priority of a new sequence until the learner first samples it '
-      '(default 1.0, Acme\'s). Above the learnt priorities, every new '
-      'sequence is trained on soon: 100 made NGU pre-training on '
-      'UnlockPickup open the locked door (docs/transfer_suite.md).')
+      '(default: the preset\'s; 1.0, Acme\'s, but 100 for NGU pre-training '
+      'on MiniGrid). Above the learnt priorities, every new sequence is '
+      'trained on soon: with 100, one NGU pre-training run of three on '
+      'UnlockPickup learnt to open the locked door (docs/transfer_suite.md).')
   flags.DEFINE_enum(
       'acting_dtype', None, list(r2d2_config.ACTING_DTYPES),
       'What the actors\' Q-network computes in. On CPUs with AMX, bfloat16 '
