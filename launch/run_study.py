@@ -59,6 +59,13 @@ flags.DEFINE_string('results_dir', 'docs/transfer_suite', 'Run summaries, '
                     'results and figures.')
 flags.DEFINE_bool('report_only', False, 'Rewrite the results from the '
                   'summaries there; run nothing.')
+flags.DEFINE_list('report_from', [], 'With --report_only: write the '
+                  'report in --results_dir from the summaries of these '
+                  'results dirs instead of its own, each dir\'s cells '
+                  '(level/family) replacing the same cells of the dirs '
+                  'before it, e.g. docs/transfer_suite,<a check of another '
+                  'pi_p on one level>: the study with that level\'s pi_p '
+                  'swapped.')
 flags.DEFINE_bool('resummarise', False, 'First rewrite the summaries of the '
                   'slice\'s finished runs from their run directories in '
                   '--out_dir, where those still exist (after the summaries '
@@ -75,6 +82,11 @@ def main(_):
   command = ' '.join(['python -m behavior_transfer.launch.run_study'] +
                      sys.argv[1:])
   with run_flags.exit_codes(FLAGS.out_dir):
+    if FLAGS.report_from:
+      if not FLAGS.report_only:
+        raise ValueError('--report_from combines finished runs into a '
+                         'report; it needs --report_only.')
+      study.check_report_sources(FLAGS.report_from)
     planned = study.plan(FLAGS.levels, FLAGS.tasks, FLAGS.arms,
                          [int(s) for s in FLAGS.seeds])
     if FLAGS.resummarise:
@@ -89,9 +101,10 @@ def main(_):
           num_actors=FLAGS.num_actors, launch_type=run_flags.launch(),
           verbose=FLAGS.verbose, pretrained=FLAGS.pretrained):
         study_report.write(FLAGS.results_dir, command)
-  print('\n' + study_report.write(FLAGS.results_dir, command),
-        flush=True)
-  if study.read_summaries(FLAGS.results_dir):
+  print('\n' + study_report.write(FLAGS.results_dir, command,
+                                  FLAGS.report_from), flush=True)
+  if study.read_combined_summaries(FLAGS.report_from or
+                                   [FLAGS.results_dir]):
     print(f'\nWrote {FLAGS.results_dir}/results.md, results.json and '
           'figures.', flush=True)
 

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,46 @@ def read_summaries(results_dir: str, current: Optional[bool] = True
         if current is None or current == (not stale_because(summary)):
           found.append(summary)
   return found
+
+
+def read_combined_summaries(results_dirs: Sequence[str],
+                            current: Optional[bool] = True
+                            ) -> List[Dict[str, Any]]:
+  """`read_summaries` over several results dirs, each dir's cells (level,
+  family) replacing the same cells of the dirs before it, whole: e.g. the
+  study with one level's cells taken from a check of another pi_p, so that
+  no cell mixes two pi_p's runs."""
+  cells: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+  for results_dir in results_dirs:
+    found: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+    for summary in read_summaries(results_dir, current=None):
+      found.setdefault((summary['level'], summary['family']),
+                       []).append(summary)
+    cells.update(found)
+  return [summary for cell in sorted(cells) for summary in cells[cell]
+          if current is None or current == (not stale_because(summary))]
+
+
+def check_report_sources(sources: Sequence[str]) -> None:
+  """Refuses results dirs to combine that hold no run summary."""
+  for source in sources:
+    if not read_summaries(source, current=None):
+      raise ValueError(
+          f'{source!r} holds no run summary (none under '
+          f'{os.path.join(source, "runs")}); give results dirs of '
+          '`run_study`, e.g. docs/transfer_suite.')
+
+
+def keep_random_returns(results_dir: str, sources: Sequence[str]) -> None:
+  """Copies into `results_dir` the random policy's returns `sources` kept
+  (the first source's, level by level), so that a combined report
+  normalises returns as its sources did instead of measuring them anew."""
+  os.makedirs(os.path.join(results_dir, 'random'), exist_ok=True)
+  for source in reversed(sources):
+    kept = os.path.join(source, 'random')
+    for name in sorted(os.listdir(kept)) if os.path.isdir(kept) else ():
+      shutil.copyfile(os.path.join(kept, name),
+                      os.path.join(results_dir, 'random', name))
 
 
 def _made(name: str) -> Optional[str]:

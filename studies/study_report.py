@@ -570,12 +570,17 @@ def plot_extra_action_use(use: Dict[str, Dict[str, Any]],
   return _save(fig, [ax], path)
 
 
-def write(results_dir: str, command: str) -> str:
-  """Reads every summary in `results_dir`, writes results.json (with
-  `command`, the command that made it), results.md and the figures there;
-  returns the markdown."""
-  summaries = study.read_summaries(results_dir)
-  stale = study.read_summaries(results_dir, current=False)
+def write(results_dir: str, command: str,
+          sources: Sequence[str] = ()) -> str:
+  """Reads every summary in `results_dir` (or, combined, in the results
+  dirs `sources`: see `study.read_combined_summaries`), writes
+  results.json (with `command`, the command that made it), results.md and
+  the figures there; returns the markdown."""
+  if sources:
+    study.keep_random_returns(results_dir, sources)
+  summaries = study.read_combined_summaries(sources or [results_dir])
+  stale = study.read_combined_summaries(sources or [results_dir],
+                                        current=False)
   if not summaries:
     return '\n'.join(['No run made with the bundled pi_p has finished yet.',
                       *stale_lines(stale)])

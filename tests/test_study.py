@@ -344,6 +344,41 @@ def test_runs_of_a_pi_p_since_re_bundled_are_left_out_and_named(tmp_path):
   assert 'bt' not in written['cells']['doorkey/hard']['success']['iqm']
 
 
+def test_a_combined_report_takes_each_cell_whole_from_the_last_dir_with_it(
+    tmp_path):
+  """The study with one cell re-run from another pi_p: that cell's runs
+  all come from the check (none of the study's arms left in it), the
+  others from the study; returns are normalised by the study's random
+  returns; a dir without summaries is refused."""
+  main, check, out = (str(tmp_path / name) for name in
+                      ('study', 'check', 'combined'))
+  summaries, _ = _hand_made(main)
+  random = {level: {family: -0.1 for family in suite.level(level).tasks}
+            for level in ('doorkey', 'unlockpickup')}
+  for level, returns in random.items():
+    with open(os.path.join(main, 'random', f'{level}.json'), 'w') as f:
+      json.dump(returns, f)
+  _write_summaries(check, [
+      _summary('unlockpickup', 'easy', arm, seed, success)
+      for arm, success in (('bt', 1.), ('epsilon_greedy', 0.))
+      for seed in range(3)])
+  study_report.write(out, 'the command', [main, check])
+  written = json.load(open(os.path.join(out, 'results.json')))
+  swapped = written['cells']['unlockpickup/easy']['success']['iqm']
+  assert sorted(swapped) == ['bt', 'epsilon_greedy']
+  assert swapped['bt'][0] == 1. and swapped['epsilon_greedy'][0] == 0.
+  kept = written['cells']['doorkey/easy']['success']['iqm']
+  assert len(kept) == len(suite.ARMS + suite.RETENTION_ARMS)
+  assert written['runs'] == len(summaries) - sum(
+      (s['level'], s['family']) == ('unlockpickup', 'easy')
+      for s in summaries) + 6
+  assert written['random_returns'] == random
+  assert not os.path.exists(os.path.join(out, 'runs'))  # Nothing copied.
+  study.check_report_sources([main, check])
+  with pytest.raises(ValueError, match='holds no run summary'):
+    study.check_report_sources([main, out])
+
+
 def test_no_arm_is_ahead_where_every_arm_scores_zero(tmp_path):
   """BT / best is '-' (not inf) when both are 0, inf when only the best's is."""
   _write_summaries(str(tmp_path), [
@@ -530,6 +565,13 @@ def test_smoke_study_runs_a_slice_and_resumes_it(tmp_path):
   shared = run_study('--pretrained=ngu_doorkey', '--arms=epsilon_greedy')
   assert shared.returncode == 0, shared.stderr[-3000:]
   assert '1 already done, 0 to run' in shared.stdout
+  # The finished runs, combined into a report elsewhere; only a report.
+  report_from = f'--report_from={tmp_path / "results"}'
+  combined = run_study('--report_only', report_from,
+                       f'--results_dir={tmp_path / "combined"}')
+  assert combined.returncode == 0, combined.stderr[-3000:]
+  assert json.load(open(tmp_path / 'combined' / 'results.json'))['runs'] == 2
+  assert run_study(report_from).returncode == 2
 
 
 def test_git_keeps_the_summaries_it_is_told_to_commit():
