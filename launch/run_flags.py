@@ -96,7 +96,7 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'Replay priority of a new sequence until the learner first samples it '
       '(default: the preset\'s; 1.0, Acme\'s, but 100 for NGU pre-training '
       'on MiniGrid). Above the learnt priorities, every new sequence is '
-      'trained on soon: with 100, one NGU pre-training run of three on '
+      'trained on soon: with 100, one NGU pre-training run of four on '
       'UnlockPickup learnt to open the locked door (docs/transfer_suite.md).')
   flags.DEFINE_enum(
       'acting_dtype', None, list(r2d2_config.ACTING_DTYPES),

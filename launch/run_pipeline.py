@@ -48,7 +48,7 @@ flags.DEFINE_float(
     'Priority of new sequences in pre-training\'s replay, > 0 (default: '
     'NGU\'s preset, 100 on MiniGrid, 1.0 on Atari). 100 enters them above '
     'the learnt priorities, so rare events are replayed before they leave; '
-    'with it one UnlockPickup run of three learnt to open the locked door '
+    'with it one UnlockPickup run of four learnt to open the locked door '
     '(docs/transfer_suite.md, the zoo).')
 flags.DEFINE_enum('intrinsic_reward', defaults.intrinsic_reward,
                   ['ngu', 'rnd', 'constant'], 'Pre-training reward.')

@@ -83,7 +83,7 @@ _WHAT_TO_TRY = (
     'UnlockPickup it stopped greedy pi_p turning on the spot or looping); '
     'new sequences replayed first (--initial_priority=100, or '
     'run_pipeline\'s --pretrain_initial_priority=100; with it '
-    'UnlockPickup\'s pi_p opened the locked door in one run of three); '
+    'UnlockPickup\'s pi_p opened the locked door in one run of four); '
     'both are MiniGrid pre-training\'s defaults; '
     'a longer pre-training budget (--pretrain_steps or '
     '--max_actor_steps; the suite\'s explorers took 1M-2M steps); '

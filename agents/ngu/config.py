@@ -63,7 +63,7 @@ SMALL_DOMAIN_REPLAY_RATIO = 4.0
 # the learnt priorities, so that a rare door opening is replayed before it
 # leaves. Together they explored at least as much as 0.99 and 1.0 on every
 # level and seed measured: MultiRoom and DoorKey over 2x random, UnlockPickup
-# 20x in one run of three and about 1.3x in the others (0.99: 0.71x); see
+# 20x in one run of four and 1.1-1.3x in the others (0.99: 0.71x); see
 # docs/transfer_suite.md, the zoo.
 SMALL_DOMAIN_DISCOUNT = 0.95
 SMALL_DOMAIN_INITIAL_PRIORITY = 100.
