@@ -578,9 +578,11 @@ def write(results_dir: str, command: str,
   the figures there; returns the markdown."""
   if sources:
     study.keep_random_returns(results_dir, sources)
-  summaries = study.read_combined_summaries(sources or [results_dir])
-  stale = study.read_combined_summaries(sources or [results_dir],
-                                        current=False)
+  found = study.read_combined_summaries(sources or [results_dir],
+                                        current=None)
+  summaries, stale = [], []  # Stale: made with a pi_p since re-bundled.
+  for summary in found:
+    (stale if study.stale_because(summary) else summaries).append(summary)
   if not summaries:
     return '\n'.join(['No run made with the bundled pi_p has finished yet.',
                       *stale_lines(stale)])

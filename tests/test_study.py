@@ -362,6 +362,9 @@ def test_a_combined_report_takes_each_cell_whole_from_the_last_dir_with_it(
       _summary('unlockpickup', 'easy', arm, seed, success)
       for arm, success in (('bt', 1.), ('epsilon_greedy', 0.))
       for seed in range(3)])
+  os.makedirs(os.path.join(check, 'random'))
+  with open(os.path.join(check, 'random', 'unlockpickup.json'), 'w') as f:
+    json.dump({family: -9. for family in random['unlockpickup']}, f)
   study_report.write(out, 'the command', [main, check])
   written = json.load(open(os.path.join(out, 'results.json')))
   swapped = written['cells']['unlockpickup/easy']['success']['iqm']
@@ -372,7 +375,7 @@ def test_a_combined_report_takes_each_cell_whole_from_the_last_dir_with_it(
   assert written['runs'] == len(summaries) - sum(
       (s['level'], s['family']) == ('unlockpickup', 'easy')
       for s in summaries) + 6
-  assert written['random_returns'] == random
+  assert written['random_returns'] == random  # The first source's.
   assert not os.path.exists(os.path.join(out, 'runs'))  # Nothing copied.
   study.check_report_sources([main, check])
   with pytest.raises(ValueError, match='holds no run summary'):
