@@ -39,6 +39,11 @@ flags.DEFINE_bool(
     '(NGU and RND do); --nornd_observation_normalization feeds them raw, for '
     'ablations.')
 flags.DEFINE_integer(
+    'rnd_statistics_horizon', None,
+    'The RND error\'s mean and std that scale alpha follow each '
+    'environment\'s latest ~N errors (default: the preset\'s; unset, all '
+    'its errors since the start, whose first ones dominate as RND learns).')
+flags.DEFINE_integer(
     'n_step', None, 'n of the n-step return (NGU itself uses '
     'Retrace(0.95)).')
 flags.DEFINE_float(
@@ -69,6 +74,7 @@ def main(_):
         config=dict(
             intrinsic_reward=ngu_config.IntrinsicReward(FLAGS.intrinsic_reward),
             rnd_observation_normalization=FLAGS.rnd_observation_normalization,
+            rnd_statistics_horizon=FLAGS.rnd_statistics_horizon,
             intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction,
             bootstrap_at_level_end=FLAGS.bootstrap_at_level_end))
     if FLAGS.bundle_as:

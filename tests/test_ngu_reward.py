@@ -87,6 +87,43 @@ def test_lifelong_modulator_normalises_and_caps():
   assert single(rewards.LifelongModulator(max_modulation=1.2))(0.) == 1.
 
 
+def test_running_statistics_follow_the_latest_values_with_a_horizon():
+  values = np.random.default_rng(0).normal(5., 2., 300)
+  exact = rewards.RunningMeanStd(horizon=1000)  # Under the horizon: exact.
+  for value in values:
+    exact.update(np.array([0]), np.array([value]))
+  assert exact.mean[0] == pytest.approx(values.mean())
+  assert exact.std(np.array([0]))[0] == pytest.approx(values.std())
+  # Past it, each value weighs 1/horizon: the weights of an exponential
+  # moving average, written out here.
+  recent = rewards.RunningMeanStd(horizon=50)
+  for value in values:
+    recent.update(np.array([0]), np.array([value]))
+  weights = [max(1. / (index + 1), 1. / 50) for index in range(len(values))]
+  kept = np.array([w * np.prod([1. - u for u in weights[index + 1:]])
+                   for index, w in enumerate(weights)])
+  assert kept.sum() == pytest.approx(1.)
+  assert recent.mean[0] == pytest.approx(np.dot(kept, values))
+  with pytest.raises(ValueError, match='horizon'):
+    rewards.RunningMeanStd(horizon=0)
+
+
+def test_a_horizon_lets_alpha_modulate_after_rnd_errors_fall():
+  """RND's errors start orders of magnitude above where its trained predictor
+  leaves them. Statistics over every error keep the early ones' spread, so a
+  rarely seen state's error (4x the usual) gets no modulation; statistics over
+  the latest errors give it alpha near the cap."""
+  rng = np.random.default_rng(1)
+  early = rng.uniform(5., 15., 500)  # The untrained predictor.
+  late = rng.normal(0.07, 0.01, 20_000)  # Trained: the familiar states.
+  every = single(rewards.LifelongModulator(5.))
+  latest = single(rewards.LifelongModulator(5., horizon=1000))
+  for error in np.concatenate([early, late]):
+    every(error), latest(error)
+  assert every(0.28) == 1.
+  assert latest(0.28) == 5.
+
+
 def test_intrinsic_reward_kinds():
   constant = rewards.IntrinsicRewardFunction(
       ngu_config.NGUConfig(intrinsic_reward='constant'), num_environments=2)

@@ -2,7 +2,7 @@
 
 import dataclasses
 import enum
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 
@@ -32,6 +32,12 @@ class NGUConfig:
   episodic_memory_capacity: int = 30_000
   # Life-long novelty (RND).
   max_modulation: float = 5.0  # L.
+  # alpha's mean and std of RND errors follow each environment's latest
+  # ~this many errors; None: all its errors since the actor started. RND's
+  # errors fall by orders of magnitude as its predictor learns, so with None
+  # the first steps' errors dominate the std for a whole run, and alpha stays
+  # at 1 (no life-long modulation) long after.
+  rnd_statistics_horizon: Optional[int] = None
   rnd_output_size: int = 128
   # RND's inputs whitened by running observation statistics, clipped to
   # [-5, 5] (Burda et al. 2019); False feeds the torso's usual scaling.

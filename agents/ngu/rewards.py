@@ -50,23 +50,34 @@ def _batch(values, rows: np.ndarray, what: str, ndim: int) -> np.ndarray:
 
 
 class RunningMeanStd:
-  """Mean and standard deviation of every value seen, one stream per
-  environment (Welford's method, one new value per stream and call)."""
+  """Mean and standard deviation of the values seen, one stream per
+  environment. Over the first `horizon` values of a stream they are exact
+  (Welford's method); after that each new value weighs 1 / `horizon`, so the
+  statistics follow the latest ~`horizon` values. None: every value ever seen
+  weighs the same."""
 
-  def __init__(self, num_streams: int = 1):
+  def __init__(self, num_streams: int = 1, horizon: Optional[int] = None):
+    if horizon is not None and horizon < 1:
+      raise ValueError(f'horizon must be a positive count or None, got '
+                       f'{horizon}.')
+    self._horizon = horizon
     self.count = np.zeros(num_streams)
     self.mean = np.zeros(num_streams)
-    self._sum_squares = np.zeros(num_streams)
+    self.variance = np.zeros(num_streams)
 
   def update(self, rows: np.ndarray, values: np.ndarray) -> None:
     self.count[rows] += 1
+    weight = 1. / self.count[rows]
+    if self._horizon is not None:
+      weight = np.maximum(weight, 1. / self._horizon)
     delta = values - self.mean[rows]
-    self.mean[rows] += delta / self.count[rows]
-    self._sum_squares[rows] += delta * (values - self.mean[rows])
+    self.mean[rows] += weight * delta
+    # With weight 1/n this is the population variance of the n values.
+    self.variance[rows] = (1. - weight) * (
+        self.variance[rows] + weight * np.square(delta))
 
   def std(self, rows: np.ndarray) -> np.ndarray:
-    count = self.count[rows]
-    return np.sqrt(self._sum_squares[rows] / np.maximum(count, 1))
+    return np.sqrt(self.variance[rows])
 
 
 class EpisodicNovelty:
@@ -146,10 +157,13 @@ class LifelongModulator:
   """alpha_t from RND errors with per-environment running statistics,
   clipped to [1, L]."""
 
-  def __init__(self, max_modulation: float, num_environments: int = 1):
+  def __init__(self, max_modulation: float, num_environments: int = 1,
+               horizon: Optional[int] = None):
+    """`horizon`: the statistics follow each environment's latest ~horizon
+    errors (`RunningMeanStd`); None: all its errors since it started."""
     self._max_modulation = max_modulation
     self._count = num_environments
-    self._errors = RunningMeanStd(num_environments)
+    self._errors = RunningMeanStd(num_environments, horizon)
 
   def __call__(self, errors: np.ndarray, indices: Indices = None) -> np.ndarray:
     rows = _rows(indices, self._count)
@@ -177,7 +191,8 @@ class IntrinsicRewardFunction:
     self._kind = config.intrinsic_reward
     self._count = num_environments
     self._episodic = EpisodicNovelty(config, num_environments)
-    self._lifelong = LifelongModulator(config.max_modulation, num_environments)
+    self._lifelong = LifelongModulator(config.max_modulation, num_environments,
+                                       config.rnd_statistics_horizon)
 
   def reset(self, indices: Indices = None) -> None:
     self._episodic.reset(indices)
