@@ -201,7 +201,7 @@ class BatchedEnvironmentLoop(core.Worker):
 
   Each finished episode gets one log row, as Acme's `EnvironmentLoop` writes:
   length, return, counts, the environment's observers' metrics and the
-  actor's `episode_metrics`. `steps_per_second` is the node's rate over all
+  batch's and the actor's `episode_metrics`. `steps_per_second` is the node's rate over all
   its environments since the previous row. Counts reach `counter` at each
   step on which episodes end, so its checkpoints hold every logged episode.
   """
@@ -258,6 +258,7 @@ class BatchedEnvironmentLoop(core.Worker):
       row.update(counts)
       for observer in self._observers[index]:
         row.update(observer.get_metrics())
+      row.update(self._environments.episode_metrics(index))
       row.update(self._actor.episode_metrics(index))
       self._logger.write(row)
 

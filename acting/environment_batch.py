@@ -6,7 +6,7 @@ whose episode ended (`reset(indices)`), so their steps stay those of K
 independent single-environment actors.
 """
 
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from acme.wrappers import observation_action_reward
 import dm_env
@@ -43,6 +43,12 @@ class EnvironmentBatch:
   def action_spec(self):
     return self._environments[0].action_spec()
 
+  def episode_metrics(self, index: int) -> Dict[str, float]:
+    """Extra columns for the log row of environment `index`'s episode (a
+    wrapper's measure of it, say), read before the environment resets."""
+    del index
+    return {}
+
   def close(self) -> None:
     for env in self._environments:
       env.close()
@@ -69,6 +75,9 @@ class EnvironmentBatchWrapper(EnvironmentBatch):
 
   def action_spec(self):
     return self._batch.action_spec()
+
+  def episode_metrics(self, index: int) -> Dict[str, float]:
+    return self._batch.episode_metrics(index)
 
   def close(self) -> None:
     self._batch.close()

@@ -14,6 +14,7 @@ from acme import wrappers
 from acme.wrappers import observation_action_reward as oar_lib
 from acme.adders import reverb as adders
 from acme.tf import utils as tf2_utils
+from acme.utils import loggers
 import numpy as np
 import pytest
 import reverb
@@ -31,6 +32,7 @@ from behavior_transfer.agents.bt import config as bt_config
 from behavior_transfer.agents.ngu import config as ngu_config
 from behavior_transfer.agents.ngu import networks as ngu_networks
 from behavior_transfer.agents.ngu import reward_wrapper
+from behavior_transfer.agents.ngu import rewards
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.policies import pretrained
 from tests import test_bt_actor
@@ -273,6 +275,48 @@ def test_ngu_wrapper_of_one_environment_rewards_as_the_batched_path():
     if expected is not None:
       assert float(timestep.reward) == expected
       assert float(timestep.observation.reward) == 0.  # Reward-free dynamics.
+
+
+class _ImageRecorder:
+  """Records the image of every observation an environment's episodes see."""
+
+  def __init__(self):
+    self.episodes = []
+
+  def observe_first(self, env, timestep):
+    del env
+    self.episodes.append([timestep.observation.observation])
+
+  def observe(self, env, timestep, action):
+    del env, action
+    self.episodes[-1].append(timestep.observation.observation)
+
+  def get_metrics(self):
+    return {}
+
+
+def test_ngu_actor_logs_the_episode_mean_of_alpha():
+  """Each episode's log row holds the mean of the alpha (clipped to [1, L])
+  that scaled its rewards: the same as a fresh modulator gives fed the RND
+  errors of the episodes' observations in order."""
+  setup = Setup('ngu')
+  config = ngu_config.NGUConfig(num_neighbours=3)
+  recorder = _ImageRecorder()
+  logger = loggers.InMemoryLogger()
+  actor = r2d2_actor.EpsilonGreedyActor(setup.network, [0.5], seeds=[0])
+  loop = batched_loop.BatchedEnvironmentLoop(
+      setup.environments([0]), actor, logger=logger, observers=[[recorder]])
+  loop.run(num_episodes=3)
+  modulator = rewards.LifelongModulator(config.max_modulation)
+  expected = []
+  for images in recorder.episodes[:3]:
+    errors = setup.models.rnd.error(tf.constant(np.stack(images))).numpy()
+    modulator(errors[:1])  # The first observation earns no reward.
+    expected.append(np.mean([modulator(error[None])[0]
+                             for error in errors[1:]]))
+  logged = [row['mean_lifelong_modulation'] for row in logger.data]
+  np.testing.assert_allclose(logged, expected, rtol=1e-4)
+  assert max(logged) > 1.  # Alpha did scale some rewards.
 
 
 @pytest.mark.parametrize('bootstrap', [False, True])

@@ -35,6 +35,9 @@ class NGUBuilder(r2d2_builder.R2D2Builder):
 
   learner_columns = builders.LEARNER_COLUMNS + ('inverse_dynamics_loss',
                                                 'rnd_loss')
+  # alpha over each episode: near 1, RND's life-long novelty does nothing.
+  actor_columns = builders.ACTOR_COLUMNS + ('mean_lifelong_modulation',)
+  evaluator_columns = builders.EVALUATOR_COLUMNS + ('mean_lifelong_modulation',)
   compares_exploration_with_random = True
 
   def __init__(self, config: ngu_config.NGUConfig,

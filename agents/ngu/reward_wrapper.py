@@ -13,7 +13,7 @@ observations of episodes that started since the previous step (they enter
 their episode's memory and the RND statistics, but earn no reward).
 """
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from acme import wrappers
 from acme.tf import variable_utils
@@ -59,11 +59,16 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
     self._bootstrap_at_level_end = config.bootstrap_at_level_end
     self._started: List[int] = []  # Episodes started since the last step.
     self._started_images: List[np.ndarray] = []
+    # Each environment's sum of alpha over its episode's steps, and steps.
+    self._modulation_sums = np.zeros(len(batch))
+    self._steps = np.zeros(len(batch), np.int64)
 
   def reset(self, indices=None):
     timesteps = self._batch.reset(indices)
     indices = range(len(self)) if indices is None else indices
     self._reward.reset(indices)
+    self._modulation_sums[list(indices)] = 0.
+    self._steps[list(indices)] = 0
     self._started += list(indices)
     self._started_images += [_image(t.observation) for t in timesteps]
     return timesteps
@@ -79,7 +84,10 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
       embeddings = errors = np.zeros(len(images))
     if started:  # First observations enter their memories: no reward.
       self._reward(embeddings[:len(started)], errors[:len(started)], started)
-    intrinsic = self._reward(embeddings[len(started):], errors[len(started):])
+    intrinsic, modulation = self._reward.with_modulation(
+        embeddings[len(started):], errors[len(started):])
+    self._modulation_sums += modulation
+    self._steps += 1
     if self._variable_client is not None:
       self._variable_client.update()
     timesteps = [t._replace(reward=np.float32(r))
@@ -88,6 +96,14 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
       timesteps = [t._replace(discount=np.ones_like(t.discount)) if t.last()
                    else t for t in timesteps]
     return timesteps
+
+  def episode_metrics(self, index: int) -> Dict[str, float]:
+    """The inner batch's columns and `mean_lifelong_modulation`: alpha over
+    environment `index`'s episode so far (NaN for non-NGU rewards). Near 1,
+    RND's life-long novelty changes nothing."""
+    return {**self._batch.episode_metrics(index),
+            'mean_lifelong_modulation': float(
+                self._modulation_sums[index] / max(self._steps[index], 1))}
 
 
 class IntrinsicRewardWrapper(wrappers.EnvironmentWrapper):

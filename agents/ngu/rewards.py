@@ -22,7 +22,7 @@ computation over all their memories. Calls take the embeddings (and errors)
 of environments `indices`, all of them by default.
 """
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -200,10 +200,20 @@ class IntrinsicRewardFunction:
   def __call__(self, embeddings: Optional[np.ndarray],
                rnd_errors: Optional[np.ndarray],
                indices: Indices = None) -> np.ndarray:
+    return self.with_modulation(embeddings, rnd_errors, indices)[0]
+
+  def with_modulation(self, embeddings: Optional[np.ndarray],
+                      rnd_errors: Optional[np.ndarray],
+                      indices: Indices = None
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+    """The rewards and NGU's life-long modulation alpha, clipped to [1, L],
+    that scaled them (NaN for the other kinds)."""
     Kind = ngu_config.IntrinsicReward  # pylint: disable=invalid-name
+    count = len(_rows(indices, self._count))
     if self._kind == Kind.CONSTANT:
-      return np.ones(len(_rows(indices, self._count)))
+      return np.ones(count), np.full(count, np.nan)
     if self._kind == Kind.RND:
-      return self._lifelong.normalised(rnd_errors, indices)
-    return (self._episodic(embeddings, indices) *
-            self._lifelong(rnd_errors, indices))
+      return (self._lifelong.normalised(rnd_errors, indices),
+              np.full(count, np.nan))
+    alpha = self._lifelong(rnd_errors, indices)
+    return self._episodic(embeddings, indices) * alpha, alpha
