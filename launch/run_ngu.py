@@ -64,19 +64,25 @@ flags.DEFINE_string(
     'bundled policy of that name.')
 
 
+def make_spec():
+  """The pre-training run the flags describe: NGU's preset for the
+  environment, with every flag that is set replacing its field."""
+  return experiments.override(
+      run_flags.make_spec('ngu'), r2d2=dict(n_step=FLAGS.n_step),
+      config=dict(
+          intrinsic_reward=ngu_config.IntrinsicReward(FLAGS.intrinsic_reward),
+          rnd_observation_normalization=FLAGS.rnd_observation_normalization,
+          rnd_statistics_horizon=FLAGS.rnd_statistics_horizon,
+          intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction,
+          bootstrap_at_level_end=FLAGS.bootstrap_at_level_end))
+
+
 def main(_):
   with run_flags.exit_codes(FLAGS.run_dir):
     run_flags.check_run_flags()
     if FLAGS.bundle_as:
       bundled.check_new_name(FLAGS.bundle_as)
-    spec = experiments.override(
-        run_flags.make_spec('ngu'), r2d2=dict(n_step=FLAGS.n_step),
-        config=dict(
-            intrinsic_reward=ngu_config.IntrinsicReward(FLAGS.intrinsic_reward),
-            rnd_observation_normalization=FLAGS.rnd_observation_normalization,
-            rnd_statistics_horizon=FLAGS.rnd_statistics_horizon,
-            intrinsic_batch_fraction=FLAGS.intrinsic_batch_fraction,
-            bootstrap_at_level_end=FLAGS.bootstrap_at_level_end))
+    spec = make_spec()
     if FLAGS.bundle_as:
       provenance = bundle.bundle_policy(
           FLAGS.bundle_as, spec, FLAGS.run_dir, FLAGS.report_episodes,

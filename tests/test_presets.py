@@ -172,6 +172,37 @@ def test_ngu_pre_trains_small_domains_at_a_short_horizon_new_sequences_first():
     assert (r2d2.discount, r2d2.initial_priority) == (discount, 1.), agent
 
 
+_NGU_SPEC_FROM_FLAGS = """
+import sys
+from behavior_transfer.launch import run_ngu
+run_ngu.FLAGS(sys.argv)
+config = run_ngu.make_spec().config
+print(config.rnd_statistics_horizon, config.intrinsic_batch_fraction,
+      config.rnd_observation_normalization, config.r2d2.n_step)
+"""
+
+
+def test_run_ngu_flags_set_the_intrinsic_reward_config():
+  """run_ngu's own flags replace the NGU config's fields; unset, the
+  preset's stay."""
+  def spec(*flags):
+    result = subprocess.run(
+        [sys.executable, '-c', _NGU_SPEC_FROM_FLAGS, 'run_ngu', *flags],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+  preset = experiments.from_preset(
+      'ngu', 'minigrid:MiniGrid-MultiRoom-N2-S4-v0', 1).config
+  assert spec() == [str(preset.rnd_statistics_horizon),
+                    str(preset.intrinsic_batch_fraction),
+                    str(preset.rnd_observation_normalization),
+                    str(preset.r2d2.n_step)]
+  assert spec('--rnd_statistics_horizon=7', '--intrinsic_batch_fraction=0.5',
+              '--nornd_observation_normalization', '--n_step=2') == [
+                  '7', '0.5', 'False', '2']
+
+
 def test_a_discount_outside_0_1_is_refused():
   for discount in (0., -0.5, 1.01):
     with pytest.raises(ValueError, match=r'discount must be in \(0, 1\]'):
