@@ -82,14 +82,16 @@ _WHAT_TO_TRY = (
     'run_pipeline\'s --pretrain_discount=0.95; on KeyCorridorS3R1 and '
     'UnlockPickup it stopped greedy pi_p turning on the spot or looping); '
     'new sequences replayed first (--initial_priority=100, or '
-    'run_pipeline\'s --pretrain_initial_priority=100; with it '
-    'UnlockPickup\'s pi_p opened the locked door in one run of four); '
-    'both are MiniGrid pre-training\'s defaults; '
-    'a longer pre-training budget (--pretrain_steps or '
-    '--max_actor_steps; the suite\'s explorers took 1M-2M steps); '
-    'another seed; --nornd_observation_normalization (raw RND inputs '
-    'explored further on MultiRoom); or pre-training on a larger level with '
-    'the same objects, whose pi_p transfers by name like any other.')
+    'run_pipeline\'s --pretrain_initial_priority=100); alpha\'s RND '
+    'statistics over the latest errors (run_ngu\'s '
+    '--rnd_statistics_horizon=1000; over all errors alpha stays at 1); all '
+    'three are MiniGrid pre-training\'s defaults; a longer pre-training '
+    'budget (--pretrain_steps or --max_actor_steps; UnlockPickup\'s '
+    'explorers took 0.6M-1.8M steps); another seed; '
+    '--nornd_observation_normalization (raw RND inputs explored further on '
+    'MultiRoom); or pre-training on a larger level with the same objects, '
+    'whose pi_p transfers by name like any other. mean_lifelong_modulation '
+    'in logs/actor_*/logs.csv shows alpha.')
 
 
 def exploration_ratio(comparison: Dict[str, Dict[str, float]]) -> float:

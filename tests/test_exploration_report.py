@@ -42,6 +42,7 @@ def test_warns_with_what_to_try_when_pi_p_is_no_explorer():
   assert '0.69x' in none and 'distinct_cells 10.10 vs 14.60' in none
   assert 'longer pre-training budget' in none and '--discount=0.95' in none
   assert '--initial_priority=100' in none
+  assert '--rnd_statistics_horizon=1000' in none
   short = evaluation.exploration_warning(
       {'pi_p': {'distinct_cells': 21.9}, 'random': random})
   assert 'less than the 2x' in short

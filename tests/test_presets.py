@@ -159,12 +159,18 @@ def test_r2d2_flags_set_the_agents_config_over_its_preset(agent):
 
 
 def test_ngu_pre_trains_small_domains_at_a_short_horizon_new_sequences_first():
-  """MiniGrid pre-training: discount 0.95 and new sequences at priority 100
-  (the zoo's recipe); R2D2 and BT on MiniGrid, and NGU on Atari, keep
-  R2D2's (0.99 on MiniGrid, 0.997 on Atari) and 1.0."""
+  """MiniGrid pre-training: discount 0.95, new sequences at priority 100 and
+  alpha's statistics over the latest RND errors; R2D2 and BT on MiniGrid,
+  and NGU on Atari, keep R2D2's (0.99 on MiniGrid, 0.997 on Atari) and 1.0."""
   small = 'minigrid:MiniGrid-Empty-5x5-v0'
   ngu = experiments.from_preset('ngu', small, 1).config.r2d2
   assert (ngu.discount, ngu.initial_priority) == (0.95, 100.)
+  # alpha's statistics over each environment's latest 1000 errors there;
+  # the Atari preset keeps NGUConfig's default (all errors).
+  assert experiments.from_preset(
+      'ngu', small, 1).config.rnd_statistics_horizon == 1000
+  assert experiments.from_preset(
+      'ngu', ATARI, 1).config.rnd_statistics_horizon is None
   for agent, environment, discount in (
       ('r2d2', small, 0.99), ('bt', small, 0.99), ('ngu', ATARI, 0.997)):
     config = experiments.from_preset(agent, environment, 1).config
