@@ -201,8 +201,8 @@ class BatchedEnvironmentLoop(core.Worker):
 
   Each finished episode gets one log row, as Acme's `EnvironmentLoop` writes:
   length, return, counts, the environment's observers' metrics and the
-  batch's and the actor's `episode_metrics`. `steps_per_second` is the node's rate over all
-  its environments since the previous row. Counts reach `counter` at each
+  batch's and the actor's `episode_metrics`. `steps_per_second` is the node's
+  rate over all its environments since the previous row. Counts reach `counter` at each
   step on which episodes end, so its checkpoints hold every logged episode.
   """
 
