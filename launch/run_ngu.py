@@ -42,8 +42,9 @@ flags.DEFINE_integer(
     'rnd_statistics_horizon', None,
     'The RND error\'s mean and std that set alpha follow each '
     'environment\'s latest ~N errors (default: the preset\'s, 1000 on '
-    'MiniGrid; the Atari preset keeps all errors since the actor started, '
-    'whose first ones, before RND learns, hold alpha at 1).')
+    'MiniGrid). 0 keeps all errors since the actor started, whose first '
+    'ones, before RND learns, hold alpha at 1: the Atari preset\'s, and '
+    'what runs made before MiniGrid\'s default changed resume with.')
 flags.DEFINE_integer(
     'n_step', None, 'n of the n-step return (NGU itself uses '
     'Retrace(0.95)).')

@@ -2,7 +2,6 @@
 back (run directories of the previous layout included), and which settings
 may change between launches."""
 
-import dataclasses
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ LEGACY_PROGRAM = dict(num_actors=1, envs_per_actor=2, checkpoint_seconds=1.,
 # and alpha's statistics over the latest 1000 errors): a resumed run keeps
 # the settings it was made with.
 LEGACY_NGU_R2D2 = dict(discount=0.99, initial_priority=1.)
-LEGACY_NGU = dict(rnd_statistics_horizon=None)
+LEGACY_NGU = dict(rnd_statistics_horizon=0)
 
 
 def legacy_spec(agent: str, max_actor_steps: int, seed: int, task=None,
@@ -45,14 +44,11 @@ def legacy_spec(agent: str, max_actor_steps: int, seed: int, task=None,
   """The spec today's launcher makes for the command that wrote a legacy run,
   with the defaults that have changed since set to those of the day."""
   then = LEGACY_NGU_R2D2 if agent == 'ngu' else {}
-  spec = experiments.override(
+  config = {**(config or {}), **(LEGACY_NGU if agent == 'ngu' else {})}
+  return experiments.override(
       experiments.from_preset(agent, LEVEL, max_actor_steps, task=task,
                               seed=seed, **transfer),
       config=config, r2d2={**LEGACY_R2D2, **then}, program=LEGACY_PROGRAM)
-  if agent == 'ngu':  # override leaves None fields as they are.
-    spec = dataclasses.replace(
-        spec, config=dataclasses.replace(spec.config, **LEGACY_NGU))
-  return spec
 
 
 def _stored(agent: str) -> dict:

@@ -105,7 +105,7 @@ def test_running_statistics_follow_the_latest_values_with_a_horizon():
   assert kept.sum() == pytest.approx(1.)
   assert recent.mean[0] == pytest.approx(np.dot(kept, values))
   with pytest.raises(ValueError, match='horizon'):
-    rewards.RunningMeanStd(horizon=0)
+    rewards.RunningMeanStd(horizon=-1)
 
 
 def test_a_horizon_lets_alpha_modulate_after_rnd_errors_fall():

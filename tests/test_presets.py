@@ -170,7 +170,7 @@ def test_ngu_pre_trains_small_domains_at_a_short_horizon_new_sequences_first():
   assert experiments.from_preset(
       'ngu', small, 1).config.rnd_statistics_horizon == 1000
   assert experiments.from_preset(
-      'ngu', ATARI, 1).config.rnd_statistics_horizon is None
+      'ngu', ATARI, 1).config.rnd_statistics_horizon == 0
   for agent, environment, discount in (
       ('r2d2', small, 0.99), ('bt', small, 0.99), ('ngu', ATARI, 0.997)):
     config = experiments.from_preset(agent, environment, 1).config
@@ -207,6 +207,8 @@ def test_run_ngu_flags_set_the_intrinsic_reward_config():
   assert spec('--rnd_statistics_horizon=7', '--intrinsic_batch_fraction=0.5',
               '--nornd_observation_normalization', '--n_step=2') == [
                   '7', '0.5', 'False', '2']
+  # 0, all errors: what a run made before the MiniGrid default resumes with.
+  assert spec('--rnd_statistics_horizon=0')[0] == '0'
 
 
 def test_a_discount_outside_0_1_is_refused():

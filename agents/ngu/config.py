@@ -2,7 +2,7 @@
 
 import dataclasses
 import enum
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from behavior_transfer.agents.r2d2 import config as r2d2_config
 
@@ -33,11 +33,11 @@ class NGUConfig:
   # Life-long novelty (RND).
   max_modulation: float = 5.0  # L.
   # alpha's mean and std of RND errors follow each environment's latest
-  # ~this many errors; None: all its errors since the actor started. RND's
-  # errors fall by orders of magnitude as its predictor learns, so with None
+  # ~this many errors; 0: all its errors since the actor started. RND's
+  # errors fall by orders of magnitude as its predictor learns, so with 0
   # the first errors set the std for the whole run and alpha stays at 1 (on
   # UnlockPickup, 1.000-1.005 per episode after the first 50k steps).
-  rnd_statistics_horizon: Optional[int] = None
+  rnd_statistics_horizon: int = 0
   rnd_output_size: int = 128
   # RND's inputs whitened by running observation statistics, clipped to
   # [-5, 5] (Burda et al. 2019); False feeds the torso's usual scaling.

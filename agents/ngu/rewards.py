@@ -53,13 +53,13 @@ class RunningMeanStd:
   """Mean and standard deviation of the values seen, one stream per
   environment. Over the first `horizon` values of a stream they are exact
   (Welford's method); after that each new value weighs 1 / `horizon`, so the
-  statistics follow the latest ~`horizon` values. None: every value ever seen
+  statistics follow the latest ~`horizon` values. 0: every value ever seen
   weighs the same."""
 
-  def __init__(self, num_streams: int = 1, horizon: Optional[int] = None):
-    if horizon is not None and horizon < 1:
-      raise ValueError(f'horizon must be a positive count or None, got '
-                       f'{horizon}.')
+  def __init__(self, num_streams: int = 1, horizon: int = 0):
+    if horizon < 0:
+      raise ValueError(f'horizon must be a count of values (0: all of them), '
+                       f'got {horizon}.')
     self._horizon = horizon
     self.count = np.zeros(num_streams)
     self.mean = np.zeros(num_streams)
@@ -68,7 +68,7 @@ class RunningMeanStd:
   def update(self, rows: np.ndarray, values: np.ndarray) -> None:
     self.count[rows] += 1
     weight = 1. / self.count[rows]
-    if self._horizon is not None:
+    if self._horizon:
       weight = np.maximum(weight, 1. / self._horizon)
     delta = values - self.mean[rows]
     self.mean[rows] += weight * delta
@@ -158,9 +158,9 @@ class LifelongModulator:
   clipped to [1, L]."""
 
   def __init__(self, max_modulation: float, num_environments: int = 1,
-               horizon: Optional[int] = None):
+               horizon: int = 0):
     """`horizon`: the statistics follow each environment's latest ~horizon
-    errors (`RunningMeanStd`); None: all its errors since it started."""
+    errors (`RunningMeanStd`); 0: all its errors since it started."""
     self._max_modulation = max_modulation
     self._count = num_environments
     self._errors = RunningMeanStd(num_environments, horizon)
