@@ -133,6 +133,30 @@ def test_intrinsic_reward_kinds():
   assert ngu(np.ones((1, 3)), [1.]) > 0.
   ngu.reset()
   assert ngu(np.ones((1, 3)), [1.]) == 0.
+  # alpha is NGU's alone: the other kinds report none.
+  _, alpha = constant.with_modulation(None, None)
+  assert np.isnan(alpha).all() and alpha.shape == (2,)
+  rnd = rewards.IntrinsicRewardFunction(
+      ngu_config.NGUConfig(intrinsic_reward='rnd'))
+  assert np.isnan(rnd.with_modulation(None, [1.])[1]).all()
+
+
+@pytest.mark.parametrize('horizon,alpha', [(0, 1.), (1000, 5.)])
+def test_the_config_horizon_reaches_alpha(horizon, alpha):
+  """NGUConfig.rnd_statistics_horizon sets the reward function's alpha: after
+  RND's early errors, a state with 4x the usual error is modulated only
+  with a horizon."""
+  reward = rewards.IntrinsicRewardFunction(ngu_config.NGUConfig(
+      num_neighbours=2, rnd_statistics_horizon=horizon))
+  rng = np.random.default_rng(1)
+  errors = np.concatenate([rng.uniform(5., 15., 500),
+                           rng.normal(0.07, 0.01, 20_000)])
+  embedding = np.zeros((1, 3))
+  for step, error in enumerate(errors):
+    if step % 100 == 0:
+      reward.reset()  # Short episodes keep the k-NN search cheap.
+    reward.with_modulation(embedding, [error])
+  assert reward.with_modulation(embedding, [0.28])[1][0] == alpha
 
 
 def test_long_episode_memory_keeps_every_embedding():

@@ -65,11 +65,11 @@ class IntrinsicRewardBatch(environment_batch.EnvironmentBatchWrapper):
 
   def reset(self, indices=None):
     timesteps = self._batch.reset(indices)
-    indices = range(len(self)) if indices is None else indices
+    indices = list(range(len(self)) if indices is None else indices)
     self._reward.reset(indices)
-    self._modulation_sums[list(indices)] = 0.
-    self._steps[list(indices)] = 0
-    self._started += list(indices)
+    self._modulation_sums[indices] = 0.
+    self._steps[indices] = 0
+    self._started += indices
     self._started_images += [_image(t.observation) for t in timesteps]
     return timesteps
 
