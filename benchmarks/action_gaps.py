@@ -32,7 +32,7 @@ from benchmarks import minigrid_policies
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(
-    'policies', 'ngu_doorkey,ngu_multiroom,ngu_unlockpickup',
+    'policies', 'ngu_doorkey,ngu_multiroom,ngu_unlockpickup_looper',
     'Bundled names, or exported:<dir>@<level> for a run\'s exported pi_p.')
 flags.DEFINE_integer('episodes', 5, 'Greedy episodes per policy.')
 flags.DEFINE_integer('seed', 0, 'Seeds the levels\' layouts.')

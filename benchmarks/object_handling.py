@@ -35,7 +35,7 @@ def define_flags() -> None:
   """This script's flags, defined when it runs (not on import, so that tests
   can import it next to `benchmarks.action_gaps`, whose flags share names)."""
   flags.DEFINE_list(
-      'policies', 'ngu_doorkey,ngu_unlockpickup',
+      'policies', 'ngu_doorkey,ngu_unlockpickup_looper',
       'Bundled names, or exported:<dir>@<level> for a run\'s exported pi_p.')
   flags.DEFINE_integer('episodes', 20, 'Episodes per policy, and as many of '
                        'a random policy.')

@@ -132,15 +132,16 @@ def test_every_bundled_pi_p_loads_acts_and_explores_as_its_provenance_says(
                                          random)
 
 
-def test_the_suite_transfers_bundled_policies_of_its_levels():
-  explorers = 0
+def test_the_suite_transfers_bundled_explorers_of_its_levels():
+  """Every level's pi_p was made on its dynamics with its budget and
+  explores at least EXPLORER_FACTOR times a random policy (the issue's 2x),
+  so the study asks what BT does with an explorer on every level."""
   for lvl in suite.SUITE:
     made = bundled.provenance(lvl.pretrained)
     assert made['environment'] == lvl.environment
     assert made['actor_steps'] >= lvl.pretrain_steps
-    explorers += evaluation.exploration_ratio(made['exploration']) >= (
-        evaluation.EXPLORER_FACTOR)
-  assert explorers >= 2  # Where the study can ask whether BT helps.
+    assert evaluation.exploration_ratio(made['exploration']) >= (
+        evaluation.EXPLORER_FACTOR), lvl.pretrained
 
 
 def test_zero_shot_launcher_prints_and_writes_pi_p_next_to_random(tmp_path):
@@ -204,12 +205,13 @@ def test_zero_shot_with_epsilon_acts_pi_p_partly_at_random():
 def test_action_gaps_tell_the_explorer_from_the_looper():
   """benchmarks/action_gaps.py: DoorKey's pi_p (2.6x random) picks among
   several actions, with Q-value spreads a larger share of its values than
-  UnlockPickup's (0.71x random), whose greedy loop uses forward and left only."""
+  UnlockPickup's old one (0.71x random), whose greedy loop uses forward and
+  left only."""
   from benchmarks import action_gaps  # pylint: disable=g-import-not-at-top
   from benchmarks import minigrid_policies  # pylint: disable=g-import-not-at-top
   explorer, looper = (action_gaps.measure(*minigrid_policies.resolve(name), 1,
                                           0)
-                      for name in ('ngu_doorkey', 'ngu_unlockpickup'))
+                      for name in ('ngu_doorkey', 'ngu_unlockpickup_looper'))
   assert explorer['argmax_entropy_bits'] > 1.5, explorer
   assert looper['argmax_entropy_bits'] <= 1. + 1e-9, looper
   assert explorer['spread_over_q'] > looper['spread_over_q']
