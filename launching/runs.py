@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import time
-from typing import Any, Callable, Collection, Dict, Mapping, Union
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Union
 
 import launchpad as lp
 
@@ -184,6 +184,24 @@ def resume_point(run_dir: str) -> Dict[str, float]:
             'checkpoint.', flush=True)
   checkpointing.verify(run_dir, checkpointing.LEARNER)
   return checkpointing.saved_counts(run_dir)
+
+
+def launches_wall_seconds(run_dir: str) -> Optional[float]:
+  """Wall time of every local multi-process launch into `run_dir`, resumes
+  included: for each `node_logs/<start>/`, from its start to the last write
+  below it. None without node logs (in-process and Vertex AI launches)."""
+  root = os.path.join(run_dir, supervisor.NODE_LOGS_DIR)
+  total = None
+  for stamp in sorted(os.listdir(root)) if os.path.isdir(root) else ():
+    try:
+      started = time.mktime(time.strptime(stamp, supervisor.LAUNCH_STAMP))
+    except ValueError:
+      continue  # Not a launch's directory.
+    last = max((os.path.getmtime(os.path.join(folder, name))
+                for folder, _, names in os.walk(os.path.join(root, stamp))
+                for name in names), default=started)
+    total = (total or 0.) + max(0., last - started)
+  return total
 
 
 def as_launch(launch_type: Launch) -> Launch:

@@ -42,6 +42,8 @@ POLL_SECONDS = 0.25
 # holds every count the others sent.
 LAST_TO_STOP = ('counter',)
 NODE_LOGS_DIR = 'node_logs'
+# Each launch's folder below it: the local time it started.
+LAUNCH_STAMP = '%Y%m%d-%H%M%S'
 
 
 class Outcome(enum.Enum):
@@ -116,7 +118,7 @@ LAUNCHPAD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT,
 
 def launch_local_mp(program: lp.Program, run_dir: str) -> List[NodeProcess]:
   """Starts every node as a child process writing to <run_dir>/node_logs."""
-  log_dir = os.path.join(run_dir, NODE_LOGS_DIR, time.strftime('%Y%m%d-%H%M%S'))
+  log_dir = os.path.join(run_dir, NODE_LOGS_DIR, time.strftime(LAUNCH_STAMP))
   env = node_environment()
   resources = {label: local_multi_processing.PythonProcess(env=env)
                for label in program.groups}

@@ -73,6 +73,10 @@ def bundle_policy(name: str, spec: experiments.ExperimentSpec, run_dir: str,
   commit = source_commit()  # The code that trains, not what is there after.
   started = time.time()
   experiments.run(spec, run_dir, launch_type, overwrite, verbose=verbose)
+  # A resumed run's launches before this call count too.
+  wall_seconds = runs.launches_wall_seconds(run_dir)
+  if wall_seconds is None:
+    wall_seconds = time.time() - started
   settings = spec.to_json()
   return write_bundle(name, run_dir, str(spec.environment), spec.seed,
                       report_episodes, {
@@ -80,7 +84,7 @@ def bundle_policy(name: str, spec: experiments.ExperimentSpec, run_dir: str,
                               'intrinsic_reward'],
                           'command': ' '.join(command),
                           'commit': commit,
-                          'wall_seconds': round(time.time() - started, 1),
+                          'wall_seconds': round(wall_seconds, 1),
                           'config': settings['config'],
                           'program': settings['program']})
 

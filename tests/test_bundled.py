@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from acme import specs
 import numpy as np
@@ -15,6 +16,7 @@ from behavior_transfer import experiments
 from behavior_transfer import networks
 from behavior_transfer.environments import measures
 from behavior_transfer.environments import minigrid_play as play
+from behavior_transfer.launching import runs
 from behavior_transfer.networks import weight_transfer
 from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
@@ -44,6 +46,25 @@ def test_ships_with_a_complete_provenance_and_is_small():
              for root, _, files in os.walk(bundled.policy_path(NAME))
              for f in files)
   assert size < 5 * 2**20
+
+
+def test_provenance_wall_time_counts_every_launch_of_a_resumed_run(tmp_path):
+  """A bundle's `wall_seconds` comes from the run's launches, so a run
+  resumed before it was bundled counts the time before the resume too: each
+  `node_logs/<start>/` from its start to its last write, other folders
+  ignored; none without node logs."""
+  logs = tmp_path / 'node_logs'
+  for stamp, seconds in (('20261205-083754', 600), ('20261205-090210', 130)):
+    node = logs / stamp / 'actor' / '0'
+    node.mkdir(parents=True)
+    started = time.mktime(time.strptime(stamp, '%Y%m%d-%H%M%S'))
+    for name, offset in (('out', seconds - 50), ('err', seconds)):
+      (node / name).write_text('')
+      os.utime(node / name, (started + offset, started + offset))
+  (logs / 'launcher.log').write_text('')
+  (logs / 'scratch').mkdir()
+  assert runs.launches_wall_seconds(str(tmp_path)) == pytest.approx(730)
+  assert runs.launches_wall_seconds(str(tmp_path / 'in_process')) is None
 
 
 def test_loads_by_short_name_and_acts_over_the_action_set():
