@@ -93,7 +93,7 @@ SUITE: Tuple[SuiteLevel, ...] = (
         'never fetches the box; its pi_p opens the door in 98% of its '
         'episodes (19.60x random) but never fetches the box either. Its '
         'pi_p needs 2M steps: the recipe made an explorer within 2M in '
-        'three runs of four, by 1M in one.',
+        'three runs of five.',
         pretrain_steps=2_000_000),
 )
 
