@@ -22,6 +22,7 @@ from behavior_transfer.policies import bundled
 from behavior_transfer.policies import evaluation
 from behavior_transfer.policies import pretrained
 from behavior_transfer.policies import sources
+from behavior_transfer.studies import bundle
 from behavior_transfer.studies import pipeline
 from behavior_transfer.studies import suite
 
@@ -48,12 +49,9 @@ def test_ships_with_a_complete_provenance_and_is_small():
   assert size < 5 * 2**20
 
 
-def test_provenance_wall_time_counts_every_launch_of_a_resumed_run(tmp_path):
-  """A bundle's `wall_seconds` comes from the run's launches, so a run
-  resumed before it was bundled counts the time before the resume too: each
-  `node_logs/<start>/` from its start to its last write, other folders
-  ignored; none without node logs."""
-  logs = tmp_path / 'node_logs'
+def _two_launches(run_dir):
+  """node_logs of a run launched twice: 600 s, then a resume of 130 s."""
+  logs = run_dir / 'node_logs'
   for stamp, seconds in (('20261205-083754', 600), ('20261205-090210', 130)):
     node = logs / stamp / 'actor' / '0'
     node.mkdir(parents=True)
@@ -63,8 +61,26 @@ def test_provenance_wall_time_counts_every_launch_of_a_resumed_run(tmp_path):
       os.utime(node / name, (started + offset, started + offset))
   (logs / 'launcher.log').write_text('')
   (logs / 'scratch').mkdir()
+
+
+def test_provenance_wall_time_counts_every_launch_of_a_resumed_run(
+    tmp_path, monkeypatch):
+  """A bundle's `wall_seconds` comes from the run's launches, so a run
+  resumed before it was bundled counts the time before the resume too: each
+  `node_logs/<start>/` from its start to its last write, other folders
+  ignored; none without node logs. `bundle_policy` records that, not the
+  seconds its own call took (here none: the run is finished)."""
+  _two_launches(tmp_path)
   assert runs.launches_wall_seconds(str(tmp_path)) == pytest.approx(730)
   assert runs.launches_wall_seconds(str(tmp_path / 'in_process')) is None
+
+  written = {}
+  monkeypatch.setattr(experiments, 'run', lambda *args, **kwargs: None)
+  monkeypatch.setattr(bundle, 'write_bundle',
+                      lambda *args: written.setdefault('made_by', args[5]))
+  spec = experiments.from_preset('ngu', ENVIRONMENT, 100)
+  bundle.bundle_policy('tiny', spec, str(tmp_path), 1, ['test'])
+  assert written['made_by']['wall_seconds'] == pytest.approx(730)
 
 
 def test_loads_by_short_name_and_acts_over_the_action_set():
