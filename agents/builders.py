@@ -83,6 +83,12 @@ class AgentBuilder(abc.ABC):
   def make_adder(self, replay_client: reverb.Client) -> acme_adders.Adder:
     """How one acting environment writes its experience."""
 
+  def make_adders(self, replay_client: reverb.Client,
+                  count: int) -> List[acme_adders.Adder]:
+    """How the `count` environments of one actor write their experience:
+    one `make_adder` each, unless the builder shares a writer among them."""
+    return [self.make_adder(replay_client) for _ in range(count)]
+
   @abc.abstractmethod
   def make_actor(self,
                  environment_spec: specs.EnvironmentSpec,

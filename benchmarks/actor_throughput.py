@@ -195,6 +195,8 @@ def _actor_node(agent: str, environment: str, envs: int, run_dir: str):
         pretrained.GreedyNetworkPolicy(pi_network, spec.actions.num_values))
   if agent == 'r2d2-no-replay':
     layout.builder.make_adder = lambda replay: _DiscardingAdder()
+    layout.builder.make_adders = lambda replay, count: [
+        _DiscardingAdder() for _ in range(count)]
   server = None
   if agent.endswith('-replay-apart'):
     address = _replay_apart(f'{agent}:{envs}:{environment}')

@@ -47,10 +47,12 @@ flags.DEFINE_list('plan', ['256x1@324', '16x16@997'], 'Programs to plan from '
 
 def main(_):
   # Bad --plan values are refused before minutes of measuring, not after.
-  fetch_period = FLAGS.fetch_period or experiments.from_preset(
-      'r2d2', FLAGS.environment, 1, FLAGS.preset).config.variable_update_period
+  config = experiments.from_preset('r2d2', FLAGS.environment, 1,
+                                  FLAGS.preset).config
+  fetch_period = FLAGS.fetch_period or config.variable_update_period
   try:
-    targets = [load_simulation.PlanTarget.parse(spec, fetch_period)
+    targets = [load_simulation.PlanTarget.parse(
+        spec, fetch_period, config.stored_steps_per_step)
                for spec in FLAGS.plan]
   except ValueError as e:
     raise app.UsageError(str(e)) from None

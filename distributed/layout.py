@@ -145,7 +145,7 @@ class DistributedLayout:
                else builder.make_network(self.environment_spec))
     actor = builder.make_actor(
         self.environment_spec, network,
-        seeds, [builder.make_adder(replay) for _ in seeds] if replay else None,
+        seeds, builder.make_adders(replay, len(seeds)) if replay else None,
         variable_source, environment_indices,
         self.program_config.num_environments)
     raw = [self._environment_factory(seed) for seed in seeds]

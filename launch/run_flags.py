@@ -104,6 +104,15 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'made the Atari actor node 1.10x faster (its network call 1.54x; '
       '`make bench-actors` measures it); on CPUs without bfloat16 units it '
       'can be slower. Learner, evaluator and pi_p stay float32.')
+  flags.DEFINE_bool(
+      'share_replay_writer', None,
+      'Whether an actor over several environments writes replay through one '
+      'Reverb writer, each item a whole sequence (default: yes; its node '
+      'steps 1.13-1.22x as fast, `make bench-actors` measures it), at the '
+      'price of sending and holding each step in every item that contains '
+      'it: sequence_length / replay_period times, 3.025x at the defaults. '
+      '--noshare_replay_writer: one writer per environment, whose items '
+      'share chunks.')
 
 
 def define_launch_flags():
@@ -162,7 +171,7 @@ def make_spec(agent: str, **transfer) -> experiments.ExperimentSpec:
       r2d2={name: getattr(FLAGS, name) for name in
             ('replay_ratio', 'batch_size', 'max_replay_size',
              'learning_rate', 'discount', 'initial_priority',
-             'acting_dtype')},
+             'acting_dtype', 'share_replay_writer')},
       program={name: getattr(FLAGS, name) for name in
                ('num_actors', 'envs_per_actor', 'checkpoint_seconds',
                 'checkpoint_replay', 'stall_seconds', 'num_cachers')})

@@ -89,17 +89,20 @@ def step_bytes(layout: distributed_layout.DistributedLayout) -> int:
 def replay_bytes(layout: distributed_layout.DistributedLayout) -> int:
   """Bytes the replay tables hold when full, uncompressed.
 
-  Reverb stores each step once in chunks that the overlapping sequences
-  share, so a full table of `max_size` sequences starting every
-  `replay_period` steps holds about max_size x replay_period steps (plus the
-  tail of the last sequence); a demonstration table counts the same way.
-  Reverb compresses chunks, so this is an upper bound for image observations
-  and about right for small ones.
+  A full table of `max_size` sequences starting every `replay_period` steps
+  holds about max_size x replay_period steps (plus the tail of the last
+  sequence) where the sequences share Reverb chunks, and max_size x
+  sequence_length where actors send each item whole
+  (`R2D2Config.stored_steps_per_step`); a
+  demonstration table counts the same way. Reverb compresses chunks, so
+  this is an upper bound for image observations and about right for small
+  ones.
   """
   config = layout.builder.r2d2_config
+  stored = config.stored_steps_per_step(layout.program_config.envs_per_actor)
   return sum(
-      (table.info.max_size * config.replay_period + config.sequence_length) *
-      _table_step_bytes(table)
+      int((table.info.max_size * config.replay_period * stored +
+           config.sequence_length) * _table_step_bytes(table))
       for table in layout.builder.make_replay_tables(layout.environment_spec))
 
 

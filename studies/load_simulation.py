@@ -26,7 +26,7 @@ import math
 import multiprocessing
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -347,18 +347,24 @@ EGRESS_BYTES_PER_VCPU = 2e9 / 8
 class PlanTarget:
   """A program to plan: `actors` nodes of `envs_per_actor` environments,
   each node stepping `node_steps_per_second` environment steps per second
-  (measured: docs/results.md, "Actor throughput") and fetching variables
-  every `fetch_period` of its batched steps."""
+  (measured: docs/results.md, "Actor throughput"), fetching variables
+  every `fetch_period` of its batched steps, and sending replay each step
+  `stored_steps_per_step` times (`R2D2Config.stored_steps_per_step`: more
+  than once where its environments share one writer)."""
   name: str
   actors: int
   envs_per_actor: int
   node_steps_per_second: float
   fetch_period: int
+  stored_steps_per_step: float = 1.
 
   @classmethod
-  def parse(cls, spec: str, fetch_period: int) -> 'PlanTarget':
+  def parse(cls, spec: str, fetch_period: int,
+            stored_steps_per_step: Callable[[int], float] = lambda envs: 1.
+            ) -> 'PlanTarget':
     """'<actors>x<environments per actor>@<one node's steps/s>', e.g.
-    '256x1@324'; a malformed or non-positive spec raises ValueError."""
+    '256x1@324', with `stored_steps_per_step(environments per actor)`; a
+    malformed or non-positive spec raises ValueError."""
     try:
       shape, rate = spec.split('@')
       actors, envs = (int(n) for n in shape.split('x'))
@@ -369,7 +375,7 @@ class PlanTarget:
       raise ValueError('--plan takes <actors>x<envs>@<steps/s> with positive '
                        f'numbers, e.g. 256x1@324; got {spec!r}.')
     return cls(f'{actors} x {envs}', actors, envs, steps_per_second,
-               fetch_period)
+               fetch_period, stored_steps_per_step(envs))
 
 
 def measured_capacity(loads: Sequence[Dict[str, Any]]) -> Dict[str, float]:
@@ -400,11 +406,14 @@ def measured_capacity(loads: Sequence[Dict[str, Any]]) -> Dict[str, float]:
 def capacity_plan(capacity: Dict[str, float], target: PlanTarget,
                   cacher_vcpus: int = 2) -> Dict[str, Any]:
   """Replay cores and cachers `target` needs at the measured capacities:
-  replay takes every environment step's bytes; each cacher serves its
+  replay takes every environment step's bytes (as often as the target's
+  actors send each step; the synthetic actors, of one environment each,
+  send it once); each cacher serves its
   actors' fetches within its cores (at PLAN_UTILISATION) and within its
   machine's egress (EGRESS_BYTES_PER_VCPU x `cacher_vcpus`)."""
   steps_per_second = target.actors * target.node_steps_per_second
-  replay_bytes = steps_per_second * capacity['step_bytes']
+  replay_bytes = (steps_per_second * capacity['step_bytes'] *
+                  target.stored_steps_per_step)
   replay_cores = replay_bytes / capacity['replay_bytes_per_second_per_core']
   fetches_per_second = (target.actors * target.node_steps_per_second /
                         target.envs_per_actor / target.fetch_period)

@@ -26,6 +26,7 @@ from behavior_transfer import environments
 from behavior_transfer import networks
 from behavior_transfer.acting import batched_loop
 from behavior_transfer.acting import environment_batch
+from behavior_transfer.acting import whole_sequence_adder
 from behavior_transfer.agents.bt import actor as bt_actor
 from behavior_transfer.agents.bt import adder as bt_adder
 from behavior_transfer.agents.bt import config as bt_config
@@ -87,11 +88,17 @@ class Setup:
         _spec(), {'core_state': core_state}, sequence_length=SEQUENCE_LENGTH)
 
   def actor(self, indices, clients):
+    """One client per environment (Acme's adders), or one for all of them
+    (adders sharing one writer, as the programs' actors write)."""
     seeds = [SEEDS[i] for i in indices]
     epsilons = [EPSILONS[i] for i in indices]
-    adder_list = [adders.SequenceAdder(c, period=PERIOD,
-                                       sequence_length=SEQUENCE_LENGTH)
-                  for c in clients]
+    if len(clients) < len(indices):
+      adder_list = whole_sequence_adder.make_sequence_adders(
+          clients[0], len(indices), SEQUENCE_LENGTH, PERIOD)
+    else:
+      adder_list = [adders.SequenceAdder(c, period=PERIOD,
+                                         sequence_length=SEQUENCE_LENGTH)
+                    for c in clients]
     if self.kind == 'bt':
       policy = pretrained.GreedyNetworkPolicy(self.pi_network, NUM_ACTIONS)
       return bt_actor.BehaviorTransferActor(
@@ -171,6 +178,50 @@ def test_batched_actor_writes_what_single_environment_actors_write(kind):
   # Environments differ from each other (their own seeds and epsilons).
   assert not all(np.array_equal(a.action, b.action)
                  for a, b in zip(batched[0], batched[1]))
+
+
+def _exact_key(item):
+  """What identifies an item without the LSTM maths: its observations,
+  actions and episode starts."""
+  return tuple(np.asarray(x).tobytes() for x in tree.flatten(
+      (item.observation, item.action, item.start_of_episode)))
+
+
+@pytest.mark.parametrize('kind', ['r2d2', 'bt'])
+def test_batched_actor_on_one_writer_writes_single_environment_items(kind):
+  """The programs' batched actors write through one writer for all their
+  environments: replay gets, item for item, what one-environment actors
+  with Acme's adders write."""
+  setup = Setup(kind)
+  servers = [reverb.Server([reverb.Table.queue(
+      TABLE, 10_000, signature=setup.signature())])
+             for _ in range(1 + len(SEEDS))]
+  clients = [reverb.Client(f'localhost:{s.port}') for s in servers]
+  try:
+    indices = range(len(SEEDS))
+    _run(setup, indices, clients[:1])  # One actor, three envs, one writer.
+    for i in indices:
+      _run(setup, [i], [clients[1 + i]])
+    shared = _items(clients[0])
+    single = [item for c in clients[1:] for item in _items(c)]
+  finally:
+    for server in servers:
+      server.stop()
+  assert len(shared) == len(single) >= STEPS_PER_ENVIRONMENT // 13 * 3
+  by_key = collections.defaultdict(list)  # Some items repeat exactly.
+  for item in shared:
+    by_key[_exact_key(item)].append(item)
+
+  def same(a, b):
+    return all(x.dtype == y.dtype and np.allclose(x, y, rtol=1e-5, atol=1e-6)
+               for x, y in zip(tree.flatten(a), tree.flatten(b)))
+
+  for expected in single:
+    candidates = by_key[_exact_key(expected)]
+    matches = [n for n, got in enumerate(candidates) if same(got, expected)]
+    assert matches, 'an item of a one-environment actor is missing'
+    candidates.pop(matches[0])
+  assert not any(by_key.values())
 
 
 def test_bt_flights_and_extra_action_are_per_environment():

@@ -108,6 +108,10 @@ def test_plan_scales_replay_with_steps_and_cachers_with_fetches():
   assert wide['replay_cores'] == plan['replay_cores']
   assert wide['fetches_per_second'] == 16
   assert wide['cachers'] == 1
+  # Actors whose environments share a writer send each step in every item.
+  shared = simulation.capacity_plan(capacity, simulation.PlanTarget.parse(
+      '16x16@6400', 400, lambda envs: 3.025 if envs > 1 else 1.))
+  assert shared['replay_cores'] == pytest.approx(3.025 * plan['replay_cores'])
   assert len(simulation.plan_table([plan, wide])) == 4
 
 

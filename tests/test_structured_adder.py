@@ -4,7 +4,6 @@ from absl.testing import parameterized
 from acme.adders import reverb as adders
 from acme.adders.reverb import test_cases as acme_adder_test_cases
 from acme.adders.reverb import test_utils as acme_adder_test_utils
-import dm_env
 import numpy as np
 import pytest
 import reverb
@@ -13,6 +12,7 @@ from behavior_transfer.acting import structured_adder
 from behavior_transfer.agents import bt
 from behavior_transfer.agents import r2d2
 from tests.helpers import reverb_queue
+from tests.helpers import sequence_items
 
 SUPPORTED_CASES = [
     case for case in acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER
@@ -47,57 +47,14 @@ class AcmeSequenceAdderCasesTest(acme_adder_test_utils.AdderTestMixin,
             *acme_adder_test_utils.get_specs(steps[0])))
 
 
-def _episode(length: int, seed: int):
-  """An episode of `length` steps with nested observations and extras."""
-  rng = np.random.RandomState(seed)
-
-  def observation():
-    return {'pixels': rng.rand(2, 3).astype(np.float32),
-            'count': np.int32(rng.randint(100))}
-
-  first = dm_env.restart(observation())
-  steps = []
-  for t in range(length):
-    extras = {'core_state': (rng.rand(4).astype(np.float32),
-                             rng.rand(4).astype(np.float32)),
-              'in_flight': np.bool_(rng.rand() < 0.5)}
-    make = dm_env.termination if t == length - 1 else dm_env.transition
-    steps.append((np.int32(rng.randint(5)),
-                  make(np.float32(rng.rand()), observation()), extras))
-  return first, steps
-
-
-def _write_and_read(make_adder, episodes, sequence_length):
-  server = reverb.Server([reverb.Table.queue('table_a', 10_000),
-                          reverb.Table.queue('table_b', 10_000)])
-  client = reverb.Client(f'localhost:{server.port}')
-  try:
-    adder = make_adder(client)
-    for first, steps in episodes:
-      adder.add_first(first)
-      for action, timestep, extras in steps:
-        adder.add(action, timestep, extras)
-    del adder  # Flushes what is in flight.
-    read = {}
-    for table in ('table_a', 'table_b'):
-      read[table] = [sample.data for sample in
-                     reverb_queue.read_in_order(client, table)]
-  finally:
-    server.stop()
-  for table, items in read.items():
-    for item in items:
-      assert all(len(column) == sequence_length for column in item)
-  return read
-
-
 @pytest.mark.parametrize('sequence_length,period', [(5, 5), (6, 3), (4, 1),
                                                     (3, 5)])
 def test_nested_steps_in_two_tables_match_acmes_adder(sequence_length, period):
   """R2D2/BT-shaped steps (nested observation, LSTM state in extras) over
   episodes shorter and longer than a sequence, in two tables."""
-  episodes = [_episode(length, seed) for seed, length in
+  episodes = [sequence_items.episode(length, seed) for seed, length in
               enumerate([2, 13, sequence_length, 7, 1, 20])]
-  tables = {'table_a': None, 'table_b': None}
+  tables = dict.fromkeys(sequence_items.TABLES)
 
   def acme_adder(client):
     return adders.SequenceAdder(client, sequence_length, period,
@@ -107,15 +64,12 @@ def test_nested_steps_in_two_tables_match_acmes_adder(sequence_length, period):
     return structured_adder.StructuredSequenceAdder(
         client, sequence_length, period, priority_fns=tables)
 
-  expected = _write_and_read(acme_adder, episodes, sequence_length)
-  written = _write_and_read(structured, episodes, sequence_length)
+  expected = sequence_items.write_and_read(acme_adder, episodes,
+                                          sequence_length)
+  written = sequence_items.write_and_read(structured, episodes,
+                                         sequence_length)
   for table in tables:
-    assert len(written[table]) == len(expected[table]) > 0
-    for got, want in zip(written[table], expected[table]):
-      assert len(got) == len(want)
-      for got_column, want_column in zip(got, want):
-        assert got_column.dtype == want_column.dtype
-        np.testing.assert_array_equal(got_column, want_column)
+    sequence_items.assert_same_items(written[table], expected[table])
 
 
 def test_reset_mid_episode_writes_no_last_sequence():
@@ -123,7 +77,7 @@ def test_reset_mid_episode_writes_no_last_sequence():
   client = reverb.Client(f'localhost:{server.port}')
   try:
     adder = structured_adder.StructuredSequenceAdder(client, 3, 3)
-    first, steps = _episode(8, seed=0)
+    first, steps = sequence_items.episode(8, seed=0)
     adder.add_first(first)
     for action, timestep, extras in steps[:4]:  # Rows 0-3: one item.
       adder.add(action, timestep, extras)
@@ -178,7 +132,7 @@ def test_items_enter_replay_with_the_configured_initial_priority(agent):
   client = reverb.Client(f'localhost:{server.port}')
   try:
     adder = builder.make_adder(client)
-    first, steps = _episode(7, seed=1)
+    first, steps = sequence_items.episode(7, seed=1)
     adder.add_first(first)
     for action, timestep, extras in steps:
       adder.add(action, timestep, extras)

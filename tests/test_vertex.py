@@ -59,8 +59,17 @@ class ResourcesTest(absltest.TestCase):
   def test_replay_memory_grows_with_the_table_and_is_asked_for(self):
     small = make_layout(ATARI, r2d2=dict(max_replay_size=1000))
     large = make_layout(ATARI, r2d2=dict(max_replay_size=100_000))
-    self.assertEqual(resources.replay_bytes(large) // resources.step_bytes(large),
+    def steps_held(**fields):
+      layout = make_layout(ATARI, r2d2=dict(max_replay_size=100_000, **{
+          k: v for k, v in fields.items() if k == 'share_replay_writer'}),
+                           envs_per_actor=fields['envs_per_actor'])
+      return resources.replay_bytes(layout) // resources.step_bytes(layout)
+    # Sequences of 121 steps every 40 share chunks: 40 steps each.
+    self.assertEqual(steps_held(envs_per_actor=1), 100_000 * 40 + 121)
+    self.assertEqual(steps_held(envs_per_actor=16, share_replay_writer=False),
                      100_000 * 40 + 121)
+    # Sent whole through one writer per actor: 121 steps each.
+    self.assertEqual(steps_held(envs_per_actor=16), 100_000 * 121 + 121)
     asked = resources.group_resources(large)['replay'].ram_gib
     self.assertGreaterEqual(asked * resources.GIB,
                             resources.REPLAY_OVERHEAD *

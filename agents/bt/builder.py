@@ -200,9 +200,9 @@ class BTBuilder(r2d2_builder.R2D2Builder):
         self._pretrained_factories[0](environment_spec),
         self._new_network(environment_spec).initial_state(1),
         self._retention.pretrained_temperature,
-        [demonstrations.make_adder(replay_client, config.sequence_length,
-                                   config.replay_period)
-         for _ in range(count)], count)
+        demonstrations.make_adders(replay_client, config.sequence_length,
+                                   config.replay_period, count,
+                                   config.share_replay_writer), count)
 
   def _demonstration_iterator(self, replay_client: reverb.Client):
     return iter(datasets.make_reverb_dataset(

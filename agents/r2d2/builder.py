@@ -14,6 +14,7 @@ import reverb
 import sonnet as snt
 
 from behavior_transfer.acting import structured_adder
+from behavior_transfer.acting import whole_sequence_adder
 from behavior_transfer.agents import builders
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.r2d2 import config as r2d2_config
@@ -127,6 +128,17 @@ class R2D2Builder(builders.AgentBuilder):
         replay_client, self.r2d2_config.sequence_length,
         self.r2d2_config.replay_period,
         initial_priority=self.r2d2_config.initial_priority)
+
+  def make_adders(self, replay_client: reverb.Client,
+                  count: int) -> List[acme_adders.Adder]:
+    """The items `make_adder`'s would write; for several environments
+    through one writer shared by the actor's adders, unless the config says
+    otherwise (`R2D2Config.share_replay_writer`)."""
+    config = self.r2d2_config
+    return whole_sequence_adder.make_sequence_adders(
+        replay_client, count, config.sequence_length, config.replay_period,
+        initial_priority=config.initial_priority,
+        share_writer=config.share_replay_writer)
 
   def epsilons(self, environment_indices: Optional[Sequence[int]],
                num_environments: Optional[int], count: int) -> List[float]:

@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Dict, List, Mapping, TypeVar
 
+from behavior_transfer.acting import whole_sequence_adder
 from behavior_transfer.networks import q_network
 
 T = TypeVar('T')
@@ -17,9 +18,11 @@ class R2D2Config:
 
   Replay memory is `max_replay_size` sequences of
   `burn_in_length + trace_length + 1` steps each, overlapping: a full table
-  holds about max_replay_size x replay_period steps. With the defaults on
-  Atari (an 84x84 uint8 frame and a 2 x 512 float32 LSTM state per step)
-  that is 41.6 GiB, uncompressed. Size it to the machine's memory
+  holds about max_replay_size x replay_period steps where the sequences
+  share Reverb chunks, and `stored_steps_per_step` times that where actors
+  send each whole. With the defaults on Atari (an 84x84 uint8 frame and a
+  2 x 512 float32 LSTM state per step) that is 41.6 GiB, uncompressed, or
+  3.025x for actors of several environments sharing a writer. Size it to the machine's memory
   (`python -m behavior_transfer.launch.sizing` prints it per preset);
   the MiniGrid preset is sized for a laptop.
   """
@@ -80,6 +83,13 @@ class R2D2Config:
   # (docs/results.md, "bfloat16 acting"). Learner, evaluator, pi_p and
   # replay stay float32.
   acting_dtype: str = 'float32'
+  # An actor over several environments writes replay through one Reverb
+  # writer, each item a whole sequence (acting/whole_sequence_adder.py;
+  # its node 1.13-1.22x faster, docs/results.md "One replay writer per
+  # actor"), at the price of sending and holding each step in every item
+  # that contains it (`stored_steps_per_step`). False: one writer per
+  # environment, whose items share chunks.
+  share_replay_writer: bool = True
 
   def __post_init__(self):
     if not 0. < self.discount <= 1.:
@@ -90,6 +100,20 @@ class R2D2Config:
     if self.acting_dtype not in ACTING_DTYPES:
       raise ValueError(f'Unknown acting_dtype {self.acting_dtype!r}; valid: '
                        f'{", ".join(ACTING_DTYPES)}.')
+
+  def shares_replay_writer(self, envs_per_actor: int) -> bool:
+    """Whether an actor over `envs_per_actor` environments writes through
+    one writer shared by its environments' adders."""
+    return (self.share_replay_writer and
+            whole_sequence_adder.shares_one_writer(envs_per_actor))
+
+  def stored_steps_per_step(self, envs_per_actor: int) -> float:
+    """How many times replay receives and holds each environment step of
+    such an actor: once where items share chunks, `sequence_length /
+    replay_period` times (3.025 at the defaults) where each is sent whole."""
+    if self.shares_replay_writer(envs_per_actor):
+      return self.sequence_length / self.replay_period
+    return 1.
 
   def epsilons(self, num_environments: int) -> List[float]:
     """epsilon of each of all actors' `num_environments` environments."""

@@ -10,7 +10,7 @@ Q-network's stored LSTM state is the initial one (the demonstrator never runs
 the Q-network; burn-in warms the state up).
 """
 
-from typing import Any, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from acme import adders as adders_lib
 import numpy as np
@@ -18,7 +18,7 @@ import reverb
 import tensorflow as tf
 
 from behavior_transfer.acting import batched_loop
-from behavior_transfer.acting import structured_adder
+from behavior_transfer.acting import whole_sequence_adder
 from behavior_transfer.agents.bt import policy_set
 from behavior_transfer.agents.r2d2 import actor as r2d2_actor
 from behavior_transfer.agents.retention import config as retention_config
@@ -39,10 +39,12 @@ def make_table(config: retention_config.RetentionConfig, batch_size: int,
       signature=signature)
 
 
-def make_adder(client: reverb.Client, sequence_length: int,
-               period: int) -> adders_lib.Adder:
-  return structured_adder.make_sequence_adder(
-      client, sequence_length, period, priority_fns={TABLE: None})
+def make_adders(client: reverb.Client, sequence_length: int, period: int,
+                count: int, share_writer: bool) -> List[adders_lib.Adder]:
+  """The demonstrator's adders, one per environment, as an actor's."""
+  return whole_sequence_adder.make_sequence_adders(
+      client, count, sequence_length, period, priority_fns={TABLE: None},
+      share_writer=share_writer)
 
 
 class DemonstrationActor(batched_loop.BatchedActor):
