@@ -1,4 +1,4 @@
-"""A sequence adder whose items Reverb builds in C++: the actors' replay writer.
+"""A sequence adder whose items Reverb builds in C++: one environment's writer.
 
 Acme's `SequenceAdder` writes each step through Reverb's `TrajectoryWriter`
 in two partial appends of nested dicts, and slices every column's history in
@@ -8,40 +8,37 @@ by every actor. `StructuredSequenceAdder` writes the same items, item for item
 per step to Reverb's `StructuredWriter`, which makes the items in C++ from
 patterns fixed when the writer is built:
 
-* a step row is complete once its action is known, so the adder keeps the
-  latest observation in Python and appends the whole row (observation,
-  action, reward, discount, start_of_episode, extras) at the next `add`;
+* rows, and when items are due, are `sequence_rows`'s (shared with the
+  adders of `whole_sequence_adder`);
 * the sequence pattern takes the last `sequence_length` rows, on the row
   where Acme's adder writes: row index `sequence_length - 1`, then every
   `period` rows;
-* at an episode's end the final observation's row is completed with zeros,
-  zero rows pad it (ZERO_PAD, the learner's default) as Acme's adder does,
-  and a second pattern, applied only by `end_episode`, writes the last
-  sequence. A padding flag appended with each row (never written to replay)
-  keeps the final and padding rows from triggering the sequence pattern.
+* at an episode's end the final and padding rows are appended, and a second
+  pattern, applied only by `end_episode`, writes the last sequence. A
+  padding flag appended with each row (never written to replay) keeps the
+  final and padding rows from triggering the sequence pattern.
 
 Items enter replay with one priority, `initial_priority` (1.0, as Acme's
 adders without priority functions write, unless set); the learner sets each
 from its TD errors once it samples it.
 """
 
-from typing import Any, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 from acme import adders as acme_adders
-from acme import types
 from acme.adders.reverb import base
 from acme.adders.reverb import sequence
-import dm_env
 import numpy as np
 import reverb
 from reverb import structured_writer
-import tree
 
-EndBehavior = sequence.EndBehavior
-SUPPORTED_END_BEHAVIORS = (EndBehavior.ZERO_PAD, EndBehavior.WRITE)
+from behavior_transfer.acting import sequence_rows
+
+EndBehavior = sequence_rows.EndBehavior
+SUPPORTED_END_BEHAVIORS = sequence_rows.SUPPORTED_END_BEHAVIORS
 
 
-class StructuredSequenceAdder(acme_adders.Adder):
+class StructuredSequenceAdder(sequence_rows.SequenceRowAdder):
   """Writes fixed-length sequences of steps, like Acme's SequenceAdder."""
 
   def __init__(self, client: reverb.Client, sequence_length: int, period: int,
@@ -64,30 +61,14 @@ class StructuredSequenceAdder(acme_adders.Adder):
     if not initial_priority > 0:
       raise ValueError(
           f'initial_priority must be positive, got {initial_priority}.')
-    if end_of_episode_behavior not in SUPPORTED_END_BEHAVIORS:
-      raise ValueError(
-          f'StructuredSequenceAdder supports end_of_episode_behavior '
-          f'{[b.name for b in SUPPORTED_END_BEHAVIORS]}, got '
-          f'{end_of_episode_behavior}: use acme.adders.reverb.SequenceAdder.')
-    if sequence_length < 1 or period < 1:
-      raise ValueError(f'sequence_length ({sequence_length}) and period '
-                       f'({period}) must be positive.')
+    super().__init__(sequence_length, period, end_of_episode_behavior)
     self._client = client
     self._tables = sorted(tables)
-    self._sequence_length = sequence_length
-    self._period = period
     self._max_in_flight_items = max_in_flight_items
-    self._end_behavior = end_of_episode_behavior
     self._initial_priority = float(initial_priority)
     self._writer: Optional[structured_writer.StructuredWriter] = None
     self._zero_row: Optional[List[np.ndarray]] = None
-    # The open row: the latest observation, waiting for its action.
-    self._observation: Optional[List[Any]] = None
-    self._start_of_episode = False
-    self._rows = 0  # Complete rows of the episode.
-
-  # The items are Acme's, so is their table signature.
-  signature = sequence.SequenceAdder.signature
+    self._rows = 0  # Rows of the episode, final and padding rows included.
 
   def _make_writer(self, row_length: int) -> structured_writer.StructuredWriter:
     """The writer and its patterns, for rows of `row_length` values (the last
@@ -115,54 +96,29 @@ class StructuredSequenceAdder(acme_adders.Adder):
       config.priority = self._initial_priority
     return self._client.structured_writer(configs)
 
-  def add_first(self, timestep: dm_env.TimeStep):
-    if not timestep.first():
-      raise ValueError('adder.add_first with an initial timestep (i.e. one for '
-                       'which timestep.first() is True')
-    self._observation = tree.flatten(timestep.observation)
-    self._start_of_episode = True
+  def _begin_episode(self) -> None:
     self._rows = 0
 
-  def add(self, action: types.NestedArray, next_timestep: dm_env.TimeStep,
-          extras: types.NestedArray = ()):
-    if self._observation is None:
-      raise ValueError('adder.add_first must be called before adder.add.')
-    row = [*self._observation, *tree.flatten(action), next_timestep.reward,
-           next_timestep.discount, self._start_of_episode,
-           *tree.flatten(extras), False]
+  def _add_row(self, row: List) -> None:
     if self._writer is None:
-      self._writer = self._make_writer(len(row))
-    self._append(row)
-    self._observation = tree.flatten(next_timestep.observation)
-    self._start_of_episode = next_timestep.first()
-    if next_timestep.last():
-      self._end_episode(row)
+      self._writer = self._make_writer(len(row) + 1)
+      self._zero_row = [np.zeros_like(value) for value in row]
+    self._append([*row, False])
 
-  def _append(self, row: List[Any]) -> None:
+  def _append(self, row: List) -> None:
+    """Appends a row and its padding flag (last)."""
     self._writer.append(row)
     self._rows += 1
-    index = self._rows - 1
-    if (not row[-1] and index >= self._sequence_length - 1 and
-        (index - self._sequence_length + 1) % self._period == 0):
+    if not row[-1] and self._item_due(self._rows - 1):
       # An item was made: bound the items in flight, as Acme's adder does.
       self._writer.flush(self._max_in_flight_items)
 
-  def _end_episode(self, last_row: List[Any]) -> None:
-    """Completes the final observation's row with zeros, pads, and writes
-    the episode's last sequence."""
-    if self._zero_row is None:
-      self._zero_row = [np.zeros_like(value) for value in last_row[:-1]]
-    observation_size = len(self._observation)
-    self._append([*self._observation, *self._zero_row[observation_size:],
-                  True])
-    if self._end_behavior is EndBehavior.ZERO_PAD:
-      padding = self._sequence_length - self._rows
-      if padding < 0:
-        padding %= self._period
-      for _ in range(padding):
-        self._append([*self._zero_row, True])
+  def _end_episode(self, final_observation: List) -> None:
+    self._append([*final_observation,
+                  *self._zero_row[len(final_observation):], True])
+    for _ in range(self._padding(self._rows)):
+      self._append([*self._zero_row, True])
     self._writer.end_episode(clear_buffers=True)
-    self._observation = None
 
   def reset(self, timeout_ms: Optional[int] = None):
     """Ends the episode in progress without writing its last sequence."""

@@ -20,28 +20,21 @@ Replay counts episodes by the episode ids of its items' chunks: every
 adder's episode end starts a new id on the shared writer, so the count is
 the node's episode ends, not each environment's episodes apart.
 
-Rows, as in the structured adder: a step row is complete once its action is
-known (observation, action, reward, discount, start_of_episode, extras); an
-item is due on row `sequence_length - 1` of an episode and every `period`
-rows after; at an episode's end the final observation's row is completed
-with zeros, ZERO_PAD pads with zero rows, and the last `sequence_length`
-rows make the episode's last item.
+Rows, when items are due and how episodes end are `sequence_rows`'s, as in
+the structured adder.
 """
 
 from typing import Any, List, Mapping, Optional, Sequence
 
 from acme import adders as acme_adders
-from acme import types
 from acme.adders.reverb import base
-from acme.adders.reverb import sequence
-import dm_env
 import numpy as np
 import reverb
-import tree
 
+from behavior_transfer.acting import sequence_rows
 from behavior_transfer.acting import structured_adder
 
-EndBehavior = sequence.EndBehavior
+EndBehavior = sequence_rows.EndBehavior
 
 
 class SequenceWriter:
@@ -90,47 +83,22 @@ class SequenceWriter:
         pass  # Reverb goes on inserting in the background.
 
 
-class WholeSequenceAdder(acme_adders.Adder):
+class WholeSequenceAdder(sequence_rows.SequenceRowAdder):
   """Writes fixed-length sequences of steps, like Acme's SequenceAdder,
   through a `SequenceWriter` it may share with other adders."""
 
   def __init__(self, writer: SequenceWriter, sequence_length: int, period: int,
                end_of_episode_behavior: EndBehavior = EndBehavior.ZERO_PAD):
-    if end_of_episode_behavior not in structured_adder.SUPPORTED_END_BEHAVIORS:
-      raise ValueError(
-          f'WholeSequenceAdder supports end_of_episode_behavior '
-          f'{[b.name for b in structured_adder.SUPPORTED_END_BEHAVIORS]}, got '
-          f'{end_of_episode_behavior}: use acme.adders.reverb.SequenceAdder.')
-    if sequence_length < 1 or period < 1:
-      raise ValueError(f'sequence_length ({sequence_length}) and period '
-                       f'({period}) must be positive.')
+    super().__init__(sequence_length, period, end_of_episode_behavior)
     self._writer = writer
-    self._sequence_length = sequence_length
-    self._period = period
-    self._end_behavior = end_of_episode_behavior
     # One [sequence_length, ...] ring buffer per field of a row.
     self._buffers: Optional[List[np.ndarray]] = None
-    self._observation: Optional[List[Any]] = None  # Waits for its action.
-    self._start_of_episode = False
     self._rows = 0  # Rows of the episode, final and padding rows included.
 
-  signature = sequence.SequenceAdder.signature
-
-  def add_first(self, timestep: dm_env.TimeStep):
-    if not timestep.first():
-      raise ValueError('adder.add_first with an initial timestep (i.e. one for '
-                       'which timestep.first() is True')
-    self._observation = tree.flatten(timestep.observation)
-    self._start_of_episode = True
+  def _begin_episode(self) -> None:
     self._rows = 0
 
-  def add(self, action: types.NestedArray, next_timestep: dm_env.TimeStep,
-          extras: types.NestedArray = ()):
-    if self._observation is None:
-      raise ValueError('adder.add_first must be called before adder.add.')
-    row = [*self._observation, *tree.flatten(action), next_timestep.reward,
-           next_timestep.discount, self._start_of_episode,
-           *tree.flatten(extras)]
+  def _add_row(self, row: List[Any]) -> None:
     if self._buffers is None:
       self._buffers = [
           np.zeros((self._sequence_length,) + np.shape(value),
@@ -139,14 +107,8 @@ class WholeSequenceAdder(acme_adders.Adder):
     for buffer, value in zip(self._buffers, row):
       buffer[position] = value
     self._rows += 1
-    index = self._rows - 1
-    if (index >= self._sequence_length - 1 and
-        (index - self._sequence_length + 1) % self._period == 0):
+    if self._item_due(self._rows - 1):
       self._write_last_rows()
-    self._observation = tree.flatten(next_timestep.observation)
-    self._start_of_episode = next_timestep.first()
-    if next_timestep.last():
-      self._end_episode()
 
   def _write_last_rows(self) -> None:
     """Writes the latest `sequence_length` rows as one item."""
@@ -165,25 +127,18 @@ class WholeSequenceAdder(acme_adders.Adder):
       if end > length:
         buffer[:end - length] = 0
 
-  def _end_episode(self) -> None:
-    """Completes the final observation's row with zeros, pads, and writes
-    the episode's last sequence."""
-    observation_size = len(self._observation)
+  def _end_episode(self, final_observation: List[Any]) -> None:
     position = self._rows % self._sequence_length
-    for buffer, value in zip(self._buffers, self._observation):
+    for buffer, value in zip(self._buffers, final_observation):
       buffer[position] = value
-    self._fill(slice(observation_size, None), 1)
+    self._fill(slice(len(final_observation), None), 1)
     self._rows += 1
-    if self._end_behavior is EndBehavior.ZERO_PAD:
-      padding = self._sequence_length - self._rows
-      if padding < 0:
-        padding %= self._period
-      self._fill(slice(None), padding)
-      self._rows += padding
+    padding = self._padding(self._rows)
+    self._fill(slice(None), padding)
+    self._rows += padding
     if self._rows >= self._sequence_length:
       self._write_last_rows()
     self._writer.end_episode()
-    self._observation = None
 
   def reset(self, timeout_ms: Optional[int] = None):
     """Ends the episode in progress without writing its last sequence."""

@@ -1,9 +1,6 @@
 """The structured sequence adder writes what Acme's SequenceAdder writes."""
 
-from absl.testing import parameterized
 from acme.adders import reverb as adders
-from acme.adders.reverb import test_cases as acme_adder_test_cases
-from acme.adders.reverb import test_utils as acme_adder_test_utils
 import numpy as np
 import pytest
 import reverb
@@ -14,37 +11,20 @@ from behavior_transfer.agents import r2d2
 from tests.helpers import reverb_queue
 from tests.helpers import sequence_items
 
-SUPPORTED_CASES = [
-    case for case in acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER
-    if case.get('end_behavior', adders.EndBehavior.ZERO_PAD)
-    in structured_adder.SUPPORTED_END_BEHAVIORS]
-
 
 def test_acmes_cases_cover_both_end_behaviours():
   behaviours = {case.get('end_behavior', adders.EndBehavior.ZERO_PAD)
-                for case in SUPPORTED_CASES}
+                for case in sequence_items.SUPPORTED_CASES}
   assert behaviours == set(structured_adder.SUPPORTED_END_BEHAVIORS)
-  assert len(SUPPORTED_CASES) >= 8
+  assert len(sequence_items.SUPPORTED_CASES) >= 8
 
 
-class AcmeSequenceAdderCasesTest(acme_adder_test_utils.AdderTestMixin,
-                                 parameterized.TestCase):
+class AcmeSequenceAdderCasesTest(sequence_items.AcmeSequenceAdderCases):
   """Acme's own SequenceAdder test cases, through StructuredSequenceAdder."""
 
-  @parameterized.named_parameters(*SUPPORTED_CASES)
-  def test_adder(self, sequence_length, period, first, steps,
-                 expected_sequences,
-                 end_behavior=adders.EndBehavior.ZERO_PAD,
-                 repeat_episode_times=1):
-    adder = structured_adder.StructuredSequenceAdder(
-        self.client, sequence_length, period,
-        end_of_episode_behavior=end_behavior)
-    self.run_test_adder(
-        adder=adder, first=first, steps=steps,
-        expected_items=expected_sequences,
-        repeat_episode_times=repeat_episode_times, end_behavior=end_behavior,
-        signature=adders.SequenceAdder.signature(
-            *acme_adder_test_utils.get_specs(steps[0])))
+  def make_adder(self, client, sequence_length, period, end_behavior):
+    return structured_adder.StructuredSequenceAdder(
+        client, sequence_length, period, end_of_episode_behavior=end_behavior)
 
 
 @pytest.mark.parametrize('sequence_length,period', [(5, 5), (6, 3), (4, 1),
@@ -70,22 +50,6 @@ def test_nested_steps_in_two_tables_match_acmes_adder(sequence_length, period):
                                          sequence_length)
   for table in tables:
     sequence_items.assert_same_items(written[table], expected[table])
-
-
-def test_reset_mid_episode_writes_no_last_sequence():
-  server = reverb.Server([reverb.Table.queue('priority_table', 100)])
-  client = reverb.Client(f'localhost:{server.port}')
-  try:
-    adder = structured_adder.StructuredSequenceAdder(client, 3, 3)
-    first, steps = sequence_items.episode(8, seed=0)
-    adder.add_first(first)
-    for action, timestep, extras in steps[:4]:  # Rows 0-3: one item.
-      adder.add(action, timestep, extras)
-    adder.reset()
-    del adder
-    assert client.server_info()['priority_table'].current_size == 1
-  finally:
-    server.stop()
 
 
 def test_refuses_what_needs_the_trajectory_in_python():

@@ -1,8 +1,6 @@
 """Adders sharing one writer write what Acme's SequenceAdder writes."""
 
-from absl.testing import parameterized
 from acme.adders import reverb as adders
-from acme.adders.reverb import test_utils as acme_adder_test_utils
 import numpy as np
 import pytest
 import reverb
@@ -11,7 +9,6 @@ from behavior_transfer.acting import structured_adder
 from behavior_transfer.acting import whole_sequence_adder
 from behavior_transfer.agents import bt
 from behavior_transfer.agents import r2d2
-from tests import test_structured_adder
 from tests.helpers import reverb_queue
 from tests.helpers import sequence_items
 
@@ -26,24 +23,12 @@ def _adders(client, count, sequence_length, period, priority=1.,
       writer, sequence_length, period, end_behavior) for _ in range(count)]
 
 
-class AcmeSequenceAdderCasesTest(acme_adder_test_utils.AdderTestMixin,
-                                 parameterized.TestCase):
-  """Acme's own SequenceAdder test cases (items, their signature and
-  replay's episode count), through one WholeSequenceAdder."""
+class AcmeSequenceAdderCasesTest(sequence_items.AcmeSequenceAdderCases):
+  """Acme's own SequenceAdder test cases, through one WholeSequenceAdder."""
 
-  @parameterized.named_parameters(*test_structured_adder.SUPPORTED_CASES)
-  def test_adder(self, sequence_length, period, first, steps,
-                 expected_sequences,
-                 end_behavior=adders.EndBehavior.ZERO_PAD,
-                 repeat_episode_times=1):
-    adder, = _adders(self.client, 1, sequence_length, period,
-                     end_behavior=end_behavior)
-    self.run_test_adder(
-        adder=adder, first=first, steps=steps,
-        expected_items=expected_sequences,
-        repeat_episode_times=repeat_episode_times, end_behavior=end_behavior,
-        signature=adders.SequenceAdder.signature(
-            *acme_adder_test_utils.get_specs(steps[0])))
+  def make_adder(self, client, sequence_length, period, end_behavior):
+    return _adders(client, 1, sequence_length, period,
+                   end_behavior=end_behavior)[0]
 
 
 @pytest.mark.parametrize('sequence_length,period', [(5, 5), (6, 3), (4, 1),
@@ -128,11 +113,15 @@ def test_adders_sharing_a_writer_write_each_environments_items(end_behavior):
   np.testing.assert_allclose([s.info.priority for s in written], 7.)
 
 
-def test_reset_mid_episode_writes_no_last_sequence():
+@pytest.mark.parametrize('make_adder', [
+    lambda client: _adders(client, 1, 3, 3)[0],
+    lambda client: structured_adder.StructuredSequenceAdder(client, 3, 3)],
+                         ids=['whole sequence', 'structured'])
+def test_reset_mid_episode_writes_no_last_sequence(make_adder):
   server = reverb.Server([reverb.Table.queue('priority_table', 100)])
   client = reverb.Client(f'localhost:{server.port}')
   try:
-    adder, = _adders(client, 1, 3, 3)
+    adder = make_adder(client)
     first, steps = sequence_items.episode(8, seed=0)
     adder.add_first(first)
     for action, timestep, extras in steps[:4]:  # Rows 0-3: one item.

@@ -3,15 +3,51 @@
 Steps have a nested observation and extras (an LSTM state and a flag), as the
 programs' actors write them; `write_and_read` runs an adder over episodes
 against a fresh server with two queue tables and reads both back in order.
+`AcmeSequenceAdderCases` runs Acme's own SequenceAdder test cases through an
+adder.
 """
 
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
+from absl.testing import parameterized
+from acme.adders import reverb as adders
+from acme.adders.reverb import test_cases as acme_adder_test_cases
+from acme.adders.reverb import test_utils as acme_adder_test_utils
 import dm_env
 import numpy as np
 import reverb
 
+from behavior_transfer.acting import sequence_rows
 from tests.helpers import reverb_queue
+
+# Acme's cases whose episode ends the package's adders write.
+SUPPORTED_CASES = [
+    case for case in acme_adder_test_cases.TEST_CASES_FOR_SEQUENCE_ADDER
+    if case.get('end_behavior', adders.EndBehavior.ZERO_PAD)
+    in sequence_rows.SUPPORTED_END_BEHAVIORS]
+
+
+class AcmeSequenceAdderCases(acme_adder_test_utils.AdderTestMixin,
+                             parameterized.TestCase):
+  """Acme's SequenceAdder test cases (items, their signature and replay's
+  episode count) through `make_adder`, which subclasses define."""
+
+  def make_adder(self, client: reverb.Client, sequence_length: int,
+                 period: int, end_behavior: adders.EndBehavior):
+    raise NotImplementedError
+
+  @parameterized.named_parameters(*SUPPORTED_CASES)
+  def test_adder(self, sequence_length, period, first, steps,
+                 expected_sequences,
+                 end_behavior=adders.EndBehavior.ZERO_PAD,
+                 repeat_episode_times=1):
+    self.run_test_adder(
+        adder=self.make_adder(self.client, sequence_length, period,
+                              end_behavior),
+        first=first, steps=steps, expected_items=expected_sequences,
+        repeat_episode_times=repeat_episode_times, end_behavior=end_behavior,
+        signature=adders.SequenceAdder.signature(
+            *acme_adder_test_utils.get_specs(steps[0])))
 
 TABLES = ('table_a', 'table_b')
 Episode = Tuple[dm_env.TimeStep, List[Tuple[Any, dm_env.TimeStep, Any]]]
