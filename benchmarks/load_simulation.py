@@ -15,7 +15,9 @@ Then it plans, from the per-core capacities measured, the replay cores and
 the cachers of larger programs (`--plan`: actors x environments per actor @
 one actor node's measured steps/s; by default the paper's 256 single-
 environment actors and 16 actors of 16 environments, at the Atari actor
-node rates of docs/results.md).
+node rates of docs/results.md). Actors of several environments send each
+step once per item that holds it (`R2D2Config.stored_steps_per_step`); the
+synthetic actors, of one environment each, send it once.
 """
 
 import json
@@ -40,9 +42,12 @@ flags.DEFINE_enum('content', 'random', ['random', 'zeros'], 'Observation '
                   'content: random (incompressible) or zeros.')
 flags.DEFINE_string('json', 'docs/load_simulation.json', 'Where the '
                     'measurements go.')
-flags.DEFINE_list('plan', ['256x1@324', '16x16@997'], 'Programs to plan from '
-                  'the measurements: <actors>x<environments per actor>@<one '
-                  'actor node\'s environment steps/s>.')
+flags.DEFINE_list('plan', ['256x1@324', '16x16@1117'], 'Programs to plan '
+                  'from the measurements: <actors>x<environments per actor>@'
+                  '<one actor node\'s environment steps/s>. The defaults: '
+                  'the Atari node of docs/results.md, 324 steps/s with one '
+                  'environment, and 997 with 16 x 1.12, what one replay '
+                  'writer per actor gained it.')
 
 
 def main(_):
