@@ -49,12 +49,13 @@ class SequenceRowAdder(acme_adders.Adder, abc.ABC):
     # The open row: the latest observation, waiting for its action.
     self._observation: Optional[List[Any]] = None
     self._start_of_episode = False
+    self._rows = 0  # Rows of the episode, final and padding rows included.
 
   def add_first(self, timestep: dm_env.TimeStep):
     if not timestep.first():
       raise ValueError('adder.add_first with an initial timestep (i.e. one for '
                        'which timestep.first() is True')
-    self._begin_episode()
+    self._rows = 0
     self._observation = tree.flatten(timestep.observation)
     self._start_of_episode = True
 
@@ -85,12 +86,9 @@ class SequenceRowAdder(acme_adders.Adder, abc.ABC):
     return padding % self._period if padding < 0 else padding
 
   @abc.abstractmethod
-  def _begin_episode(self) -> None:
-    """An episode starts: no rows yet."""
-
-  @abc.abstractmethod
   def _add_row(self, row: List[Any]) -> None:
-    """Writes a step's row, and the item it ends, if any."""
+    """Writes a step's row (counting it in `_rows`), and the item it ends,
+    if any."""
 
   @abc.abstractmethod
   def _end_episode(self, final_observation: List[Any]) -> None:

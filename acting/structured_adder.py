@@ -68,7 +68,6 @@ class StructuredSequenceAdder(sequence_rows.SequenceRowAdder):
     self._initial_priority = float(initial_priority)
     self._writer: Optional[structured_writer.StructuredWriter] = None
     self._zero_row: Optional[List[np.ndarray]] = None
-    self._rows = 0  # Rows of the episode, final and padding rows included.
 
   def _make_writer(self, row_length: int) -> structured_writer.StructuredWriter:
     """The writer and its patterns, for rows of `row_length` values (the last
@@ -95,9 +94,6 @@ class StructuredSequenceAdder(sequence_rows.SequenceRowAdder):
     for config in configs:
       config.priority = self._initial_priority
     return self._client.structured_writer(configs)
-
-  def _begin_episode(self) -> None:
-    self._rows = 0
 
   def _add_row(self, row: List) -> None:
     if self._writer is None:

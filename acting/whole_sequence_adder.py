@@ -93,10 +93,6 @@ class WholeSequenceAdder(sequence_rows.SequenceRowAdder):
     self._writer = writer
     # One [sequence_length, ...] ring buffer per field of a row.
     self._buffers: Optional[List[np.ndarray]] = None
-    self._rows = 0  # Rows of the episode, final and padding rows included.
-
-  def _begin_episode(self) -> None:
-    self._rows = 0
 
   def _add_row(self, row: List[Any]) -> None:
     if self._buffers is None:
