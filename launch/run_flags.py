@@ -108,7 +108,7 @@ def define_run_flags(environment: str, run_dir: str, max_actor_steps: int):
       'share_replay_writer', None,
       'Whether an actor over several environments writes replay through one '
       'Reverb writer, each item a whole sequence (default: yes; its node '
-      'steps 1.13-1.22x as fast, `make bench-actors` measures it), at the '
+      'steps 1.09-1.24x as fast, docs/results.md), at the '
       'price of sending and holding each step in every item that contains '
       'it: sequence_length / replay_period times, 3.025x at the defaults. '
       '--noshare_replay_writer: one writer per environment, whose items '

@@ -85,7 +85,7 @@ class R2D2Config:
   acting_dtype: str = 'float32'
   # An actor over several environments writes replay through one Reverb
   # writer, each item a whole sequence (acting/whole_sequence_adder.py;
-  # its node 1.13-1.22x faster, docs/results.md "One replay writer per
+  # its node 1.09-1.24x faster, docs/results.md "One replay writer per
   # actor"), at the price of sending and holding each step in every item
   # that contains it (`stored_steps_per_step`). False: one writer per
   # environment, whose items share chunks.
