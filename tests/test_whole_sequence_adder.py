@@ -93,6 +93,10 @@ def test_adders_sharing_a_writer_write_each_environments_items(end_behavior):
                      end_behavior=end_behavior)
     _interleave(shared, episodes_per_adder)
     del shared
+    # Every episode end starts a new episode id on the shared writer, so
+    # replay counts more than one episode, and no more than ended (read
+    # before the queue gives its items up).
+    episode_ids = client.server_info()['priority_table'].num_episodes
     written = reverb_queue.read_in_order(client, 'priority_table')
   finally:
     server.stop()
@@ -111,6 +115,7 @@ def test_adders_sharing_a_writer_write_each_environments_items(end_behavior):
     order = [positions[_key(item)] for item in items]
     assert order == sorted(order)
   np.testing.assert_allclose([s.info.priority for s in written], 7.)
+  assert 1 < episode_ids <= sum(map(len, episodes_per_adder))
 
 
 @pytest.mark.parametrize('make_adder', [
